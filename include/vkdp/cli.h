@@ -1,0 +1,15 @@
+/* Subcommands of the `trainer` executable. Each parses its own argv (argv[0] is the subcommand
+ * name) with getopt_long, prints its own --help, and returns the process exit status. */
+#ifndef VKDP_CLI_H
+#define VKDP_CLI_H
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    int needs_mpi;          /* main() calls MPI_Init/Finalize around it */
+    const char *summary;    /* one line for `trainer --help` */
+} vkdp_command;
+
+int cmd_devices(int argc, char **argv);
+
+#endif
