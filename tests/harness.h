@@ -1,0 +1,96 @@
+/* Per-op test harness: seeded random inputs and a comparison that reports max abs / relative
+ * error against a tolerance (llm.c's validate_result, ncnn's test_<op> spirit).
+ *
+ * Relative error is normwise: max|got-ref| / max|ref| (and the L2 ratio ||got-ref|| / ||ref||),
+ * so elements near zero do not make it meaningless. */
+#ifndef VKDP_TEST_HARNESS_H
+#define VKDP_TEST_HARNESS_H
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* splitmix64: tiny, seedable, the same stream on every platform. */
+typedef struct { uint64_t s; } test_rng;
+
+static inline uint64_t test_rng_u64(test_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi). */
+static inline float test_rng_uniform(test_rng *r, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)((test_rng_u64(r) >> 40) * (1.0 / 16777216.0));
+}
+
+static inline void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
+{
+    test_rng r = {seed};
+    for (size_t i = 0; i < n; i++)
+        x[i] = test_rng_uniform(&r, lo, hi);
+}
+
+typedef struct {
+    double max_abs, max_ref, rel, l2_rel;
+    size_t worst;
+    int nonfinite;
+} test_err;
+
+static inline test_err test_compare(const float *got, const float *ref, size_t n)
+{
+    test_err e = {0, 0, 0, 0, 0, 0};
+    double d2 = 0, r2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(got[i]) || !isfinite(ref[i])) {
+            e.nonfinite++;
+            continue;
+        }
+        double d = fabs((double)got[i] - (double)ref[i]);
+        if (d > e.max_abs) {
+            e.max_abs = d;
+            e.worst = i;
+        }
+        if (fabs(ref[i]) > e.max_ref)
+            e.max_ref = fabs(ref[i]);
+        d2 += d * d;
+        r2 += (double)ref[i] * ref[i];
+    }
+    e.rel = e.max_ref > 0 ? e.max_abs / e.max_ref : e.max_abs;
+    e.l2_rel = r2 > 0 ? sqrt(d2 / r2) : sqrt(d2);
+    return e;
+}
+
+/* Prints one line and returns 1 when within tolerance (rel = normwise max error). */
+static inline int test_check(const char *what, const float *got, const float *ref, size_t n, double rtol)
+{
+    test_err e = test_compare(got, ref, n);
+    int ok = e.nonfinite == 0 && e.rel <= rtol;
+    printf("%-4s %-48s n=%-9zu max_abs=%.3e max_ref=%.3e rel=%.3e l2_rel=%.3e tol=%.1e%s\n",
+           ok ? "ok" : "FAIL", what, n, e.max_abs, e.max_ref, e.rel, e.l2_rel, rtol,
+           e.nonfinite ? " NONFINITE" : "");
+    if (!ok && n)
+        printf("     worst at %zu: got %.8g ref %.8g\n", e.worst, (double)got[e.worst],
+               (double)ref[e.worst]);
+    fflush(stdout);
+    return ok;
+}
+
+/* Central finite difference of a scalar loss f(x) w.r.t. x[i]. */
+typedef double (*test_loss_fn)(void *ctx);
+static inline double test_fd(float *x, size_t i, double h, test_loss_fn f, void *ctx)
+{
+    float save = x[i];
+    x[i] = (float)(save + h);
+    double lp = f(ctx);
+    x[i] = (float)(save - h);
+    double lm = f(ctx);
+    x[i] = save;
+    return (lp - lm) / (2 * h);
+}
+
+#endif
