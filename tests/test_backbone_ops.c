@@ -65,10 +65,15 @@ static int test_dwconv(vkdp_device *dev, vkdp_cmd *cmd, uint32_t B, uint32_t H, 
     float *ref = vkdp_xmalloc(ny * sizeof(float)), *got = vkdp_xmalloc(ny * sizeof(float));
     vkdp_buf *bx = upload(dev, x, nx, "x"), *bw = upload(dev, w, nw, "w");
     vkdp_buf *bb = upload(dev, bias, C, "b"), *by = vkdp_buf_create(dev, ny * 4, "y");
+    uint32_t tiles = vkdp_dwconv_tiles(H, W, k, s);
+    vkdp_buf *bpart = vkdp_buf_create(dev, (size_t)B * tiles * C * 4, "part");
+    vkdp_buf *bpool = vkdp_buf_create(dev, (size_t)B * C * 4, "pool");
 
+    /* the fused squeeze: tile sums, then their average */
     vkdp_cmd_begin(cmd);
     vkdp_op_dwconv(cmd, dev, B, H, W, C, k, s, vkdp_whole(bx), vkdp_whole(bw), vkdp_whole(bb),
-                   vkdp_whole(by), NULL);
+                   vkdp_whole(by), vkdp_whole(bpart), NULL);
+    vkdp_op_gap(cmd, dev, B, tiles, C, Ho * Wo, vkdp_whole(bpart), vkdp_whole(bpool), NULL);
     vkdp_cmd_end(cmd);
     vkdp_cmd_submit(cmd);
     vkdp_buf_download(by, 0, got, ny * 4);
@@ -78,8 +83,16 @@ static int test_dwconv(vkdp_device *dev, vkdp_cmd *cmd, uint32_t B, uint32_t H, 
     snprintf(what, sizeof(what), "dwconv%ux%u_s%u B=%u %ux%ux%u -> %ux%u", k, k, s, B, H, W, C,
              Ho, Wo);
     int ok = test_check(what, got, ref, ny, 1e-5);
+
+    float *pool = vkdp_xmalloc((size_t)B * C * 4), *pool_ref = vkdp_xmalloc((size_t)B * C * 4);
+    vkdp_buf_download(bpool, 0, pool, (size_t)B * C * 4);
+    vkdp_ref_gap(B, Ho * Wo, C, ref, pool_ref);
+    snprintf(what, sizeof(what), "  + squeeze of its %u tile sums", tiles);
+    ok &= test_check(what, pool, pool_ref, (size_t)B * C, 1e-5);
+
     vkdp_buf_destroy(bx), vkdp_buf_destroy(bw), vkdp_buf_destroy(bb), vkdp_buf_destroy(by);
-    free(x), free(w), free(bias), free(ref), free(got);
+    vkdp_buf_destroy(bpart), vkdp_buf_destroy(bpool);
+    free(x), free(w), free(bias), free(ref), free(got), free(pool), free(pool_ref);
     return ok;
 }
 
@@ -91,7 +104,7 @@ static int test_gap(vkdp_device *dev, vkdp_cmd *cmd, uint32_t B, uint32_t HW, ui
     vkdp_buf *bx = upload(dev, x, nx, "x"), *by = vkdp_buf_create(dev, ny * 4, "y");
 
     vkdp_cmd_begin(cmd);
-    vkdp_op_gap(cmd, dev, B, HW, C, vkdp_whole(bx), vkdp_whole(by), NULL);
+    vkdp_op_gap(cmd, dev, B, HW, C, HW, vkdp_whole(bx), vkdp_whole(by), NULL);
     vkdp_cmd_end(cmd);
     vkdp_cmd_submit(cmd);
     vkdp_buf_download(by, 0, got, ny * 4);
@@ -159,6 +172,8 @@ int main(void)
                                   shapes[i][2], k, s);
     ok &= test_dwconv(dev, cmd, 1, 1, 1, 8, 3, 1);
     ok &= test_dwconv(dev, cmd, 1, 2, 3, 5, 5, 2);
+    ok &= test_dwconv(dev, cmd, 2, 28, 28, 24, 5, 2);
+    ok &= test_dwconv(dev, cmd, 2, 29, 30, 16, 3, 1);
 
     ok &= test_gap(dev, cmd, 3, 7 * 9, 37);
     ok &= test_gap(dev, cmd, 2, 15 * 15, 96);

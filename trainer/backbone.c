@@ -34,7 +34,7 @@ struct vkdp_backbone {
     vkdp_buf *stem_w, *stem_b, *top_w, *top_b;
     int nblocks;
     block_dev blocks[VKDP_EFFNET_BLOCKS];
-    vkdp_buf *input, *act[3], *pool, *se_s, *gate, *out;
+    vkdp_buf *input, *act[3], *part, *pool, *se_s, *gate, *out;
     recording rec[MAX_RECORDINGS];
     uint64_t use_clock;
     vkdp_profile *prof;
@@ -79,7 +79,7 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
     } while (0)
     CONSIDER((uint64_t)bb->stem_h * bb->stem_w * 32, "stem output");
     uint32_t h = bb->stem_h, w = bb->stem_w, ch = 32;
-    uint64_t max_exp = 1, max_se = 1;
+    uint64_t max_exp = 1, max_se = 1, max_part = 1;
     bb->nblocks = net->nblocks;
     for (int i = 0; i < net->nblocks; i++) {
         const vkdp_mbconv *m = &net->blocks[i];
@@ -102,6 +102,9 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
         CONSIDER((uint64_t)h * w * d->exp_ch, m->name);
         CONSIDER((uint64_t)d->h_out * d->w_out * d->exp_ch, m->name);
         CONSIDER((uint64_t)d->h_out * d->w_out * d->out_ch, m->name);
+        uint64_t part = (uint64_t)vkdp_dwconv_tiles(h, w, d->k, d->stride) * d->exp_ch;
+        if (part > max_part)
+            max_part = part;
         if (d->exp_ch > max_exp)
             max_exp = d->exp_ch;
         if (d->se_ch > max_se)
@@ -153,6 +156,7 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
     bb->input = vkdp_buf_create(dev, mb * bb->h * bb->w * 3 * sizeof(float), "backbone input");
     for (int i = 0; i < 3; i++)
         bb->act[i] = vkdp_buf_create(dev, mb * per_image * sizeof(float), "backbone activations");
+    bb->part = vkdp_buf_create(dev, mb * max_part * sizeof(float), "dwconv tile sums");
     bb->pool = vkdp_buf_create(dev, mb * max_exp * sizeof(float), "se pool");
     bb->se_s = vkdp_buf_create(dev, mb * max_se * sizeof(float), "se hidden");
     bb->gate = vkdp_buf_create(dev, mb * max_exp * sizeof(float), "se gate");
@@ -207,9 +211,10 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb)
         char label[32];
         snprintf(label, sizeof(label), "dwconv%ux%u_s%u", d->k, d->k, d->stride);
         vkdp_op_dwconv(c, dev, nb, d->h_in, d->w_in, d->exp_ch, d->k, d->stride, vkdp_whole(src),
-                       vkdp_whole(d->dw_w), vkdp_whole(d->dw_b), vkdp_whole(dw), label);
-        vkdp_op_gap(c, dev, nb, hw_out, d->exp_ch, vkdp_whole(dw), vkdp_whole(bb->pool),
-                    "se_squeeze");
+                       vkdp_whole(d->dw_w), vkdp_whole(d->dw_b), vkdp_whole(dw),
+                       vkdp_whole(bb->part), label);
+        vkdp_op_gap(c, dev, nb, vkdp_dwconv_tiles(d->h_in, d->w_in, d->k, d->stride), d->exp_ch,
+                    hw_out, vkdp_whole(bb->part), vkdp_whole(bb->pool), "se_squeeze");
         vkdp_op_se_excite(c, dev, nb, d->exp_ch, d->se_ch, vkdp_whole(bb->pool),
                           vkdp_whole(d->se_reduce_w), vkdp_whole(d->se_reduce_b),
                           vkdp_whole(d->se_expand_w), vkdp_whole(d->se_expand_b),
@@ -225,8 +230,8 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb)
     uint32_t hw_top = bb->top_h * bb->top_w;
     conv1x1(c, dev, nb * hw_top, TOP_IN, VKDP_EFFNET_FEATURES, VKDP_ACT_SWISH, x, bb->top_w,
             bb->top_b, other, NULL, NULL, 0, "conv1x1_top");
-    vkdp_op_gap(c, dev, nb, hw_top, VKDP_EFFNET_FEATURES, vkdp_whole(other), vkdp_whole(bb->out),
-                "gap_top");
+    vkdp_op_gap(c, dev, nb, hw_top, VKDP_EFFNET_FEATURES, hw_top, vkdp_whole(other),
+                vkdp_whole(bb->out), "gap_top");
     vkdp_cmd_end(c);
 }
 
@@ -290,7 +295,7 @@ void vkdp_backbone_destroy(vkdp_backbone *bb)
                 vkdp_buf_destroy(bufs[j]);
     }
     vkdp_buf *bufs[] = {bb->stem_w, bb->stem_b, bb->top_w, bb->top_b, bb->input, bb->act[0],
-                        bb->act[1], bb->act[2], bb->pool, bb->se_s, bb->gate, bb->out};
+                        bb->act[1], bb->act[2], bb->part, bb->pool, bb->se_s, bb->gate, bb->out};
     for (size_t j = 0; j < VKDP_ARRAY_LEN(bufs); j++)
         vkdp_buf_destroy(bufs[j]);
     free(bb);

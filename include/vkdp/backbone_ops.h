@@ -19,16 +19,21 @@ void vkdp_ref_stem(uint32_t B, uint32_t H, uint32_t W, const float in_scale[3],
                    float *y);
 
 /* Depthwise k x k (k in {3,5}) conv, stride 1 ("same", pad k/2) or 2 (correct_pad + valid),
- * + bias + swish: x [B,H,W,C], w [k,k,C], bias [C] -> y [B,Ho,Wo,C]. */
+ * + bias + swish: x [B,H,W,C], w [k,k,C], bias [C] -> y [B,Ho,Wo,C].
+ * Also writes part [B, vkdp_dwconv_tiles(H,W,k,stride), C]: the sum of y over each output tile
+ * of the shader, so that the SE squeeze is vkdp_op_gap(part, R = tiles, count = Ho*Wo). */
 void vkdp_op_dwconv(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W,
                     uint32_t C, uint32_t k, uint32_t stride, vkdp_view x, vkdp_view w,
-                    vkdp_view bias, vkdp_view y, const char *label);
+                    vkdp_view bias, vkdp_view y, vkdp_view part, const char *label);
+uint32_t vkdp_dwconv_tiles(uint32_t H, uint32_t W, uint32_t k, uint32_t stride);
 void vkdp_ref_dwconv(uint32_t B, uint32_t H, uint32_t W, uint32_t C, uint32_t k,
                      uint32_t stride, const float *x, const float *w, const float *bias, float *y);
 
+/* Sum over rows divided by count: x [B,R,C] -> y [B,C]. Global average pool with R = count =
+ * H*W; SE squeeze from the depthwise conv's tile sums with R = tiles, count = Ho*Wo. */
+void vkdp_op_gap(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t R, uint32_t C,
+                 uint32_t count, vkdp_view x, vkdp_view y, const char *label);
 /* Global average pool: x [B,HW,C] -> y [B,C]. */
-void vkdp_op_gap(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t HW, uint32_t C,
-                 vkdp_view x, vkdp_view y, const char *label);
 void vkdp_ref_gap(uint32_t B, uint32_t HW, uint32_t C, const float *x, float *y);
 
 /* Squeeze-and-excitation gate from the pooled features, per image:
