@@ -6,3 +6,9 @@ add_test(NAME data_split_vs_numpy
   COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ref/data_split_ref.py
           $<TARGET_FILE:test_data_split_dump> ${VKDP_FLOWERS})
 set_tests_properties(data_split_vs_numpy PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+
+vkdp_add_test_exe(test_data_resize_dump ${CMAKE_SOURCE_DIR}/tests/test_data_resize_dump.c)
+add_test(NAME data_resize_vs_numpy
+  COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ref/data_resize_ref.py
+          $<TARGET_FILE:test_data_resize_dump> ${VKDP_FLOWERS})
+set_tests_properties(data_resize_vs_numpy PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)

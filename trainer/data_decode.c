@@ -191,9 +191,10 @@ static int decode_failed(tjhandle tj, char *r, size_t rlen)
     return 1;
 }
 
-int vkdp_jpeg_decode_mem(const uint8_t *data, size_t size, uint8_t **rgb, int *width, int *height,
-                         char *reason, size_t len)
+int vkdp_jpeg_decode_mem_dct(const uint8_t *data, size_t size, int accurate_dct, uint8_t **rgb,
+                             int *width, int *height, char *reason, size_t len)
 {
+    const int flags = accurate_dct ? TJFLAG_ACCURATEDCT : TJFLAG_FASTDCT;
     *rgb = NULL;
     tjhandle tj = tjInitDecompress();
     if (!tj)
@@ -208,7 +209,7 @@ int vkdp_jpeg_decode_mem(const uint8_t *data, size_t size, uint8_t **rgb, int *w
     int rc = 0;
     if (cs == TJCS_CMYK || cs == TJCS_YCCK) {
         uint8_t *cmyk = vkdp_xmalloc(npix * 4);
-        if (tjDecompress2(tj, data, (unsigned long)size, cmyk, w, 0, h, TJPF_CMYK, TJFLAG_FASTDCT) != 0 &&
+        if (tjDecompress2(tj, data, (unsigned long)size, cmyk, w, 0, h, TJPF_CMYK, flags) != 0 &&
             decode_failed(tj, reason, len)) {
             rc = -1;
         } else {
@@ -227,7 +228,7 @@ int vkdp_jpeg_decode_mem(const uint8_t *data, size_t size, uint8_t **rgb, int *w
             }
         }
         free(cmyk);
-    } else if (tjDecompress2(tj, data, (unsigned long)size, out, w, 0, h, TJPF_RGB, TJFLAG_FASTDCT) != 0 &&
+    } else if (tjDecompress2(tj, data, (unsigned long)size, out, w, 0, h, TJPF_RGB, flags) != 0 &&
                decode_failed(tj, reason, len)) {
         rc = -1;
     }
@@ -242,15 +243,27 @@ int vkdp_jpeg_decode_mem(const uint8_t *data, size_t size, uint8_t **rgb, int *w
     return 0;
 }
 
-int vkdp_jpeg_decode_file(const char *path, uint8_t **rgb, int *width, int *height, char *reason,
-                          size_t len)
+int vkdp_jpeg_decode_mem(const uint8_t *data, size_t size, uint8_t **rgb, int *width, int *height,
+                         char *reason, size_t len)
+{
+    return vkdp_jpeg_decode_mem_dct(data, size, 0, rgb, width, height, reason, len);
+}
+
+int vkdp_jpeg_decode_file_dct(const char *path, int accurate_dct, uint8_t **rgb, int *width,
+                              int *height, char *reason, size_t len)
 {
     uint8_t *buf;
     size_t got, fsize;
     *rgb = NULL;
     if (read_file(path, 0, &buf, &got, &fsize, reason, len) != 0)
         return -1;
-    int rc = vkdp_jpeg_decode_mem(buf, got, rgb, width, height, reason, len);
+    int rc = vkdp_jpeg_decode_mem_dct(buf, got, accurate_dct, rgb, width, height, reason, len);
     free(buf);
     return rc;
+}
+
+int vkdp_jpeg_decode_file(const char *path, uint8_t **rgb, int *width, int *height, char *reason,
+                          size_t len)
+{
+    return vkdp_jpeg_decode_file_dct(path, 0, rgb, width, height, reason, len);
 }

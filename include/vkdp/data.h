@@ -91,6 +91,13 @@ int vkdp_jpeg_decode_file(const char *path, uint8_t **rgb, int *width, int *heig
 int vkdp_jpeg_decode_mem(const uint8_t *data, size_t size, uint8_t **rgb, int *width, int *height,
                          char *reason, size_t len);
 
+/* The same with a choice of inverse DCT: accurate_dct = 0 is TF's decode_image (JDCT_IFAST, what
+ * Keras feeds the network), 1 the accurate integer DCT (JDCT_ISLOW, e.g. Pillow's default). */
+int vkdp_jpeg_decode_file_dct(const char *path, int accurate_dct, uint8_t **rgb, int *width,
+                              int *height, char *reason, size_t len);
+int vkdp_jpeg_decode_mem_dct(const uint8_t *data, size_t size, int accurate_dct, uint8_t **rgb,
+                             int *width, int *height, char *reason, size_t len);
+
 /* tf.image.resize(method="bilinear", antialias=False) of a packed RGB uint8 image: float32
  * [out_h, out_w, 3], values in [0, 255], not rounded (TF's ResizeBilinear, half_pixel_centers). */
 void vkdp_resize_bilinear_rgb(const uint8_t *src, int in_h, int in_w, float *dst, int out_h,
