@@ -20,3 +20,7 @@ set_tests_properties(data_shard PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOU
 vkdp_add_test_exe(test_data_loader ${CMAKE_SOURCE_DIR}/tests/test_data_loader.c)
 add_test(NAME data_loader COMMAND test_data_loader ${VKDP_FLOWERS})
 set_tests_properties(data_loader PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+
+vkdp_add_test_exe(test_data_bad ${CMAKE_SOURCE_DIR}/tests/test_data_bad.c)
+add_test(NAME data_bad_input COMMAND test_data_bad ${VKDP_FLOWERS})
+set_tests_properties(data_bad_input PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 120)
