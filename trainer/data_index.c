@@ -97,9 +97,10 @@ static int list_dir(const char *path, strvec *dirs, strvec *files)
     }
     int rc = errno ? -1 : 0;
     closedir(d);
-    if (dirs)
+    if (dirs && dirs->n > 1)
         qsort(dirs->v, (size_t)dirs->n, sizeof(char *), cmp_str);
-    qsort(files->v, (size_t)files->n, sizeof(char *), cmp_str);
+    if (files->n > 1)
+        qsort(files->v, (size_t)files->n, sizeof(char *), cmp_str);
     return rc;
 }
 
@@ -167,7 +168,8 @@ static void index_class(builder *b, int label)
     strvec dirs = {0};
     walk_dirs(classdir, "", 0, &dirs);
     /* Keras sorts walk results by the directory path, a plain string sort. */
-    qsort(dirs.v, (size_t)dirs.n, sizeof(char *), cmp_str);
+    if (dirs.n > 1)
+        qsort(dirs.v, (size_t)dirs.n, sizeof(char *), cmp_str);
     for (int d = 0; d < dirs.n; d++) {
         char *dirfull = dirs.v[d][0] ? join(classdir, dirs.v[d]) : vkdp_xstrdup(classdir);
         strvec files = {0};

@@ -131,7 +131,8 @@ vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nit
     l->idx = idx;
     l->nitems = nitems;
     l->items = vkdp_xmalloc((size_t)(nitems ? nitems : 1) * sizeof(int));
-    memcpy(l->items, items, (size_t)nitems * sizeof(int));
+    if (nitems > 0)
+        memcpy(l->items, items, (size_t)nitems * sizeof(int));
     l->batch = global_batch;
     l->rank = rank;
     l->nranks = nranks;

@@ -123,7 +123,7 @@ static uint32_t epoch_seed(uint32_t seed, int epoch)
 
 void vkdp_epoch_order(const int *items, int n, uint32_t seed, int epoch, int *out)
 {
-    if (out != items)
+    if (out != items && n > 0)
         memmove(out, items, (size_t)n * sizeof(int));
     vkdp_mt19937 mt;
     vkdp_mt_seed(&mt, epoch_seed(seed, epoch));

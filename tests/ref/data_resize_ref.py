@@ -56,13 +56,13 @@ def main():
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="vkdp-resize-") as tmp:
         for i, path in enumerate(images):
+            prefix = os.path.join(tmp, f"img{i}")
+            args = [exe, path, prefix] + [str(v) for hw in sizes for v in hw]
+            out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.split()
+            w, h = int(out[0]), int(out[1])
+            rgb = np.fromfile(prefix + ".rgb", dtype=np.uint8).reshape(h, w, 3)
             for oh, ow in sizes:
-                prefix = os.path.join(tmp, f"img{i}")
-                out = subprocess.run([exe, path, str(oh), str(ow), prefix, "accurate"], check=True,
-                                     capture_output=True, text=True).stdout.split()
-                w, h = int(out[0]), int(out[1])
-                rgb = np.fromfile(prefix + ".rgb", dtype=np.uint8).reshape(h, w, 3)
-                got = np.fromfile(prefix + ".f32", dtype=np.float32).reshape(oh, ow, 3)
+                got = np.fromfile(f"{prefix}_{oh}x{ow}.f32", dtype=np.float32).reshape(oh, ow, 3)
                 ref = tf_resize_bilinear(rgb, oh, ow)
                 err = float(np.max(np.abs(got.astype(np.float64) - ref)))
                 worst = max(worst, err)

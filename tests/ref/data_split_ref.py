@@ -58,8 +58,11 @@ def keras_split(directory, seed, validation_split, class_names=None):
 
 
 def run(exe, *args):
-    return subprocess.run([exe, *map(str, args)], check=True, capture_output=True,
-                          text=True).stdout.split("\n")[:-1]
+    p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True)
+    if p.returncode != 0:
+        print(p.stderr)
+        raise SystemExit(f"FAIL {exe} {' '.join(map(str, args))}: exit status {p.returncode}")
+    return p.stdout.split("\n")[:-1]
 
 
 def main():
