@@ -9,6 +9,7 @@
 
 static const vkdp_command commands[] = {
     {"devices", cmd_devices, 0, "list the Vulkan devices this process sees, with their limits"},
+    {"info", cmd_info, 0, "print a checkpoint: config, weights, optimizer, state, metrics"},
 };
 
 static void usage(FILE *f)
