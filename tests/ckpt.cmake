@@ -30,9 +30,12 @@ add_test(NAME ckpt_plot COMMAND sh ${CMAKE_SOURCE_DIR}/tests/ckpt_plot_check.sh 
   ${CMAKE_SOURCE_DIR}/launch/plot_metrics.py ${CKPT_FILE} ${CKPT_TEST_DIR}/plot)
 set_tests_properties(ckpt_h5py ckpt_info ckpt_plot PROPERTIES FIXTURES_REQUIRED ckpt_file)
 
-# A real single-node Slurm cluster running `srun --mpi=pmix -n 2 trainer --version` via sbatch.
+# A real single-node Slurm cluster: sbatch --wait of a job running `srun --mpi=pmix -n 2 mpi_hello`
+# (the job command is a parameter: the training smoke test passes --script launch/train.sbatch).
+vkdp_add_test_exe(mpi_hello ${CMAKE_SOURCE_DIR}/tests/mpi_hello.c)
 add_test(NAME ckpt_slurm COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
-  --job "srun --mpi=pmix -n 2 $<TARGET_FILE:trainer> --version" --expect "vkdp ${PROJECT_VERSION}" --ntasks 2)
+  --job "srun --mpi=pmix -n 2 $<TARGET_FILE:mpi_hello> && $<TARGET_FILE:trainer> --version"
+  --ntasks 2 --expect "rank 1 of 2 on .*allreduce\\(rank\\) = 1 \\(ok\\)")
 set_tests_properties(ckpt_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 
 set_tests_properties(ckpt_roundtrip ckpt_keep ckpt_resolve ckpt_compat ckpt_kill ckpt_bad_files
