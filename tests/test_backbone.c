@@ -98,7 +98,8 @@ static void first_images(const char *dir, const char *cls, int n, char paths[][4
         VKDP_FATAL("%s: %zu JPEGs, need %d", sub, count, n);
     qsort(names, count, sizeof(*names), cmp_names);
     for (int i = 0; i < n; i++)
-        snprintf(paths[i], 4096, "%s/%s", sub, names[i]);
+        if (snprintf(paths[i], 4096, "%s/%s", sub, names[i]) >= 4096)
+            VKDP_FATAL("%s/%s: path too long", sub, names[i]);
     for (size_t i = 0; i < count; i++)
         free(names[i]);
     free(names);

@@ -28,7 +28,7 @@ typedef struct {
 
 struct vkdp_backbone {
     vkdp_device *dev;
-    uint32_t h, w, stem_h, stem_w, top_h, top_w;
+    uint32_t h, w, stem_oh, stem_ow, top_oh, top_ow; /* input, stem output, top sides */
     uint32_t micro;
     float in_scale[3], in_shift[3];
     vkdp_buf *stem_w, *stem_b, *top_w, *top_b;
@@ -63,8 +63,8 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
     bb->w = (uint32_t)image_w;
     memcpy(bb->in_scale, net->in_scale, sizeof(bb->in_scale));
     memcpy(bb->in_shift, net->in_shift, sizeof(bb->in_shift));
-    bb->stem_h = (uint32_t)vkdp_conv_out_side(image_h, 3, 2);
-    bb->stem_w = (uint32_t)vkdp_conv_out_side(image_w, 3, 2);
+    bb->stem_oh = (uint32_t)vkdp_conv_out_side(image_h, 3, 2);
+    bb->stem_ow = (uint32_t)vkdp_conv_out_side(image_w, 3, 2);
 
     /* Shapes, and the largest activation of one image (floats) over every tensor the forward
      * writes: the arena buffers and the micro-batch follow from it. */
@@ -77,8 +77,8 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
             largest = (name);                                                                   \
         }                                                                                       \
     } while (0)
-    CONSIDER((uint64_t)bb->stem_h * bb->stem_w * 32, "stem output");
-    uint32_t h = bb->stem_h, w = bb->stem_w, ch = 32;
+    CONSIDER((uint64_t)bb->stem_oh * bb->stem_ow * 32, "stem output");
+    uint32_t h = bb->stem_oh, w = bb->stem_ow, ch = 32;
     uint64_t max_exp = 1, max_se = 1, max_part = 1;
     bb->nblocks = net->nblocks;
     for (int i = 0; i < net->nblocks; i++) {
@@ -129,8 +129,8 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
     }
     if (ch != TOP_IN)
         VKDP_FATAL("backbone: last block gives %u channels, the top conv takes %d", ch, TOP_IN);
-    bb->top_h = h;
-    bb->top_w = w;
+    bb->top_oh = h;
+    bb->top_ow = w;
     CONSIDER((uint64_t)h * w * VKDP_EFFNET_FEATURES, "top conv");
 #undef CONSIDER
 
@@ -227,7 +227,7 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb)
         x = other;
         other = t;
     }
-    uint32_t hw_top = bb->top_h * bb->top_w;
+    uint32_t hw_top = bb->top_oh * bb->top_ow;
     conv1x1(c, dev, nb * hw_top, TOP_IN, VKDP_EFFNET_FEATURES, VKDP_ACT_SWISH, x, bb->top_w,
             bb->top_b, other, NULL, NULL, 0, "conv1x1_top");
     vkdp_op_gap(c, dev, nb, hw_top, VKDP_EFFNET_FEATURES, hw_top, vkdp_whole(other),
