@@ -137,7 +137,7 @@ static int test_se(vkdp_device *dev, vkdp_cmd *cmd, uint32_t B, uint32_t C, uint
 
     vkdp_cmd_begin(cmd);
     vkdp_op_se_excite(cmd, dev, B, C, se, vkdp_whole(bp), vkdp_whole(bwr), vkdp_whole(bbr),
-                      vkdp_whole(bwe), vkdp_whole(bbe), vkdp_whole(bs), vkdp_whole(bg), NULL);
+                      vkdp_whole(bwe), vkdp_whole(bbe), vkdp_whole(bs), vkdp_whole(bg));
     vkdp_cmd_end(cmd);
     vkdp_cmd_submit(cmd);
     vkdp_buf_download(bg, 0, got, ny * 4);

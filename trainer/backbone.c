@@ -208,17 +208,15 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb)
                     d->expand_b, other, NULL, NULL, 0, "conv1x1_expand");
             src = other;
         }
-        char label[32];
-        snprintf(label, sizeof(label), "dwconv%ux%u_s%u", d->k, d->k, d->stride);
         vkdp_op_dwconv(c, dev, nb, d->h_in, d->w_in, d->exp_ch, d->k, d->stride, vkdp_whole(src),
                        vkdp_whole(d->dw_w), vkdp_whole(d->dw_b), vkdp_whole(dw),
-                       vkdp_whole(bb->part), label);
+                       vkdp_whole(bb->part), NULL /* "dwconv<k>x<k>_s<stride>" */);
         vkdp_op_gap(c, dev, nb, vkdp_dwconv_tiles(d->h_in, d->w_in, d->k, d->stride), d->exp_ch,
                     hw_out, vkdp_whole(bb->part), vkdp_whole(bb->pool), "se_squeeze");
         vkdp_op_se_excite(c, dev, nb, d->exp_ch, d->se_ch, vkdp_whole(bb->pool),
                           vkdp_whole(d->se_reduce_w), vkdp_whole(d->se_reduce_b),
                           vkdp_whole(d->se_expand_w), vkdp_whole(d->se_expand_b),
-                          vkdp_whole(bb->se_s), vkdp_whole(bb->gate), "se_excite");
+                          vkdp_whole(bb->se_s), vkdp_whole(bb->gate));
         /* SE gating and the residual add are fused into the project GEMM. */
         conv1x1(c, dev, nb * hw_out, d->exp_ch, d->out_ch, VKDP_ACT_NONE, dw, d->project_w,
                 d->project_b, other, d->has_residual ? x : NULL, bb->gate, hw_out,

@@ -116,9 +116,11 @@ void vkdp_op_dwconv(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint3
     uint32_t tiles = vkdp_dwconv_tiles(H, W, k, stride);
     uint32_t gx = ceil_div(tiles * (vec4 ? C / 4 : C), LOCAL_X), gy = 1, gz = B;
     check_groups("dwconv", gx, gy, gz);
-    char def[32];
-    snprintf(def, sizeof(def), "dwconv%ux%u_s%u", k, k, stride);
-    vkdp_cmd_dispatch(c, p, label ? label : def, v, 5, 3u << 3, &push, gx, gy, gz);
+    /* the recording keeps label pointers: string literals only */
+    static const char *const kinds[2][2] = {{"dwconv3x3_s1", "dwconv3x3_s2"},
+                                            {"dwconv5x5_s1", "dwconv5x5_s2"}};
+    vkdp_cmd_dispatch(c, p, label ? label : kinds[k == 5][stride == 2], v, 5, 3u << 3, &push, gx,
+                      gy, gz);
 }
 
 void vkdp_ref_dwconv(uint32_t B, uint32_t H, uint32_t W, uint32_t C, uint32_t k,
@@ -190,13 +192,10 @@ static void se_dense(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t K, uint
 
 void vkdp_op_se_excite(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t C, uint32_t se,
                        vkdp_view pool, vkdp_view wr, vkdp_view br, vkdp_view we, vkdp_view be,
-                       vkdp_view s, vkdp_view gate, const char *label)
+                       vkdp_view s, vkdp_view gate)
 {
-    char l1[64], l2[64];
-    snprintf(l1, sizeof(l1), "%s_reduce", label ? label : "se_excite");
-    snprintf(l2, sizeof(l2), "%s_expand", label ? label : "se_excite");
-    se_dense(c, dev, B, C, se, 1, pool, wr, br, s, l1);  /* act 1: swish */
-    se_dense(c, dev, B, se, C, 2, s, we, be, gate, l2);  /* act 2: sigmoid */
+    se_dense(c, dev, B, C, se, 1, pool, wr, br, s, "se_excite_reduce");   /* act 1: swish */
+    se_dense(c, dev, B, se, C, 2, s, we, be, gate, "se_excite_expand");   /* act 2: sigmoid */
 }
 
 void vkdp_ref_se_excite(uint32_t B, uint32_t C, uint32_t se, const float *pool, const float *wr,

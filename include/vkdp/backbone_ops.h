@@ -1,7 +1,9 @@
 /* EfficientNetB0 backbone ops other than the 1x1 conv GEMM (vkdp/ops.h): the stem conv, the
  * depthwise conv, the global average pool (SE squeeze and the final GAP) and the SE excitation.
  * Each op is one shader + one dispatch function (records into a vkdp_cmd) + one plain-C
- * reference with the same semantics. Layouts are NHWC, weights as in vkdp/effnet.h. */
+ * reference with the same semantics. Layouts are NHWC, weights as in vkdp/effnet.h.
+ * label: the op kind in the --profile table (NULL: a default per op). The recording keeps the
+ * pointer, so pass string literals. */
 #ifndef VKDP_BACKBONE_OPS_H
 #define VKDP_BACKBONE_OPS_H
 #include <stdint.h>
@@ -38,10 +40,10 @@ void vkdp_ref_gap(uint32_t B, uint32_t HW, uint32_t C, const float *x, float *y)
 
 /* Squeeze-and-excitation gate from the pooled features, per image:
  *   s = swish(pool[b,:] * wr[C,se] + br[se]);  gate[b,:] = sigmoid(s * we[se,C] + be[C]).
- * s [B,se] is scratch. Two dispatches (labels "<label>_reduce", "<label>_expand"). */
+ * s [B,se] is scratch. Two dispatches, labelled "se_excite_reduce" and "se_excite_expand". */
 void vkdp_op_se_excite(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t C, uint32_t se,
                        vkdp_view pool, vkdp_view wr, vkdp_view br, vkdp_view we, vkdp_view be,
-                       vkdp_view s, vkdp_view gate, const char *label);
+                       vkdp_view s, vkdp_view gate);
 void vkdp_ref_se_excite(uint32_t B, uint32_t C, uint32_t se, const float *pool, const float *wr,
                         const float *br, const float *we, const float *be, float *gate);
 

@@ -1,7 +1,7 @@
 """PyTorch CPU forward throughput of an EfficientNet-B0 feature extractor with the same layer
 shapes as vkdp's backbone (BN folded into conv biases, random weights: timing only).
 usage: /usr/bin/python3 torch_forward.py [SECONDS] [BATCH...]
-Prints "torch batch=N images_per_s=X" lines."""
+Prints "torch batch=N images_per_s=X" lines. channels_last layout, no_grad, one warm-up pass."""
 import os
 import sys
 import time
@@ -67,12 +67,16 @@ def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     batches = [int(b) for b in sys.argv[2:]] or [8, 32]
     torch.set_num_threads(os.cpu_count())
+    # random weights shrink activations into denormals, which x86 computes ~100x slower
+    torch.set_flush_denormal(True)
     torch.manual_seed(0)
-    net = Features().eval()
+    # channels_last (NHWC, like ours) is PyTorch's fastest CPU layout here: mkldnn convolutions
+    # skip the per-layer NCHW <-> blocked reorders (2.5x faster than NCHW on this machine)
+    net = Features().eval().to(memory_format=torch.channels_last)
     print(f"torch {torch.__version__} threads={torch.get_num_threads()}", flush=True)
     with torch.no_grad():
         for b in batches:
-            x = torch.rand(b, 3, 224, 224) * 255
+            x = (torch.rand(b, 3, 224, 224) * 255).contiguous(memory_format=torch.channels_last)
             net(x)  # warm-up
             iters, t0 = 0, time.perf_counter()
             while True:
