@@ -152,6 +152,29 @@ static int test_se(vkdp_device *dev, vkdp_cmd *cmd, uint32_t B, uint32_t C, uint
     return ok;
 }
 
+static int test_gate(vkdp_device *dev, vkdp_cmd *cmd, uint32_t B, uint32_t P, uint32_t C)
+{
+    size_t nx = (size_t)B * P * C;
+    float *x = random_array(nx, 5000 + P + C, -3.0f, 3.0f);
+    float *gate = random_array((size_t)B * C, 5001 + C, 0.0f, 1.0f);
+    float *got = vkdp_xmalloc(nx * sizeof(float));
+    vkdp_buf *bx = upload(dev, x, nx, "x"), *bg = upload(dev, gate, (size_t)B * C, "gate");
+
+    vkdp_cmd_begin(cmd);
+    vkdp_op_se_gate(cmd, dev, B, P, C, vkdp_whole(bx), vkdp_whole(bg), NULL);
+    vkdp_cmd_end(cmd);
+    vkdp_cmd_submit(cmd);
+    vkdp_buf_download(bx, 0, got, nx * 4);
+    vkdp_ref_se_gate(B, P, C, x, gate);
+
+    char what[96];
+    snprintf(what, sizeof(what), "se_gate B=%u P=%u C=%u", B, P, C);
+    int ok = test_check(what, got, x, nx, 1e-6);
+    vkdp_buf_destroy(bx), vkdp_buf_destroy(bg);
+    free(x), free(gate), free(got);
+    return ok;
+}
+
 int main(void)
 {
     vkdp_device_opts opts;
@@ -179,6 +202,10 @@ int main(void)
     ok &= test_gap(dev, cmd, 2, 15 * 15, 96);
     ok &= test_gap(dev, cmd, 2, 112 * 112, 32);
     ok &= test_gap(dev, cmd, 1, 1, 1280);
+
+    ok &= test_gate(dev, cmd, 3, 7 * 9, 24);
+    ok &= test_gate(dev, cmd, 2, 15 * 15, 37);
+    ok &= test_gate(dev, cmd, 2, 13 * 16, 1152);
 
     ok &= test_se(dev, cmd, 3, 96, 4, 1e-5);
     ok &= test_se(dev, cmd, 2, 37, 6, 1e-5);

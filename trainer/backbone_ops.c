@@ -174,6 +174,32 @@ void vkdp_ref_gap(uint32_t B, uint32_t HW, uint32_t C, const float *x, float *y)
         }
 }
 
+/* ------------------------------------------------------------------ SE gating */
+
+#define GATE_PIXELS_PER_INVOCATION 8u
+
+void vkdp_op_se_gate(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t P, uint32_t C,
+                     vkdp_view x, vkdp_view gate, const char *label)
+{
+    struct {
+        uint32_t P, C;
+    } push = {P, C};
+    uint32_t spec[2] = {C % 4 == 0, GATE_PIXELS_PER_INVOCATION};
+    vkdp_pipeline *p = vkdp_pipeline_get(dev, "se_gate", 2, sizeof(push), spec, 2);
+    vkdp_view v[2] = {x, gate};
+    uint32_t gx = ceil_div(ceil_div(P, GATE_PIXELS_PER_INVOCATION) * (spec[0] ? C / 4 : C), LOCAL_X);
+    check_groups("se_gate", gx, 1, B);
+    vkdp_cmd_dispatch(c, p, label ? label : "se_gate", v, 2, 1u << 0, &push, gx, 1, B);
+}
+
+void vkdp_ref_se_gate(uint32_t B, uint32_t P, uint32_t C, float *x, const float *gate)
+{
+    for (uint32_t b = 0; b < B; b++)
+        for (uint32_t i = 0; i < P; i++)
+            for (uint32_t ch = 0; ch < C; ch++)
+                x[((size_t)b * P + i) * C + ch] *= gate[(size_t)b * C + ch];
+}
+
 /* ------------------------------------------------------------------ SE excitation */
 
 static void se_dense(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t K, uint32_t N,
