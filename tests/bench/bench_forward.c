@@ -1,9 +1,11 @@
 /* EfficientNetB0 backbone forward throughput on the active Vulkan device: images/s at each
  * requested batch size, the per-op time table of one profiled batch, and peak device memory.
- * usage: bench_forward WEIGHTS.h5 [SECONDS_PER_BATCH [BATCH...]]   (default 5 s, batches 8 32)
+ * usage: bench_forward WEIGHTS.h5 [--no-profile] [SECONDS_PER_BATCH [BATCH...]]
+ *        (default 5 s, batches 8 32; the profiled batch is the last one)
  * Prints "ours batch=N images_per_s=X" lines for tests/bench/forward.sh. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vkdp/backbone.h"
 #include "vkdp/effnet.h"
@@ -78,8 +80,16 @@ static void profile_batch(const vkdp_effnet *net, int batch)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s WEIGHTS.h5 [SECONDS_PER_BATCH [BATCH...]]\n", argv[0]);
+        fprintf(stderr, "usage: %s WEIGHTS.h5 [--no-profile] [SECONDS_PER_BATCH [BATCH...]]\n",
+                argv[0]);
         return 2;
+    }
+    int profile = 1;
+    if (argc > 2 && !strcmp(argv[2], "--no-profile")) {
+        profile = 0;
+        argv[2] = argv[1];
+        argv++;
+        argc--;
     }
     double seconds = argc > 2 ? atof(argv[2]) : 5.0;
     int batches[16] = {8, 32}, nbatch = 2;
@@ -106,7 +116,8 @@ int main(int argc, char **argv)
     vkdp_devices_print(stdout);
     for (int i = 0; i < nbatch; i++)
         bench_batch(&net, batches[i], seconds);
-    profile_batch(&net, batches[nbatch - 1]);
+    if (profile)
+        profile_batch(&net, batches[nbatch - 1]);
     vkdp_effnet_free(&net);
     return 0;
 }
