@@ -6,8 +6,8 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
-seconds=${2:-5}
-rounds=${3:-2}
+seconds=${2:-3}
+rounds=${3:-3}
 weights=${VKDP_WEIGHTS:-$here/../../../shared/weights/efficientnetb0_notop.h5}
 : "${VK_DRIVER_FILES:=/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}"
 export VK_DRIVER_FILES
