@@ -252,6 +252,11 @@ static int read_state(ckpt_io *io, hid_t f, vkdp_ckpt_state *s)
     RD(g, "/state", "steps_per_epoch", H5T_NATIVE_INT64, H5T_INTEGER, &s->steps_per_epoch);
     RD(g, "/state", "sampler_seed", H5T_NATIVE_UINT64, H5T_INTEGER, &s->sampler_seed);
     RD(g, "/state", "dropout_seed", H5T_NATIVE_UINT64, H5T_INTEGER, &s->dropout_seed);
+    RD(g, "/state", "epoch_loss_sum", H5T_NATIVE_DOUBLE, H5T_FLOAT, &s->epoch_loss_sum);
+    RD(g, "/state", "epoch_correct", H5T_NATIVE_INT64, H5T_INTEGER, &s->epoch_correct);
+    RD(g, "/state", "epoch_count", H5T_NATIVE_INT64, H5T_INTEGER, &s->epoch_count);
+    RD(g, "/state", "epoch_skipped", H5T_NATIVE_INT64, H5T_INTEGER, &s->epoch_skipped);
+    RD(g, "/state", "epoch_seconds", H5T_NATIVE_DOUBLE, H5T_FLOAT, &s->epoch_seconds);
     H5Gclose(g);
     return 0;
 fail:

@@ -281,6 +281,11 @@ static int write_state(ckpt_io *io, hid_t f, const vkdp_ckpt_state *s)
     ATTR(g, "steps_per_epoch", H5T_NATIVE_INT64, &s->steps_per_epoch);
     ATTR(g, "sampler_seed", H5T_NATIVE_UINT64, &s->sampler_seed);
     ATTR(g, "dropout_seed", H5T_NATIVE_UINT64, &s->dropout_seed);
+    ATTR(g, "epoch_loss_sum", H5T_NATIVE_DOUBLE, &s->epoch_loss_sum);
+    ATTR(g, "epoch_correct", H5T_NATIVE_INT64, &s->epoch_correct);
+    ATTR(g, "epoch_count", H5T_NATIVE_INT64, &s->epoch_count);
+    ATTR(g, "epoch_skipped", H5T_NATIVE_INT64, &s->epoch_skipped);
+    ATTR(g, "epoch_seconds", H5T_NATIVE_DOUBLE, &s->epoch_seconds);
     if (H5Gclose(g) < 0)
         return ckpt_fail_h5(io, "cannot close group /state");
     return 0;

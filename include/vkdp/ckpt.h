@@ -13,6 +13,7 @@
  *   /optimizer   attributes iterations, lr, beta1, beta2, epsilon, slot_names; datasets
  *                m/<tensor name> and v/<tensor name> (same names and shapes as the weights)
  *   /state       attributes epoch, global_step, step_in_epoch, steps_per_epoch, sampler_seed,
+ *                epoch_loss_sum, epoch_correct, epoch_count, epoch_skipped, epoch_seconds,
  *                dropout_seed
  *   /metrics/epoch  chunked, extendable, deflate-compressed compound table (vkdp_epoch_metrics)
  *   /metrics/step   chunked, extendable, deflate-compressed compound table (vkdp_step_metrics)
@@ -95,6 +96,11 @@ typedef struct {
     int64_t step_in_epoch;       /* updates applied in the epoch in progress (0 at a boundary) */
     int64_t steps_per_epoch;     /* updates per epoch at the global batch size */
     uint64_t sampler_seed;
+    /* Running sums of the epoch in progress (0 at a boundary), so that a run resumed mid-epoch
+     * reports bit-identical epoch metrics. */
+    double epoch_loss_sum;
+    int64_t epoch_correct, epoch_count, epoch_skipped;
+    double epoch_seconds;
     uint64_t dropout_seed;
 
     /* ---- metrics history (the whole run so far; each checkpoint carries all of it) ---- */
