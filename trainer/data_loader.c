@@ -71,31 +71,31 @@ static slot *claim(vkdp_loader *l, int *k)
     return best;
 }
 
-static void decode_one(vkdp_loader *l, slot *s, int k)
+static void decode_one(vkdp_loader *l, vkdp_jpeg_decoder *dec, slot *s, int k)
 {
     int p = s->lo + k;
     int id = l->items[p];
     size_t px = (size_t)l->size * l->size * 3;
     char path[4096], reason[512];
-    uint8_t *rgb = NULL;
+    const uint8_t *rgb = NULL;
     int w = 0, h = 0;
     s->ids[k] = id;
     s->pos[k] = p;
     s->labels[k] = l->idx->label[id];
     vkdp_index_path(l->idx, id, path, sizeof path);
-    if (vkdp_jpeg_decode_file(path, &rgb, &w, &h, reason, sizeof reason) != 0) {
+    if (vkdp_jpeg_decoder_file(dec, path, 0, &rgb, &w, &h, reason, sizeof reason) != 0) {
         vkdp_warn("%s: sample dropped from step %d: %s", path, s->step, reason);
         s->ok[k] = 0;
         return;
     }
     vkdp_resize_bilinear_rgb(rgb, h, w, s->images + (size_t)k * px, l->size, l->size);
-    free(rgb);
     s->ok[k] = 1;
 }
 
 static void *worker(void *arg)
 {
     vkdp_loader *l = arg;
+    vkdp_jpeg_decoder *dec = vkdp_jpeg_decoder_create();
     pcheck(pthread_mutex_lock(&l->mu), "pthread_mutex_lock");
     while (!l->stop) {
         int k;
@@ -105,7 +105,7 @@ static void *worker(void *arg)
             continue;
         }
         pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
-        decode_one(l, s, k);
+        decode_one(l, dec, s, k);
         pcheck(pthread_mutex_lock(&l->mu), "pthread_mutex_lock");
         if (++s->done == s->m) {
             s->state = SLOT_READY;
@@ -113,6 +113,7 @@ static void *worker(void *arg)
         }
     }
     pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
+    vkdp_jpeg_decoder_destroy(dec);
     return NULL;
 }
 

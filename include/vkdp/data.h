@@ -98,6 +98,17 @@ int vkdp_jpeg_decode_file_dct(const char *path, int accurate_dct, uint8_t **rgb,
 int vkdp_jpeg_decode_mem_dct(const uint8_t *data, size_t size, int accurate_dct, uint8_t **rgb,
                              int *width, int *height, char *reason, size_t len);
 
+/* Reusable decoder (one per thread): keeps its TurboJPEG handle and file/pixel buffers, so a
+ * decode loop does not allocate. *rgb points into the decoder and stays valid until its next call. */
+typedef struct vkdp_jpeg_decoder vkdp_jpeg_decoder;
+vkdp_jpeg_decoder *vkdp_jpeg_decoder_create(void);
+int vkdp_jpeg_decoder_file(vkdp_jpeg_decoder *d, const char *path, int accurate_dct,
+                           const uint8_t **rgb, int *width, int *height, char *reason, size_t len);
+int vkdp_jpeg_decoder_mem(vkdp_jpeg_decoder *d, const uint8_t *data, size_t size,
+                          int accurate_dct, const uint8_t **rgb, int *width, int *height,
+                          char *reason, size_t len);
+void vkdp_jpeg_decoder_destroy(vkdp_jpeg_decoder *d);
+
 /* tf.image.resize(method="bilinear", antialias=False) of a packed RGB uint8 image: float32
  * [out_h, out_w, 3], values in [0, 255], not rounded (TF's ResizeBilinear, half_pixel_centers). */
 void vkdp_resize_bilinear_rgb(const uint8_t *src, int in_h, int in_w, float *dst, int out_h,
