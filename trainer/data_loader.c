@@ -28,8 +28,9 @@ struct vkdp_loader {
     int batch, rank, nranks, size, nsteps, depth, max_per_rank;
     slot *slots;
     int next_assign, next_consume, stop;
+    int paused, busy; /* vkdp_loader_restart: no new claims, wait for in-flight decodes */
     pthread_mutex_t mu;
-    pthread_cond_t work, ready;
+    pthread_cond_t work, ready, idle;
     pthread_t *threads;
     int nthreads;
 };
@@ -44,6 +45,8 @@ static void pcheck(int rc, const char *what)
 static slot *claim(vkdp_loader *l, int *k)
 {
     slot *best = NULL;
+    if (l->paused)
+        return NULL;
     for (int i = 0; i < l->depth; i++) {
         slot *s = &l->slots[i];
         if (s->state == SLOT_FILLING && s->claimed < s->m && (!best || s->step < best->step))
@@ -66,8 +69,10 @@ static slot *claim(vkdp_loader *l, int *k)
             best = s;
         }
     }
-    if (best)
+    if (best) {
         *k = best->claimed++;
+        l->busy++;
+    }
     return best;
 }
 
@@ -107,6 +112,8 @@ static void *worker(void *arg)
         pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
         decode_one(l, dec, s, k);
         pcheck(pthread_mutex_lock(&l->mu), "pthread_mutex_lock");
+        if (--l->busy == 0)
+            pcheck(pthread_cond_broadcast(&l->idle), "pthread_cond_broadcast");
         if (++s->done == s->m) {
             s->state = SLOT_READY;
             pcheck(pthread_cond_broadcast(&l->ready), "pthread_cond_broadcast");
@@ -117,17 +124,23 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static void check_items(const vkdp_index *idx, const int *items, int nitems)
+{
+    if (nitems < 0)
+        VKDP_FATAL("loader: %d items", nitems);
+    for (int i = 0; i < nitems; i++)
+        if (items[i] < 0 || items[i] >= idx->n)
+            VKDP_FATAL("loader: item %d is id %d, outside the index (%d files)", i, items[i], idx->n);
+}
+
 vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nitems,
                                 int global_batch, int rank, int nranks, int image_size,
                                 int threads, int ring_depth)
 {
-    if (global_batch <= 0 || nranks <= 0 || rank < 0 || rank >= nranks || image_size <= 0 ||
-        nitems < 0)
+    if (global_batch <= 0 || nranks <= 0 || rank < 0 || rank >= nranks || image_size <= 0)
         VKDP_FATAL("loader: invalid arguments (batch %d, rank %d of %d, image size %d, %d items)",
                    global_batch, rank, nranks, image_size, nitems);
-    for (int i = 0; i < nitems; i++)
-        if (items[i] < 0 || items[i] >= idx->n)
-            VKDP_FATAL("loader: item %d is id %d, outside the index (%d files)", i, items[i], idx->n);
+    check_items(idx, items, nitems);
     vkdp_loader *l = vkdp_xcalloc(1, sizeof *l);
     l->idx = idx;
     l->nitems = nitems;
@@ -161,6 +174,7 @@ vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nit
     pcheck(pthread_mutex_init(&l->mu, NULL), "pthread_mutex_init");
     pcheck(pthread_cond_init(&l->work, NULL), "pthread_cond_init");
     pcheck(pthread_cond_init(&l->ready, NULL), "pthread_cond_init");
+    pcheck(pthread_cond_init(&l->idle, NULL), "pthread_cond_init");
     l->threads = vkdp_xmalloc((size_t)threads * sizeof(pthread_t));
     for (int t = 0; t < threads; t++)
         pcheck(pthread_create(&l->threads[t], NULL, worker, l), "pthread_create");
@@ -168,6 +182,30 @@ vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nit
 }
 
 int vkdp_loader_steps(const vkdp_loader *l) { return l->nsteps; }
+
+void vkdp_loader_restart(vkdp_loader *l, const int *items, int nitems)
+{
+    check_items(l->idx, items, nitems);
+    pcheck(pthread_mutex_lock(&l->mu), "pthread_mutex_lock");
+    for (int i = 0; i < l->depth; i++)
+        if (l->slots[i].state == SLOT_HELD)
+            VKDP_FATAL("loader: restart while step %d is still held: release it first",
+                       l->slots[i].step);
+    l->paused = 1;
+    while (l->busy > 0)
+        pcheck(pthread_cond_wait(&l->idle, &l->mu), "pthread_cond_wait");
+    l->items = vkdp_xrealloc(l->items, (size_t)(nitems ? nitems : 1) * sizeof(int));
+    if (nitems > 0)
+        memcpy(l->items, items, (size_t)nitems * sizeof(int));
+    l->nitems = nitems;
+    l->nsteps = vkdp_num_steps(nitems, l->batch);
+    for (int i = 0; i < l->depth; i++)
+        l->slots[i].state = SLOT_FREE;
+    l->next_assign = l->next_consume = 0;
+    l->paused = 0;
+    pcheck(pthread_cond_broadcast(&l->work), "pthread_cond_broadcast");
+    pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
+}
 
 int vkdp_loader_next(vkdp_loader *l, vkdp_batch *b)
 {
@@ -252,6 +290,7 @@ void vkdp_loader_destroy(vkdp_loader *l)
     free(l->items);
     pthread_cond_destroy(&l->work);
     pthread_cond_destroy(&l->ready);
+    pthread_cond_destroy(&l->idle);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }

@@ -8,21 +8,32 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static double run_loader(const vkdp_index *idx, const int *items, int n, int threads, int size)
+static int drain(vkdp_loader *l)
 {
-    double t0 = vkdp_now();
-    vkdp_loader *l = vkdp_loader_create(idx, items, n, 32, 0, 1, size, threads, 4);
     vkdp_batch b;
     int got = 0;
     while (vkdp_loader_next(l, &b)) {
         got += b.count;
         vkdp_loader_release(l, &b);
     }
+    return got;
+}
+
+/* First pass includes creating the ring (page faults); the second reuses it via restart. */
+static void run_loader(const vkdp_index *idx, const int *items, int n, int threads, int size)
+{
+    double t0 = vkdp_now();
+    vkdp_loader *l = vkdp_loader_create(idx, items, n, 32, 0, 1, size, threads, 3);
+    int got = drain(l);
+    double t1 = vkdp_now();
+    vkdp_loader_restart(l, items, n);
+    got += drain(l);
+    double t2 = vkdp_now();
     vkdp_loader_destroy(l);
-    double dt = vkdp_now() - t0;
-    if (got != n)
-        fprintf(stderr, "warning: %d of %d images loaded\n", got, n);
-    return n / dt;
+    if (got != 2 * n)
+        fprintf(stderr, "warning: %d of %d images loaded\n", got, 2 * n);
+    printf("loader, %d thread(s): %.0f img/s first pass, %.0f img/s after restart\n", threads,
+           n / (t1 - t0), n / (t2 - t1));
 }
 
 int main(int argc, char **argv)
@@ -63,9 +74,9 @@ int main(int argc, char **argv)
     free(out);
     printf("plain loop, 1 thread: decode %.0f img/s, resize %.0f img/s, both %.0f img/s (%d images, %dx%d)\n",
            n / t_dec, n / t_res, n / (t_dec + t_res), n, size, size);
-    printf("loader, 1 thread:  %.0f img/s\n", run_loader(&idx, sp.train, n, 1, size));
-    printf("loader, %d threads: %.0f img/s (%ld cores online)\n", threads,
-           run_loader(&idx, sp.train, n, threads, size), cores);
+    run_loader(&idx, sp.train, n, 1, size);
+    run_loader(&idx, sp.train, n, threads, size);
+    printf("(%ld cores online; numbers are only meaningful on an otherwise idle machine)\n", cores);
     vkdp_split_free(&sp);
     vkdp_index_free(&idx);
     return 0;
