@@ -17,6 +17,7 @@
 #define VKDP_DATA_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define VKDP_MAX_IMAGE_SIDE 16384
 
@@ -79,8 +80,14 @@ typedef struct {
 void vkdp_split_make(const vkdp_index *idx, uint32_t seed, double validation_split, vkdp_split *out);
 void vkdp_split_free(vkdp_split *s);
 
+/* Prints the Keras-style summary to f: "Found N files belonging to K classes.", per-class counts,
+ * every excluded/skipped file with its reason, and (split non-NULL) "Using N files for
+ * training." / "Using M files for validation.". */
+void vkdp_dataset_print_summary(const vkdp_index *idx, const vkdp_split *split, FILE *f);
+
 /* Training order of an epoch: a permutation of items[0..n) that depends on (seed, epoch) only
- * (MT19937 seeded with a hash of both, then the numpy shuffle). out may alias items. */
+ * (MT19937 seeded with a hash of both, then the numpy shuffle), the same on every rank and for
+ * every number of ranks. out may alias items. Validation keeps split.val's order every epoch. */
 void vkdp_epoch_order(const int *items, int n, uint32_t seed, int epoch, int *out);
 
 /* ---- decode and resize ---- */
