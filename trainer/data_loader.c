@@ -18,6 +18,7 @@ typedef struct {
     int state, step, lo, m; /* m samples: epoch positions [lo, lo + m) */
     int claimed, done;
     unsigned char *ok;
+    char (*why)[256]; /* decode failure reasons, reported by the consumer thread */
     float *images;
     int *labels, *ids, *pos;
 } slot;
@@ -81,15 +82,14 @@ static void decode_one(vkdp_loader *l, vkdp_jpeg_decoder *dec, slot *s, int k)
     int p = s->lo + k;
     int id = l->items[p];
     size_t px = (size_t)l->size * l->size * 3;
-    char path[4096], reason[512];
+    char path[4096];
     const uint8_t *rgb = NULL;
     int w = 0, h = 0;
     s->ids[k] = id;
     s->pos[k] = p;
     s->labels[k] = l->idx->label[id];
     vkdp_index_path(l->idx, id, path, sizeof path);
-    if (vkdp_jpeg_decoder_file(dec, path, 0, &rgb, &w, &h, reason, sizeof reason) != 0) {
-        vkdp_warn("%s: sample dropped from step %d: %s", path, s->step, reason);
+    if (vkdp_jpeg_decoder_file(dec, path, 0, &rgb, &w, &h, s->why[k], sizeof s->why[k]) != 0) {
         s->ok[k] = 0;
         return;
     }
@@ -166,6 +166,7 @@ vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nit
         slot *s = &l->slots[i];
         s->state = SLOT_FREE;
         s->ok = vkdp_xcalloc(mp, 1);
+        s->why = vkdp_xcalloc(mp, sizeof *s->why);
         s->images = vkdp_xmalloc(mp * px * sizeof(float));
         s->labels = vkdp_xmalloc(mp * sizeof(int));
         s->ids = vkdp_xmalloc(mp * sizeof(int));
@@ -228,12 +229,17 @@ int vkdp_loader_next(vkdp_loader *l, vkdp_batch *b)
     l->next_consume++;
     pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
 
-    /* Drop failed samples, keeping order. */
+    /* Drop failed samples, keeping order. Warnings are printed here, on the caller's thread: the
+     * workers make no MPI calls (vkdp_warn asks MPI for the rank; MPI_THREAD_FUNNELED). */
     size_t px = (size_t)l->size * l->size * 3;
     int c = 0;
     for (int k = 0; k < s->m; k++) {
-        if (!s->ok[k])
+        if (!s->ok[k]) {
+            char path[4096];
+            vkdp_warn("%s: sample dropped from step %d: %s",
+                      vkdp_index_path(l->idx, l->items[s->lo + k], path, sizeof path), step, s->why[k]);
             continue;
+        }
         if (c != k) {
             memmove(s->images + (size_t)c * px, s->images + (size_t)k * px, px * sizeof(float));
             s->labels[c] = s->labels[k];
@@ -280,6 +286,7 @@ void vkdp_loader_destroy(vkdp_loader *l)
     for (int i = 0; i < l->depth; i++) {
         slot *s = &l->slots[i];
         free(s->ok);
+        free(s->why);
         free(s->images);
         free(s->labels);
         free(s->ids);
