@@ -12,5 +12,6 @@ typedef struct {
 
 int cmd_devices(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif
