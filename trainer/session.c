@@ -38,28 +38,6 @@ void vkdp_free_strings(char **v, int n)
     free(v);
 }
 
-static void print_summary(const vkdp_session *s)
-{
-    const vkdp_index *x = &s->idx;
-    for (int i = 0; i < x->nexcluded; i++)
-        vkdp_warn("skipping %s: %s", x->excluded[i].path, x->excluded[i].reason);
-    if (x->nskipped_types)
-        vkdp_warn("%d PNG/BMP/GIF file(s) in %s are not decoded (JPEG only), e.g. %s", x->nskipped_types, x->root,
-                  x->skipped_types[0].path);
-    vkdp_log("Found %d files belonging to %d classes.\n", x->n, x->nclasses);
-    if (s->cfg.validation_split > 0) {
-        vkdp_log("Using %d files for training.\n", s->split.ntrain);
-        vkdp_log("Using %d files for validation.\n", s->split.nval);
-    }
-    vkdp_log("Classes:");
-    for (int c = 0; c < x->nclasses; c++)
-        vkdp_log("%s %s (%d)", c ? "," : "", x->class_names[c], x->class_counts[c]);
-    vkdp_log("\n");
-    if (x->nexcluded)
-        vkdp_log("%d file(s) excluded (invalid JPEG header, empty or unreadable); see the warnings above.\n",
-                 x->nexcluded);
-}
-
 void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary)
 {
     memset(s, 0, sizeof *s);
@@ -85,8 +63,8 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
         vkdp_free_strings(names, nnames);
         vkdp_split_make(&s->idx, cfg->seed, cfg->validation_split, &s->split);
         s->have_data = 1;
-        if (summary)
-            print_summary(s);
+        if (summary && s->dist.rank == 0)
+            vkdp_dataset_print_summary(&s->idx, cfg->validation_split > 0 ? &s->split : NULL, stdout);
         vkdp_featcache_init(&s->fc, s->idx.n, VKDP_EFFNET_FEATURES);
     }
 
