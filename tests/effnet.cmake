@@ -2,6 +2,7 @@
 # the independent PyTorch reference, and sha256.
 set(VKDP_EFFNET_WEIGHTS ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
 set(VKDP_EFFNET_TEST_DIR ${CMAKE_BINARY_DIR}/effnet_test)
+file(MAKE_DIRECTORY ${VKDP_EFFNET_TEST_DIR})
 
 vkdp_add_test_exe(test_sha256 ${CMAKE_SOURCE_DIR}/tests/test_sha256.c)
 add_test(NAME sha256 COMMAND test_sha256 ${VKDP_EFFNET_TEST_DIR}/sha256 ${VKDP_EFFNET_WEIGHTS})
