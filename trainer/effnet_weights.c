@@ -548,8 +548,10 @@ int vkdp_effnet_load(vkdp_effnet *net, const char *path, int allow_missing, uint
         return fail(&c, "path too long");
     snprintf(net->path, sizeof net->path, "%s", path);
     vkdp_effnet_init_arch(net);
-    if (vkdp_sha256_file(path, net->sha256) < 0)
+    FILE *f = fopen(path, "rb");
+    if (!f)
         return fail(&c, "cannot read: %s", vkdp_errno_str());
+    fclose(f);
 
     H5E_auto2_t old_fn;
     void *old_data;
@@ -560,6 +562,9 @@ int vkdp_effnet_load(vkdp_effnet *net, const char *path, int allow_missing, uint
 
     if (!rc)
         rc = fold_all(&c, net);
+    /* hashed only once the file proved good: a checkpoint records exactly which weights it used */
+    if (!rc && vkdp_sha256_file(path, net->sha256) < 0)
+        rc = fail(&c, "cannot read for sha256: %s", vkdp_errno_str());
     if (rc)
         vkdp_effnet_free(net);
     return rc;
