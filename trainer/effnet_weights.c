@@ -92,6 +92,11 @@ static int read_strings_attr(load_ctx *c, hid_t obj, const char *objname, const 
     out->s = vkdp_xcalloc((size_t)n, sizeof *out->s);
     out->n = (int)n;
     mtype = H5Tcopy(H5T_C_S1);
+    /* h5py writes UTF-8 names; HDF5 will not convert between character sets */
+    if (H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0) {
+        fail(c, "attribute '%s' of '%s' has an unsupported character set", attr, objname);
+        goto done;
+    }
     if (H5Tis_variable_str(ftype) > 0) {
         char **v = vkdp_xcalloc((size_t)n, sizeof *v);
         if (H5Tset_size(mtype, H5T_VARIABLE) < 0 || H5Aread(a, mtype, v) < 0) {
