@@ -73,6 +73,11 @@ def main():
          lambda f: replace(f, "block2a_project_conv", "kernel:0", np.zeros((1, 1, 96, 25), np.float32)))
     copy(src, p("nan.h5"),
          lambda f: replace(f, "stem_bn", "gamma:0", np.full(32, np.nan, np.float32)))
+    def conv_bias(f):  # a stem conv with a bias: not EfficientNetB0's
+        g = f["stem_conv"]
+        g.create_dataset("stem_conv/bias:0", data=np.zeros(32, np.float32))
+        set_names(g, "weight_names", names(g.attrs["weight_names"]) + ["stem_conv/bias:0"])
+    copy(src, p("extra_weight.h5"), conv_bias)
     # a layer EfficientNetB0 does not have (as in an EfficientNetB1 file)
     copy(src, p("foreign_layer.h5"),
          lambda f: add_layer(f, "block1b_dwconv", {"depthwise_kernel:0": np.zeros((3, 3, 16, 1), np.float32)}))
