@@ -1,0 +1,45 @@
+# Checkpoint module: HDF5 write/read, failure safety, trainer info, plot script, Slurm launch.
+set(CKPT_TEST_DIR ${CMAKE_BINARY_DIR}/ckpt_tests)
+file(MAKE_DIRECTORY ${CKPT_TEST_DIR})
+vkdp_add_test_exe(test_ckpt ${CMAKE_SOURCE_DIR}/tests/test_ckpt.c)
+vkdp_add_test_exe(test_ckpt_failures ${CMAKE_SOURCE_DIR}/tests/test_ckpt_failures.c)
+
+# Round trip; leaves ckpt_tests/roundtrip/latest.h5 (3 epochs) for the readers below.
+add_test(NAME ckpt_roundtrip COMMAND test_ckpt roundtrip ${CKPT_TEST_DIR}/roundtrip)
+set_tests_properties(ckpt_roundtrip PROPERTIES FIXTURES_SETUP ckpt_file)
+add_test(NAME ckpt_keep COMMAND test_ckpt keep ${CKPT_TEST_DIR}/keep)
+add_test(NAME ckpt_resolve COMMAND test_ckpt resolve ${CKPT_TEST_DIR}/resolve)
+add_test(NAME ckpt_compat COMMAND test_ckpt compat)
+add_test(NAME ckpt_kill COMMAND test_ckpt_failures kill ${CKPT_TEST_DIR}/kill)
+add_test(NAME ckpt_bad_files COMMAND test_ckpt_failures bad ${CKPT_TEST_DIR}/bad)
+add_test(NAME ckpt_disk_full COMMAND test_ckpt_failures enospc ${CKPT_TEST_DIR}/enospc)
+set_tests_properties(ckpt_disk_full PROPERTIES SKIP_RETURN_CODE 77)
+
+set(CKPT_FILE ${CKPT_TEST_DIR}/roundtrip/latest.h5)
+# Independent readers of the file: h5dump and h5py see the Keras layout.
+find_program(H5DUMP h5dump)
+if(H5DUMP)
+  add_test(NAME ckpt_h5dump COMMAND ${H5DUMP} -H ${CKPT_FILE})
+  set_tests_properties(ckpt_h5dump PROPERTIES FIXTURES_REQUIRED ckpt_file
+    PASS_REGULAR_EXPRESSION "GROUP \"pred\" {[^}]*GROUP \"pred\" {[^}]*DATASET \"kernel:0\"")
+endif()
+add_test(NAME ckpt_h5py COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ckpt_h5py_check.py ${CKPT_FILE})
+add_test(NAME ckpt_info COMMAND sh ${CMAKE_SOURCE_DIR}/tests/ckpt_info_check.sh $<TARGET_FILE:trainer>
+  ${CKPT_FILE} ${CKPT_TEST_DIR}/info)
+add_test(NAME ckpt_plot COMMAND sh ${CMAKE_SOURCE_DIR}/tests/ckpt_plot_check.sh ${VKDP_SYS_PYTHON}
+  ${CMAKE_SOURCE_DIR}/launch/plot_metrics.py ${CKPT_FILE} ${CKPT_TEST_DIR}/plot)
+set_tests_properties(ckpt_h5py ckpt_info ckpt_plot PROPERTIES FIXTURES_REQUIRED ckpt_file)
+
+# A real single-node Slurm cluster: sbatch --wait of a job running `srun --mpi=pmix -n 2 mpi_hello`
+# (the job command is a parameter: the training smoke test passes --script launch/train.sbatch).
+vkdp_add_test_exe(mpi_hello ${CMAKE_SOURCE_DIR}/tests/mpi_hello.c)
+add_test(NAME ckpt_slurm COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
+  --job "srun --mpi=pmix -n 2 $<TARGET_FILE:mpi_hello> && $<TARGET_FILE:trainer> --version"
+  --ntasks 2 --expect "rank 1 of 2 on .*allreduce\\(rank\\) = 1 \\(ok\\)")
+set_tests_properties(ckpt_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+
+set_tests_properties(ckpt_roundtrip ckpt_keep ckpt_resolve ckpt_compat ckpt_kill ckpt_bad_files
+  ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot ckpt_slurm PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+if(H5DUMP)
+  set_tests_properties(ckpt_h5dump PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+endif()
