@@ -47,6 +47,11 @@ if [ -z "$job" ] && [ -z "$script" ]; then
   echo "slurm_cluster: give --job 'COMMAND' or --script FILE" >&2; exit 2
 fi
 
+if [ -n "$script" ]; then
+  [ -f "$script" ] || { echo "slurm_cluster: no batch script $script" >&2; exit 2; }
+  script=$(realpath "$script")
+fi
+
 skip() { echo "SKIP: Slurm cannot start here: $*"; exit $SKIP; }
 
 for b in munged slurmctld slurmd sbatch srun scontrol sinfo; do

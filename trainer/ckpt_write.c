@@ -505,7 +505,8 @@ static int prune(ckpt_io *io, const char *dir, const char *current, int keep)
         n++;
     }
     closedir(d);
-    qsort(v, n, sizeof *v, entry_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, entry_cmp);
     size_t others = (size_t)keep - 1;
     int rc = 0;
     char path[4400];
@@ -547,6 +548,8 @@ int vkdp_ckpt_write(const char *dir, const vkdp_ckpt_state *s, int keep, char *p
     snprintf(final, sizeof final, "%s/%s", dir, fname);
     snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", dir, fname, (long)getpid());
     ckpt_io io = {final, err, errlen};
+    if (!dir[0])
+        return ckpt_fail(&io, "empty checkpoint directory name");
     if (strlen(dir) > 4096)
         return ckpt_fail(&io, "checkpoint directory name too long");
     if (s->epoch < 0 || s->global_step < 0)
