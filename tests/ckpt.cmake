@@ -38,8 +38,13 @@ add_test(NAME ckpt_slurm COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
   --ntasks 2 --expect "rank 1 of 2 on .*allreduce\\(rank\\) = 1 \\(ok\\)")
 set_tests_properties(ckpt_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 
+# Under srun (PMIx direct launch), Open MPI's runtime leaks from components it has dlclosed by
+# exit time: LeakSanitizer reports them as "<unknown module>", which tests/lsan.supp cannot name.
+# Leak checking of the checkpoint code itself is done by the tests above; here it is off.
+set(CKPT_SLURM_ENV ${VKDP_TEST_ENV} "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0")
 set_tests_properties(ckpt_roundtrip ckpt_keep ckpt_resolve ckpt_compat ckpt_kill ckpt_bad_files
-  ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot ckpt_slurm PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+  ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+set_tests_properties(ckpt_slurm PROPERTIES ENVIRONMENT "${CKPT_SLURM_ENV}")
 if(H5DUMP)
   set_tests_properties(ckpt_h5dump PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
 endif()
@@ -53,4 +58,4 @@ add_test(NAME ckpt_slurm_requeue COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cl
   --workdir ${CKPT_TEST_DIR} --requeue-after 3 --fresh-dir ${CKPT_TEST_DIR}/requeue
   --expect "resumed from .*/latest.h5 at epoch [1-5] \\(2 ranks\\)" --expect "epoch 6/6 done")
 set_tests_properties(ckpt_slurm_requeue PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
-  ENVIRONMENT "${VKDP_TEST_ENV};VKDP_TRAINER=$<TARGET_FILE:ckpt_resume_sim>;VKDP_DATA=${CKPT_TEST_DIR};VKDP_WEIGHTS=${CMAKE_SOURCE_DIR}/CMakeLists.txt;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6")
+  ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:ckpt_resume_sim>;VKDP_DATA=${CKPT_TEST_DIR};VKDP_WEIGHTS=${CMAKE_SOURCE_DIR}/CMakeLists.txt;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6")
