@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config git
-  libvulkan-dev mesa-vulkan-drivers vulkan-tools glslc spirv-tools
+  libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers glslc spirv-tools
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libturbojpeg0-dev

@@ -11,6 +11,7 @@ typedef struct {
 } vkdp_command;
 
 int cmd_devices(int argc, char **argv);
+int cmd_dataset(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
  *   depthwise weights [k, k, C] (C fastest); stem weights [3, 3, 3, 32] (HWIO). */
 #ifndef VKDP_EFFNET_H
 #define VKDP_EFFNET_H
+#include <stddef.h>
 #include <stdint.h>
 
 #define VKDP_EFFNET_BLOCKS 16

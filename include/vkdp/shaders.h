@@ -1,4 +1,4 @@
-/* Embedded SPIR-V of every shaders/*.comp (generated at build time by glslc). */
+/* Embedded SPIR-V of every shaders/NAME.comp (generated at build time by glslc). */
 #ifndef VKDP_SHADERS_H
 #define VKDP_SHADERS_H
 #include <stddef.h>

@@ -124,6 +124,9 @@ void vkdp_cmd_submit(vkdp_cmd *c);
 void vkdp_cmd_submit_async(vkdp_cmd *c);
 void vkdp_cmd_wait(vkdp_cmd *c);
 uint32_t vkdp_cmd_dispatch_count(const vkdp_cmd *c);
+/* Splits a 1-D count of workgroups into gx * gy <= maxComputeWorkGroupCount (gx*gy >= groups);
+ * shaders recover the linear id as gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x. */
+void vkdp_grid(const vkdp_device *dev, uint64_t groups, uint32_t *gx, uint32_t *gy);
 
 /* ---------------- profiling (--profile) ---------------- */
 typedef struct vkdp_profile vkdp_profile;
