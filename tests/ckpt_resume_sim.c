@@ -3,7 +3,7 @@
  * flags, resolves --resume with vkdp_ckpt_resolve, continues from the checkpoint it finds, and
  * "trains" each epoch by sleeping, rank 0 writing a real checkpoint per epoch.
  *
- * usage: ckpt_resume_sim train --data DIR --weights FILE --checkpoint-dir DIR --resume auto
+ * usage: ckpt_resume_sim train --data DIR --weights FILE --out DIR --resume auto
  *                              [--epochs N] [--epoch-seconds S] */
 #include <getopt.h>
 #include <mpi.h>
@@ -15,7 +15,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},       {"weights", required_argument, NULL, 'w'},
-        {"checkpoint-dir", required_argument, NULL, 'c'}, {"resume", required_argument, NULL, 'r'},
+        {"out", required_argument, NULL, 'c'}, {"resume", required_argument, NULL, 'r'},
         {"epochs", required_argument, NULL, 'e'},     {"epoch-seconds", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     double epoch_s = 1.0;
     int c;
     if (argc < 2 || strcmp(argv[1], "train")) {
-        fprintf(stderr, "usage: ckpt_resume_sim train --checkpoint-dir DIR --resume auto ...\n");
+        fprintf(stderr, "usage: ckpt_resume_sim train --out DIR --resume auto ...\n");
         return 2;
     }
     optind = 2;
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
         }
     }
     if (!dir) {
-        fprintf(stderr, "ckpt_resume_sim: --checkpoint-dir is required\n");
+        fprintf(stderr, "ckpt_resume_sim: --out is required\n");
         return 2;
     }
     MPI_Init(&argc, &argv);
