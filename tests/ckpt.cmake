@@ -55,7 +55,8 @@ endif()
 vkdp_add_test_exe(ckpt_resume_sim ${CMAKE_SOURCE_DIR}/tests/ckpt_resume_sim.c)
 add_test(NAME ckpt_slurm_requeue COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
   --script ${CMAKE_SOURCE_DIR}/launch/train.sbatch --sbatch-args "--ntasks-per-node=2 --time=10"
-  --workdir ${CKPT_TEST_DIR} --requeue-after 3 --fresh-dir ${CKPT_TEST_DIR}/requeue
+  --workdir ${CKPT_TEST_DIR} --requeue-after 1
+  --requeue-when ${CKPT_TEST_DIR}/requeue/latest.h5 --fresh-dir ${CKPT_TEST_DIR}/requeue
   --expect "resumed from .*/latest.h5 at epoch [1-5] \\(2 ranks\\)" --expect "epoch 6/6 done")
 set_tests_properties(ckpt_slurm_requeue PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
   ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:ckpt_resume_sim>;VKDP_DATA=${CKPT_TEST_DIR};VKDP_WEIGHTS=${CMAKE_SOURCE_DIR}/CMakeLists.txt;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6")

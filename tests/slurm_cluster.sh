@@ -14,6 +14,8 @@
 #                        repeatable: every one must match
 #   --requeue-after SEC  SEC seconds after the job starts running, `scontrol requeue` it once
 #                        (a preempted / failed node); the job must then run again to completion
+#   --requeue-when FILE  with --requeue-after: wait for FILE to exist first (e.g. the first
+#                        checkpoint's latest.h5), then SEC more seconds
 #   --workdir DIR        job working directory (default: the current directory)
 #   --fresh-dir DIR      remove DIR before submitting (a checkpoint directory left by an earlier run)
 #   --keep               keep the temporary directory (logs, job output) for inspection
@@ -24,7 +26,7 @@
 set -uo pipefail
 
 SKIP=77
-job="" script="" sbatch_args="" ntasks=2 time_min=10 requeue_after="" keep=0
+job="" script="" sbatch_args="" ntasks=2 time_min=10 requeue_after="" requeue_when="" keep=0
 expect=() fresh_dirs=()
 workdir=$PWD
 while [ $# -gt 0 ]; do
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --time) time_min=$2; shift 2 ;;
     --expect) expect+=("$2"); shift 2 ;;
     --requeue-after) requeue_after=$2; shift 2 ;;
+    --requeue-when) requeue_when=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --fresh-dir) fresh_dirs+=("$2"); shift 2 ;;
     --keep) keep=1; shift ;;
@@ -103,7 +106,7 @@ node=$(slurmd -C | head -1)   # "NodeName=<host> CPUs=.. Boards=.. ... RealMemor
 ctld_port=$(free_port)
 slurmd_port=$(free_port)
 while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(free_port); done
-mkdir -p "$T/state" "$T/spool"
+mkdir -p "$T/state" "$T/spool" "$T/tmp"
 : >"$T/plugstack.conf"
 cat >"$T/slurm.conf" <<EOF
 ClusterName=vkdptest
@@ -117,6 +120,10 @@ AuthInfo=socket=$T/munge.sock
 CredType=cred/munge
 StateSaveLocation=$T/state
 SlurmdSpoolDir=$T/spool
+# The PMIx plugin keeps per-step directories named after uid, job and step id under TmpFS:
+# with /tmp, two clusters (or a test run after another) would share "spmix_appdir_0_1.0".
+TmpFS=$T/tmp
+FirstJobId=$((1000 + RANDOM))
 SlurmctldPidFile=$T/slurmctld.pid
 SlurmdPidFile=$T/slurmd.pid
 SlurmctldLogFile=$T/slurmctld.log
@@ -198,6 +205,13 @@ if [ -n "$requeue_after" ]; then
     [ "$st" = "RUNNING" ] || [ -z "$st" ] && break
     sleep 0.2
   done
+  if [ -n "$requeue_when" ]; then
+    for _ in $(seq 1500); do
+      [ -e "$requeue_when" ] && break
+      [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "RUNNING" ] || break
+      sleep 0.2
+    done
+  fi
   sleep "$requeue_after"
   if [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "RUNNING" ]; then
     echo "slurm_cluster: requeueing job $jobid"
