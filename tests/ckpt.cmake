@@ -60,3 +60,5 @@ add_test(NAME ckpt_slurm_requeue COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cl
   --expect "resumed from .*/latest.h5 at epoch [1-5] \\(2 ranks\\)" --expect "epoch 6/6 done")
 set_tests_properties(ckpt_slurm_requeue PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
   ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:ckpt_resume_sim>;VKDP_DATA=${CKPT_TEST_DIR};VKDP_WEIGHTS=${CMAKE_SOURCE_DIR}/CMakeLists.txt;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6")
+# One test cluster at a time: each believes it owns every CPU of this host.
+set_tests_properties(ckpt_slurm ckpt_slurm_requeue PROPERTIES RESOURCE_LOCK vkdp_slurm)
