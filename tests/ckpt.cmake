@@ -49,16 +49,18 @@ if(H5DUMP)
   set_tests_properties(ckpt_h5dump PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
 endif()
 
-# launch/train.sbatch under real Slurm, requeued mid-run: the job comes back with --resume auto and
-# continues from the last checkpoint. ckpt_resume_sim stands in for `trainer train` (same flags,
-# real checkpoints) until training exists; the lead points this at the real trainer.
-vkdp_add_test_exe(ckpt_resume_sim ${CMAKE_SOURCE_DIR}/tests/ckpt_resume_sim.c)
+# launch/train.sbatch under real Slurm running the real trainer on 4 flower photos per class,
+# requeued once its first checkpoint exists: the job comes back with --resume auto and continues.
+add_test(NAME slurm_train_data COMMAND bash ${CMAKE_SOURCE_DIR}/tests/make_subset.sh
+  ${VKDP_SHARED_DIR}/data/flower_photos ${CKPT_TEST_DIR}/slurm_data 4)
+set_tests_properties(slurm_train_data PROPERTIES FIXTURES_SETUP slurm_train_data)
 add_test(NAME ckpt_slurm_requeue COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
   --script ${CMAKE_SOURCE_DIR}/launch/train.sbatch --sbatch-args "--ntasks-per-node=2 --time=10"
   --workdir ${CKPT_TEST_DIR} --requeue-after 1
   --requeue-when ${CKPT_TEST_DIR}/requeue/latest.h5 --fresh-dir ${CKPT_TEST_DIR}/requeue
-  --expect "resumed from .*/latest.h5 at epoch [1-5] \\(2 ranks\\)" --expect "epoch 6/6 done")
-set_tests_properties(ckpt_slurm_requeue PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
-  ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:ckpt_resume_sim>;VKDP_DATA=${CKPT_TEST_DIR};VKDP_WEIGHTS=${CMAKE_SOURCE_DIR}/CMakeLists.txt;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6")
+  --expect "Resuming from .*/latest.h5: [1-5] epoch\\(s\\)" --expect "^Epoch 6/6$")
+set_tests_properties(ckpt_slurm_requeue PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400
+  FIXTURES_REQUIRED slurm_train_data
+  ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:trainer>;VKDP_DATA=${CKPT_TEST_DIR}/slurm_data;VKDP_WEIGHTS=${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6;VKDP_TRAIN_ARGS=--batch 8 --image-size 96;LP_NUM_THREADS=1")
 # One test cluster at a time: each believes it owns every CPU of this host.
 set_tests_properties(ckpt_slurm ckpt_slurm_requeue PROPERTIES RESOURCE_LOCK vkdp_slurm)
