@@ -49,3 +49,9 @@ add_test(NAME head_check_replicas
           $<TARGET_FILE:test_head_np> ${HEAD_NP_DIR})
 set_tests_properties(head_check_replicas PROPERTIES ENVIRONMENT "${HEAD_MPI_ENV}"
   TIMEOUT 180)
+# Features beyond the fixed-point range abort every rank with a message, never a wrong sum.
+add_test(NAME head_fx_overflow
+  COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe -np 2
+          $<TARGET_FILE:test_head_np> ${HEAD_NP_DIR}/overflow.bin --ref --feature-scale 1e6)
+set_tests_properties(head_fx_overflow PROPERTIES ENVIRONMENT "${HEAD_MPI_ENV}" TIMEOUT 60
+  PASS_REGULAR_EXPRESSION "per-sample terms of the BatchNorm sum exceed the fixed-point range")
