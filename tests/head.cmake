@@ -10,7 +10,8 @@ vkdp_add_test_exe(test_head_train tests/test_head_train.c)
 add_test(NAME head_train COMMAND test_head_train)
 set_tests_properties(head_train PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
 
-# np-equivalence: the same training under 1..4 ranks must write byte-identical outputs.
+# np-equivalence: the same training under 1..4 ranks must write byte-identical outputs, and
+# every rank must hold the same replica after every step (--check-replicas 1).
 # Under mpirun, LeakSanitizer would report Open MPI's own leaks from components it dlclose()s:
 # their frames are then an "<unknown module>" no suppression can name, and the slow unwinder
 # that would reach libmpi deadlocks with LLVM's JIT. So these runs keep ASan/UBSan but not LSan;
@@ -23,7 +24,7 @@ set(HEAD_NP_OUTS "")
 foreach(np 1 2 3 4)
   add_test(NAME head_np${np}
     COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe -np ${np} -x LP_NUM_THREADS=1
-            $<TARGET_FILE:test_head_np> ${HEAD_NP_DIR}/np${np}.bin)
+            $<TARGET_FILE:test_head_np> ${HEAD_NP_DIR}/np${np}.bin --check-replicas 1)
   set_tests_properties(head_np${np} PROPERTIES ENVIRONMENT "${HEAD_MPI_ENV}"
     TIMEOUT 300 FIXTURES_SETUP head_np_outputs)
   list(APPEND HEAD_NP_OUTS ${HEAD_NP_DIR}/np${np}.bin)
@@ -55,3 +56,8 @@ add_test(NAME head_fx_overflow
           $<TARGET_FILE:test_head_np> ${HEAD_NP_DIR}/overflow.bin --ref --feature-scale 1e6)
 set_tests_properties(head_fx_overflow PROPERTIES ENVIRONMENT "${HEAD_MPI_ENV}" TIMEOUT 60
   PASS_REGULAR_EXPRESSION "per-sample terms of the BatchNorm sum exceed the fixed-point range")
+# MPI helpers on their own.
+vkdp_add_test_exe(test_dist tests/test_dist.c)
+add_test(NAME dist_mpi COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe -np 3
+         $<TARGET_FILE:test_dist>)
+set_tests_properties(dist_mpi PROPERTIES ENVIRONMENT "${HEAD_MPI_ENV}" TIMEOUT 60)
