@@ -61,3 +61,9 @@ vkdp_add_test_exe(test_dist tests/test_dist.c)
 add_test(NAME dist_mpi COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe -np 3
          $<TARGET_FILE:test_dist>)
 set_tests_properties(dist_mpi PROPERTIES ENVIRONMENT "${HEAD_MPI_ENV}" TIMEOUT 60)
+# Independent replay in float64 torch of Keras' formulas (BN, dropout, dense, CE, Adam, moving
+# statistics, inference), tensors compared after every step.
+vkdp_add_test_exe(test_head_dump tests/test_head_dump.c)
+add_test(NAME head_keras_ref
+  COMMAND sh -c "mkdir -p '${HEAD_NP_DIR}/dump' && '$<TARGET_FILE:test_head_dump>' '${HEAD_NP_DIR}/dump' && '${VKDP_SYS_PYTHON}' '${CMAKE_SOURCE_DIR}/tests/ref/head_keras_ref.py' '${HEAD_NP_DIR}/dump'")
+set_tests_properties(head_keras_ref PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 120)
