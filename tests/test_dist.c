@@ -17,7 +17,7 @@ int main(int argc, char **argv)
     vkdp_dist_info_get(&d);
     int ok = d.size >= 2 && d.rank >= 0 && d.rank < d.size && d.local_size == d.size &&
              d.local_rank == d.rank;
-    int64_t iv[3] = {d.rank + 1, -(int64_t)d.rank << 40, INT64_C(1) << 50};
+    int64_t iv[3] = {d.rank + 1, -(int64_t)d.rank * (INT64_C(1) << 40), INT64_C(1) << 50};
     vkdp_allreduce_i64_sum(iv, 3);
     int64_t n = d.size;
     ok &= iv[0] == n * (n + 1) / 2 && iv[1] == -((n * (n - 1) / 2) << 40) && iv[2] == n << 50;
