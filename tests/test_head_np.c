@@ -135,8 +135,7 @@ int main(int argc, char **argv)
             step++;
             if (step == perturb_step && d.rank == perturb_rank)
                 vkdp_head_test_perturb(h, 0, 1e-3f);
-            if (check_every > 0 && step % check_every == 0)
-                vkdp_check_replicas(vkdp_head_checksum(h), step, "head parameters");
+            vkdp_head_check_replicas(h, step, check_every);
         }
         int lo, hi;
         my_share(NVAL, &d, &lo, &hi);

@@ -588,6 +588,13 @@ uint64_t vkdp_head_checksum(vkdp_head *h)
     return vkdp_checksum64(h->moving_var, (size_t)h->F * sizeof(float), c);
 }
 
+void vkdp_head_check_replicas(vkdp_head *h, int64_t step, int every)
+{
+    if (every > 0 && step % every == 0)
+        vkdp_check_replicas(vkdp_head_checksum(h), step,
+                            "head parameters, moving statistics, Adam state");
+}
+
 void vkdp_head_test_perturb(vkdp_head *h, int64_t index, float delta)
 {
     if (index < 0 || index >= h->P)
