@@ -348,8 +348,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
             metrics_str(m, sizeof m, &tr);
             vkdp_progress_update(pg, step + 1, m);
             test_kill_hook(st.global_step);
-            if (t->check_replicas > 0 && st.global_step % t->check_replicas == 0)
-                vkdp_check_replicas(vkdp_head_checksum(h), st.global_step, "head weights and Adam state");
+            vkdp_head_check_replicas(h, st.global_step, (int)t->check_replicas);
             if (t->ckpt_every > 0 && st.global_step % t->ckpt_every == 0 && step + 1 < steps) {
                 int64_t sk = tr.skipped;
                 vkdp_allreduce_i64_sum(&sk, 1);
