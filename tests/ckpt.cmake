@@ -61,6 +61,6 @@ add_test(NAME ckpt_slurm_requeue COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cl
   --expect "Resuming from .*/latest.h5: [1-5] epoch\\(s\\)" --expect "^Epoch 6/6$")
 set_tests_properties(ckpt_slurm_requeue PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400
   FIXTURES_REQUIRED slurm_train_data
-  ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:trainer>;VKDP_DATA=${CKPT_TEST_DIR}/slurm_data;VKDP_WEIGHTS=${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6;VKDP_TRAIN_ARGS=--batch 8 --image-size 96;LP_NUM_THREADS=1")
+  ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:trainer>;VKDP_DATA=${CKPT_TEST_DIR}/slurm_data;VKDP_WEIGHTS=${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6;VKDP_TRAIN_ARGS=--batch 8 --image-size 96 --no-feature-cache;LP_NUM_THREADS=1")
 # One test cluster at a time: each believes it owns every CPU of this host.
 set_tests_properties(ckpt_slurm ckpt_slurm_requeue PROPERTIES RESOURCE_LOCK vkdp_slurm)

@@ -223,7 +223,7 @@ if [ -n "$requeue_after" ]; then
     done
     scontrol update JobId="$jobid" StartTime=now || echo "slurm_cluster: could not advance the start time"
   else
-    echo "FAIL job $jobid was no longer running after $requeue_after s: nothing to requeue"; exit 1
+    echo "FAIL job $jobid was no longer running after $requeue_after s: nothing to requeue"; echo "---- job output ----"; cat "$out" 2>/dev/null; exit 1
   fi
 fi
 
