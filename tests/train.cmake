@@ -6,3 +6,5 @@ foreach(t train_e2e train_np_equiv train_resume)
     ENVIRONMENT "${VKDP_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/${t}"
     TIMEOUT 900)
 endforeach()
+# Under the sanitizers these two repeat train_e2e's code paths at several times its cost.
+set_tests_properties(train_np_equiv train_resume PROPERTIES LABELS nosan)
