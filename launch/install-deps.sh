@@ -9,7 +9,7 @@ PKGS=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libturbojpeg0-dev
-  python3 python3-numpy python3-h5py python3-torch python3-matplotlib
+  python3 python3-numpy python3-h5py python3-torch python3-matplotlib python3-pil
   slurm-wlm munge
   curl ca-certificates
 )

@@ -17,6 +17,8 @@ from="${VKDP_ASSETS_FROM:-}"
 if [ -z "$from" ] && [ -d "$root/../shared/data/flower_photos" ]; then from="$root/../shared"; fi
 if [ -n "$from" ]; then bash launch/fetch-assets.sh --from "$from"; else bash launch/fetch-assets.sh; fi
 
-mpi_flags=(--oversubscribe)
+# ranks' stdout is a pseudo-terminal under mpirun: tell them whether ours is a terminal
+if [ -t 1 ]; then export VKDP_PROGRESS="${VKDP_PROGRESS:-bar}"; else export VKDP_PROGRESS="${VKDP_PROGRESS:-lines}"; fi
+mpi_flags=(--oversubscribe -x VKDP_PROGRESS)
 if [ "$(id -u)" -eq 0 ]; then mpi_flags+=(--allow-run-as-root); fi
 exec mpirun "${mpi_flags[@]}" -np "$np" build/trainer "$@"

@@ -19,9 +19,9 @@ set(CKPT_FILE ${CKPT_TEST_DIR}/roundtrip/latest.h5)
 # Independent readers of the file: h5dump and h5py see the Keras layout.
 find_program(H5DUMP h5dump)
 if(H5DUMP)
-  add_test(NAME ckpt_h5dump COMMAND ${H5DUMP} -H ${CKPT_FILE})
-  set_tests_properties(ckpt_h5dump PROPERTIES FIXTURES_REQUIRED ckpt_file
-    PASS_REGULAR_EXPRESSION "GROUP \"pred\" {[^}]*GROUP \"pred\" {[^}]*DATASET \"kernel:0\"")
+  add_test(NAME ckpt_h5dump COMMAND ${H5DUMP} -H -d /head/pred/pred/kernel:0 ${CKPT_FILE})
+  set_tests_properties(ckpt_h5dump PROPERTIES FIXTURES_REQUIRED ckpt_file PASS_REGULAR_EXPRESSION
+    "DATASET \"/head/pred/pred/kernel:0\" {[ \n]*DATATYPE  H5T_IEEE_F32LE[ \n]*DATASPACE  SIMPLE { \\( 1280, 5 \\)")
 endif()
 add_test(NAME ckpt_h5py COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ckpt_h5py_check.py ${CKPT_FILE})
 add_test(NAME ckpt_info COMMAND sh ${CMAKE_SOURCE_DIR}/tests/ckpt_info_check.sh $<TARGET_FILE:trainer>
@@ -38,8 +38,29 @@ add_test(NAME ckpt_slurm COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
   --ntasks 2 --expect "rank 1 of 2 on .*allreduce\\(rank\\) = 1 \\(ok\\)")
 set_tests_properties(ckpt_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 
+# Under srun (PMIx direct launch), Open MPI's runtime leaks from components it has dlclosed by
+# exit time: LeakSanitizer reports them as "<unknown module>", which tests/lsan.supp cannot name.
+# Leak checking of the checkpoint code itself is done by the tests above; here it is off.
+set(CKPT_SLURM_ENV ${VKDP_TEST_ENV} "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0")
 set_tests_properties(ckpt_roundtrip ckpt_keep ckpt_resolve ckpt_compat ckpt_kill ckpt_bad_files
-  ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot ckpt_slurm PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+  ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+set_tests_properties(ckpt_slurm PROPERTIES ENVIRONMENT "${CKPT_SLURM_ENV}")
 if(H5DUMP)
   set_tests_properties(ckpt_h5dump PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
 endif()
+
+# launch/train.sbatch under real Slurm running the real trainer on 4 flower photos per class,
+# requeued once its first checkpoint exists: the job comes back with --resume auto and continues.
+add_test(NAME slurm_train_data COMMAND bash ${CMAKE_SOURCE_DIR}/tests/make_subset.sh
+  ${VKDP_SHARED_DIR}/data/flower_photos ${CKPT_TEST_DIR}/slurm_data 4)
+set_tests_properties(slurm_train_data PROPERTIES FIXTURES_SETUP slurm_train_data)
+add_test(NAME ckpt_slurm_requeue COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
+  --script ${CMAKE_SOURCE_DIR}/launch/train.sbatch --sbatch-args "--ntasks-per-node=2 --time=10"
+  --workdir ${CKPT_TEST_DIR} --requeue-after 1
+  --requeue-when ${CKPT_TEST_DIR}/requeue/latest.h5 --fresh-dir ${CKPT_TEST_DIR}/requeue
+  --expect "Resuming from .*/latest.h5: [1-5] epoch\\(s\\)" --expect "^Epoch 6/6$")
+set_tests_properties(ckpt_slurm_requeue PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400
+  FIXTURES_REQUIRED slurm_train_data
+  ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:trainer>;VKDP_DATA=${CKPT_TEST_DIR}/slurm_data;VKDP_WEIGHTS=${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=6;VKDP_TRAIN_ARGS=--batch 8 --image-size 96 --no-feature-cache;LP_NUM_THREADS=1")
+# One test cluster at a time: each believes it owns every CPU of this host.
+set_tests_properties(ckpt_slurm ckpt_slurm_requeue PROPERTIES RESOURCE_LOCK vkdp_slurm)

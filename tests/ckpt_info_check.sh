@@ -23,6 +23,10 @@ check "step count" "steps: 276 logged" "$dir/out"
 check "last steps" "^ +276 +0\.00725" "$dir/out"
 [ "$(grep -Ec '^ +27[0-9] +0\.00' "$dir/out")" -eq 3 ] && echo "ok   --steps 3 prints 3 step rows" || { echo "FAIL --steps 3"; fail=1; }
 
+"$trainer" info --steps 0 "$(dirname "$ckpt")" >"$dir/dir.out" 2>&1
+check "directory -> its latest.h5" "checkpoint: .*/latest\.h5" "$dir/dir.out"
+[ "$(grep -c '^ *step ' "$dir/dir.out")" -eq 0 ] && echo "ok   --steps 0 prints no step rows" || { echo "FAIL --steps 0"; fail=1; }
+
 printf 'not hdf5\n' >"$dir/bad.h5"
 "$trainer" info "$dir/bad.h5" >"$dir/bad.out" 2>&1
 rc=$?

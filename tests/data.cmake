@@ -4,7 +4,7 @@ set(VKDP_FLOWERS "${VKDP_SHARED_DIR}/data/flower_photos")
 vkdp_add_test_exe(test_data_split_dump ${CMAKE_SOURCE_DIR}/tests/test_data_split_dump.c)
 add_test(NAME data_split_vs_numpy
   COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ref/data_split_ref.py
-          $<TARGET_FILE:test_data_split_dump> ${VKDP_FLOWERS})
+          $<TARGET_FILE:test_data_split_dump> ${VKDP_FLOWERS} $<TARGET_FILE:trainer>)
 set_tests_properties(data_split_vs_numpy PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
 
 vkdp_add_test_exe(test_data_resize_dump ${CMAKE_SOURCE_DIR}/tests/test_data_resize_dump.c)

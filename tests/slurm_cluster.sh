@@ -10,10 +10,14 @@
 #   --sbatch-args 'ARGS' extra sbatch options (word-split), e.g. "--export=ALL,VKDP_EPOCHS=1"
 #   --ntasks N           tasks for --job scripts (default 2)
 #   --time MIN           job time limit in minutes (default 10)
-#   --expect REGEX       the job's output must match this extended regex (grep -E)
+#   --expect REGEX       the job's output must have a line matching this extended regex (grep -E);
+#                        repeatable: every one must match
 #   --requeue-after SEC  SEC seconds after the job starts running, `scontrol requeue` it once
 #                        (a preempted / failed node); the job must then run again to completion
+#   --requeue-when FILE  with --requeue-after: wait for FILE to exist first (e.g. the first
+#                        checkpoint's latest.h5), then SEC more seconds
 #   --workdir DIR        job working directory (default: the current directory)
+#   --fresh-dir DIR      remove DIR before submitting (a checkpoint directory left by an earlier run)
 #   --keep               keep the temporary directory (logs, job output) for inspection
 #
 # The job runs as root with the caller's environment (sbatch --export=ALL). Its output is printed.
@@ -22,7 +26,8 @@
 set -uo pipefail
 
 SKIP=77
-job="" script="" sbatch_args="" ntasks=2 time_min=10 expect="" requeue_after="" keep=0
+job="" script="" sbatch_args="" ntasks=2 time_min=10 requeue_after="" requeue_when="" keep=0
+expect=() fresh_dirs=()
 workdir=$PWD
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,9 +36,11 @@ while [ $# -gt 0 ]; do
     --sbatch-args) sbatch_args=$2; shift 2 ;;
     --ntasks) ntasks=$2; shift 2 ;;
     --time) time_min=$2; shift 2 ;;
-    --expect) expect=$2; shift 2 ;;
+    --expect) expect+=("$2"); shift 2 ;;
     --requeue-after) requeue_after=$2; shift 2 ;;
+    --requeue-when) requeue_when=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
+    --fresh-dir) fresh_dirs+=("$2"); shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "slurm_cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -41,6 +48,11 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$job" ] && [ -z "$script" ]; then
   echo "slurm_cluster: give --job 'COMMAND' or --script FILE" >&2; exit 2
+fi
+
+if [ -n "$script" ]; then
+  [ -f "$script" ] || { echo "slurm_cluster: no batch script $script" >&2; exit 2; }
+  script=$(realpath "$script")
 fi
 
 skip() { echo "SKIP: Slurm cannot start here: $*"; exit $SKIP; }
@@ -94,7 +106,7 @@ node=$(slurmd -C | head -1)   # "NodeName=<host> CPUs=.. Boards=.. ... RealMemor
 ctld_port=$(free_port)
 slurmd_port=$(free_port)
 while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(free_port); done
-mkdir -p "$T/state" "$T/spool"
+mkdir -p "$T/state" "$T/spool" "$T/tmp"
 : >"$T/plugstack.conf"
 cat >"$T/slurm.conf" <<EOF
 ClusterName=vkdptest
@@ -108,6 +120,10 @@ AuthInfo=socket=$T/munge.sock
 CredType=cred/munge
 StateSaveLocation=$T/state
 SlurmdSpoolDir=$T/spool
+# The PMIx plugin keeps per-step directories named after uid, job and step id under TmpFS:
+# with /tmp, two clusters (or a test run after another) would share "spmix_appdir_0_1.0".
+TmpFS=$T/tmp
+FirstJobId=$((1000 + RANDOM))
 SlurmctldPidFile=$T/slurmctld.pid
 SlurmdPidFile=$T/slurmd.pid
 SlurmctldLogFile=$T/slurmctld.log
@@ -165,6 +181,7 @@ $job
 EOF
 fi
 out=$T/job.out
+for d in "${fresh_dirs[@]}"; do rm -rf -- "$d"; done
 # Without a requeue, sbatch --wait blocks until the job ends; with one, it would return at the
 # requeue, so we submit and poll instead.
 wait_opt=--wait
@@ -188,12 +205,25 @@ if [ -n "$requeue_after" ]; then
     [ "$st" = "RUNNING" ] || [ -z "$st" ] && break
     sleep 0.2
   done
+  if [ -n "$requeue_when" ]; then
+    for _ in $(seq 1500); do
+      [ -e "$requeue_when" ] && break
+      [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "RUNNING" ] || break
+      sleep 0.2
+    done
+  fi
   sleep "$requeue_after"
   if [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "RUNNING" ]; then
     echo "slurm_cluster: requeueing job $jobid"
     scontrol requeue "$jobid" || { echo "FAIL scontrol requeue $jobid"; exit 1; }
+    # A requeued job is held back (BeginTime ~2 min ahead); a test need not wait for that.
+    for _ in $(seq 300); do
+      [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "PENDING" ] && break
+      sleep 0.2
+    done
+    scontrol update JobId="$jobid" StartTime=now || echo "slurm_cluster: could not advance the start time"
   else
-    echo "FAIL job $jobid was no longer running after $requeue_after s: nothing to requeue"; exit 1
+    echo "FAIL job $jobid was no longer running after $requeue_after s: nothing to requeue"; echo "---- job output ----"; cat "$out" 2>/dev/null; exit 1
   fi
 fi
 
@@ -220,10 +250,10 @@ if [ "$st" != "COMPLETED" ] || [ "$ec" != "0:0" ]; then
 else
   echo "ok   job $jobid completed with exit code 0"
 fi
-if [ -n "$expect" ]; then
-  if grep -Eq -- "$expect" "$out" 2>/dev/null; then echo "ok   output matches /$expect/"
-  else echo "FAIL output does not match /$expect/"; fail=1; fi
-fi
+for re in "${expect[@]}"; do
+  if grep -Eq -- "$re" "$out" 2>/dev/null; then echo "ok   output matches /$re/"
+  else echo "FAIL output does not match /$re/"; fail=1; fi
+done
 if [ -n "$requeue_after" ]; then
   if [ "${restarts:-0}" -ge 1 ]; then echo "ok   job was requeued and ran again (restarts $restarts)"
   else echo "FAIL job shows no restart"; fail=1; fi

@@ -18,7 +18,7 @@
 
 static const char *const test_classes[5] = {"daisy", "dandelion", "roses", "sunflowers", "tulips"};
 
-static int tc_failures;
+static int tc_failures __attribute__((unused));
 #define TC_CHECK(cond, ...)                                                                      \
     do {                                                                                         \
         if (cond) {                                                                              \

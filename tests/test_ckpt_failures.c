@@ -87,12 +87,21 @@ static void test_kill(const char *dir)
     int ok = valid_as(latest, 1, 1280, 11, err, sizeof err);
     TC_CHECK(ok, "latest.h5 reads as the epoch-1 state %s", ok ? "" : err);
 
-    /* The next writer (another pid) cleans up the dead writer's temporary file. */
+    /* The next writer (another pid) cleans up the dead writer's temporary file, but not one of
+     * a writer on another host sharing the directory (pid 1 there means nothing here). */
+    char other[4400];
+    snprintf(other, sizeof other, "%s/.tmp-ckpt-e0009-s000000999.h5.other-host.example.%d", dir,
+             (int)getpid() + 1);
+    FILE *f = fopen(other, "w");
+    if (!f || fclose(f) != 0)
+        VKDP_FATAL("cannot create %s", other);
     tc_make_state(&s, 2, 1280, 12);
     rc = vkdp_ckpt_write(dir, &s, 0, path, sizeof path, err, sizeof err);
     vkdp_ckpt_state_free(&s);
-    TC_CHECK(rc == 0 && tc_count_prefix(dir, ".tmp-") == 0,
+    TC_CHECK(rc == 0 && tc_count_prefix(dir, ".tmp-ckpt-e0002") == 0,
              "next write succeeds and removes the stale temporary file %s", rc ? err : "");
+    TC_CHECK(tc_exists(other) && tc_count_prefix(dir, ".tmp-") == 1,
+             "another host's temporary file is left alone");
     ok = valid_as(latest, 2, 1280, 12, err, sizeof err);
     TC_CHECK(ok, "latest.h5 now reads as the epoch-2 state %s", ok ? "" : err);
 }

@@ -2,7 +2,7 @@
  * depths, every rank's batches must hold exactly its shard slice of the epoch order (ids, global
  * positions, labels) with images bitwise equal to vkdp_jpeg_decode_file + vkdp_resize_bilinear_rgb,
  * the same number of steps on every rank, every sample once; holding ring_depth-1 batches while
- * prefetching, an empty epoch, and destroying mid-epoch must work.
+ * prefetching, an empty epoch, destroying mid-epoch and restarting with a new order must work.
  * usage: test_data_loader FLOWER_DIR */
 #include "vkdp/data.h"
 
@@ -116,6 +116,34 @@ int main(int argc, char **argv)
     vkdp_loader_release(l, &b);
     vkdp_loader_destroy(l); /* mid-epoch, workers busy: must not hang or leak */
     printf("%s loader: empty epoch, destroy mid-epoch\n", fails > f0 ? "FAIL" : "ok");
+
+    /* Restart mid-epoch with another order (reversed, shorter): same checks on the new order. */
+    f0 = fails;
+    enum { N2 = 20 };
+    int items2[N2];
+    for (int i = 0; i < N2; i++)
+        items2[i] = items[NITEMS - 1 - i];
+    l = vkdp_loader_create(&idx, items, NITEMS, BATCH, 1, 2, SIZE, 2, 3);
+    expect(vkdp_loader_next(l, &b) == 1, "first batch before restart", 2, 1, 0);
+    vkdp_loader_release(l, &b);
+    for (int round = 0; round < 2; round++) {
+        vkdp_loader_restart(l, items2, N2);
+        int steps = 0;
+        while (vkdp_loader_next(l, &b)) {
+            int lo, hi;
+            vkdp_shard_range(N2, BATCH, steps, 1, 2, &lo, &hi);
+            expect(b.step == steps && b.global_lo == lo && b.count == hi - lo, "restarted slices", 2, 1, steps);
+            for (int k = 0; k < b.count; k++)
+                expect(b.ids[k] == items2[lo + k] &&
+                           !memcmp(b.images + k * px, ref + (NITEMS - 1 - (lo + k)) * px, px * sizeof(float)),
+                       "restarted images", 2, 1, steps);
+            vkdp_loader_release(l, &b);
+            steps++;
+        }
+        expect(steps == vkdp_num_steps(N2, BATCH), "restarted step count", 2, 1, steps);
+    }
+    vkdp_loader_destroy(l);
+    printf("%s loader: restart mid-epoch and after an epoch with a new order\n", fails > f0 ? "FAIL" : "ok");
 
     free(ref);
     free(order);

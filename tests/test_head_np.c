@@ -6,7 +6,10 @@
  * Each global batch is cut into ceil(B / np) consecutive samples per rank, so with np = 4 the
  * last batch (6 samples) leaves rank 3 without samples: it must still join every collective.
  *
- * usage: test_head_np OUT [--ref] [--check-replicas N] [--perturb-rank R --perturb-step S] */
+ * --feature-scale S multiplies every feature by S (beyond the fixed-point range: must abort).
+ *
+ * usage: test_head_np OUT [--ref] [--check-replicas N] [--perturb-rank R --perturb-step S]
+ *                         [--feature-scale S] */
 #include <getopt.h>
 #include <mpi.h>
 #include <stdlib.h>
@@ -46,10 +49,12 @@ int main(int argc, char **argv)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
     int use_ref = 0, check_every = 0, perturb_rank = -1;
     long perturb_step = -1;
+    float feature_scale = 1.0f;
     static const struct option opts[] = {{"ref", no_argument, NULL, 'r'},
                                          {"check-replicas", required_argument, NULL, 'c'},
                                          {"perturb-rank", required_argument, NULL, 'p'},
                                          {"perturb-step", required_argument, NULL, 's'},
+                                         {"feature-scale", required_argument, NULL, 'f'},
                                          {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -61,6 +66,8 @@ int main(int argc, char **argv)
             perturb_rank = atoi(optarg);
         else if (o == 's')
             perturb_step = atol(optarg);
+        else if (o == 'f')
+            feature_scale = strtof(optarg, NULL);
         else
             VKDP_FATAL("usage: test_head_np OUT [--ref] [--check-replicas N] [--perturb-rank R "
                        "--perturb-step S]");
@@ -91,6 +98,8 @@ int main(int argc, char **argv)
     int *y = vkdp_xmalloc(NTRAIN * sizeof(int)), *yv = vkdp_xmalloc(NVAL * sizeof(int));
     make_data(x, y, NTRAIN, 3, centers);
     make_data(xv, yv, NVAL, 4, centers);
+    for (size_t i = 0; i < (size_t)NTRAIN * F; i++)
+        x[i] *= feature_scale;
 
     FILE *out = NULL;
     if (d.rank == 0 && !(out = fopen(out_path, "wb")))
@@ -126,8 +135,7 @@ int main(int argc, char **argv)
             step++;
             if (step == perturb_step && d.rank == perturb_rank)
                 vkdp_head_test_perturb(h, 0, 1e-3f);
-            if (check_every > 0 && step % check_every == 0)
-                vkdp_check_replicas(vkdp_head_checksum(h), step, "head parameters");
+            vkdp_head_check_replicas(h, step, check_every);
         }
         int lo, hi;
         my_share(NVAL, &d, &lo, &hi);

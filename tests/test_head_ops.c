@@ -216,6 +216,44 @@ static void test_case(vkdp_device *dev, vkdp_cmd *cmd, int n, int F, int C, uint
         free(ptrs[i]);
 }
 
+/* Non-finite and out-of-range terms must count as overflows on the device exactly as in C (a
+ * compiler turning !(|q| <= limit) into |q| > limit would let NaN through). */
+static void test_overflow(vkdp_device *dev, vkdp_cmd *cmd)
+{
+    enum { n = 6, F = 3 };
+    float x[n * F];
+    for (int i = 0; i < n * F; i++)
+        x[i] = 0.25f * (float)i;
+    x[1] = NAN;
+    x[5] = INFINITY;
+    x[8] = -1e30f;
+    x[9] = 262144.0f;  /* exactly 2^18: the largest stat term, allowed */
+    x[12] = 262176.0f; /* just beyond */
+    float mean[F] = {0, 0, 0};
+    int64_t sums[F], rsums[F];
+    uint32_t ovf[F], rovf[F];
+    vkdp_buf *bx = upload(dev, x, sizeof x, "x"), *bm = upload(dev, mean, sizeof mean, "mean");
+    vkdp_buf *bs = vkdp_buf_create(dev, sizeof sums, "sums"), *bo = vkdp_buf_create(dev, sizeof ovf, "ovf");
+    vkdp_cmd_begin(cmd);
+    vkdp_op_head_bn_stats(cmd, dev, vkdp_whole(bx), vkdp_whole(bm), vkdp_whole(bs), vkdp_whole(bo),
+                          n, F, 0);
+    vkdp_cmd_end(cmd);
+    vkdp_cmd_submit(cmd);
+    vkdp_buf_download(bs, 0, sums, sizeof sums);
+    vkdp_buf_download(bo, 0, ovf, sizeof ovf);
+    head_ref_bn_stats(x, n, F, 0, mean, rsums, rovf);
+    check_i64("fixed point with NaN/Inf/out-of-range terms: sums", sums, rsums, F);
+    check_u32("fixed point with NaN/Inf/out-of-range terms: overflows", ovf, rovf, F);
+    int ok = rovf[0] == 1 && rovf[1] == 1 && rovf[2] == 2; /* columns: 2^18+32 | NaN | Inf, -1e30 */
+    printf("%-4s reference counts NaN, Inf, -1e30 and 2^18+32 as overflows, 2^18 not\n",
+           ok ? "ok" : "FAIL");
+    fail += !ok;
+    vkdp_buf_destroy(bx);
+    vkdp_buf_destroy(bm);
+    vkdp_buf_destroy(bs);
+    vkdp_buf_destroy(bo);
+}
+
 /* Keras' Adam formula written out in double for one parameter, against head_ref_adam. */
 static void test_adam_formula(void)
 {
@@ -246,6 +284,7 @@ int main(void)
     vkdp_device *dev = vkdp_device_create(NULL);
     vkdp_cmd *cmd = vkdp_cmd_create(dev);
     test_adam_formula();
+    test_overflow(dev, cmd);
     test_case(dev, cmd, 37, 1280, 5, 11);
     test_case(dev, cmd, 5, 67, 3, 12);
     test_case(dev, cmd, 0, 64, 2, 13);

@@ -20,17 +20,26 @@ static void write_file(const char *path, const void *p, size_t n)
         VKDP_FATAL("cannot write %s: %s", path, vkdp_errno_str());
 }
 
-static void sha256sum(const char *path, char hex[65])
+/* coreutils' digests of files[0..n): one sha256sum run for all of them */
+static void sha256sum(char **files, size_t n, char (*hex)[65])
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
+    size_t len = 16;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(files[i]) + 3;
+    char *cmd = vkdp_xmalloc(len);
+    size_t o = (size_t)sprintf(cmd, "sha256sum");
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)sprintf(cmd + o, " '%s'", files[i]);
     FILE *p = popen(cmd, "r");
     if (!p)
-        VKDP_FATAL("popen(%s) failed: %s", cmd, vkdp_errno_str());
-    if (fscanf(p, "%64s", hex) != 1)
-        hex[0] = '\0';
+        VKDP_FATAL("popen(sha256sum) failed: %s", vkdp_errno_str());
+    char name[4200];
+    for (size_t i = 0; i < n; i++)
+        if (fscanf(p, "%64s %4199s", hex[i], name) != 2 || strcmp(name, files[i]) != 0)
+            VKDP_FATAL("unexpected sha256sum output for %s", files[i]);
     if (pclose(p) != 0)
-        VKDP_FATAL("%s failed", cmd);
+        VKDP_FATAL("sha256sum failed");
+    free(cmd);
 }
 
 static void expect(const char *what, const char *path, const char *want)
@@ -52,6 +61,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[1];
+    /* the parent is the build tree's effnet_test/, made by CMake */
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         VKDP_FATAL("mkdir %s: %s", dir, vkdp_errno_str());
     char path[4200];
@@ -88,19 +98,24 @@ int main(int argc, char **argv)
     test_rng r = {42};
     for (size_t i = 0; i < 4 * 65536; i++)
         buf[i] = (unsigned char)test_rng_u64(&r);
+    size_t nfiles = nlens + (size_t)(argc - 2);
+    char **files = vkdp_xcalloc(nfiles, sizeof *files);
+    char(*want)[65] = vkdp_xcalloc(nfiles, sizeof *want);
     for (size_t i = 0; i < nlens; i++) {
-        char want[65], what[64];
+        snprintf(path, sizeof path, "%s/random_%zu", dir, lens[i]);
         write_file(path, buf, lens[i]);
-        sha256sum(path, want);
-        snprintf(what, sizeof what, "%zu random bytes", lens[i]);
-        expect(what, path, want);
+        files[i] = vkdp_xstrdup(path);
     }
+    for (int i = 2; i < argc; i++)
+        files[nlens + (size_t)(i - 2)] = argv[i];
+    sha256sum(files, nfiles, want);
+    for (size_t i = 0; i < nfiles; i++)
+        expect(files[i], files[i], want[i]);
+    for (size_t i = 0; i < nlens; i++)
+        free(files[i]);
+    free(files);
+    free(want);
     free(buf);
-    for (int i = 2; i < argc; i++) {
-        char want[65];
-        sha256sum(argv[i], want);
-        expect(argv[i], argv[i], want);
-    }
 
     snprintf(path, sizeof path, "%s/does-not-exist", dir);
     char hex[65] = "x";

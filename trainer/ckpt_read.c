@@ -35,11 +35,19 @@ static int read_tensor(ckpt_io *io, hid_t loc, const char *rel, const char *full
         t->rank = nd;
         for (int d = 0; d < 4; d++)
             t->shape[d] = d < nd ? (int64_t)dims[d] : 0;
-        int64_t n = vkdp_tensor_numel(t);
-        t->data = vkdp_xmalloc((size_t)n * sizeof(float));
+        int64_t n = 1;
+        for (int d = 0; d < nd && n <= (INT64_C(1) << 32); d++)
+            n *= (int64_t)dims[d];
+        if (n > (INT64_C(1) << 32)) {
+            t->rank = 0;
+            rc = ckpt_fail(io, "tensor %s is implausibly large (over 2^32 values)", full);
+            goto out;
+        }
+        t->data = vkdp_xmalloc((size_t)(n ? n : 1) * sizeof(float));
         if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0)
             rc = ckpt_fail_h5(io, "cannot read tensor %s (file truncated or corrupt?)", full);
     }
+out:
     if (ty >= 0)
         H5Tclose(ty);
     if (sp >= 0)
@@ -252,6 +260,11 @@ static int read_state(ckpt_io *io, hid_t f, vkdp_ckpt_state *s)
     RD(g, "/state", "steps_per_epoch", H5T_NATIVE_INT64, H5T_INTEGER, &s->steps_per_epoch);
     RD(g, "/state", "sampler_seed", H5T_NATIVE_UINT64, H5T_INTEGER, &s->sampler_seed);
     RD(g, "/state", "dropout_seed", H5T_NATIVE_UINT64, H5T_INTEGER, &s->dropout_seed);
+    RD(g, "/state", "epoch_loss_sum", H5T_NATIVE_DOUBLE, H5T_FLOAT, &s->epoch_loss_sum);
+    RD(g, "/state", "epoch_correct", H5T_NATIVE_INT64, H5T_INTEGER, &s->epoch_correct);
+    RD(g, "/state", "epoch_count", H5T_NATIVE_INT64, H5T_INTEGER, &s->epoch_count);
+    RD(g, "/state", "epoch_skipped", H5T_NATIVE_INT64, H5T_INTEGER, &s->epoch_skipped);
+    RD(g, "/state", "epoch_seconds", H5T_NATIVE_DOUBLE, H5T_FLOAT, &s->epoch_seconds);
     H5Gclose(g);
     return 0;
 fail:

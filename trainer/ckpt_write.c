@@ -18,6 +18,16 @@
 
 #define TMP_PREFIX ".tmp-"
 
+/* Temporary names end in ".<host>.<pid>": a writer that died is recognised by its pid only on
+ * its own host (the checkpoint directory may be on a file system shared by several nodes). */
+static const char *host_name(void)
+{
+    static char host[256];
+    if (!host[0] && (gethostname(host, sizeof host - 1) < 0 || !host[0]))
+        snprintf(host, sizeof host, "localhost");
+    return host;
+}
+
 /* ---------------------------------------------------------------- state validation */
 
 static int check_tensor(ckpt_io *io, const char *what, const vkdp_named_tensor *t)
@@ -281,6 +291,11 @@ static int write_state(ckpt_io *io, hid_t f, const vkdp_ckpt_state *s)
     ATTR(g, "steps_per_epoch", H5T_NATIVE_INT64, &s->steps_per_epoch);
     ATTR(g, "sampler_seed", H5T_NATIVE_UINT64, &s->sampler_seed);
     ATTR(g, "dropout_seed", H5T_NATIVE_UINT64, &s->dropout_seed);
+    ATTR(g, "epoch_loss_sum", H5T_NATIVE_DOUBLE, &s->epoch_loss_sum);
+    ATTR(g, "epoch_correct", H5T_NATIVE_INT64, &s->epoch_correct);
+    ATTR(g, "epoch_count", H5T_NATIVE_INT64, &s->epoch_count);
+    ATTR(g, "epoch_skipped", H5T_NATIVE_INT64, &s->epoch_skipped);
+    ATTR(g, "epoch_seconds", H5T_NATIVE_DOUBLE, &s->epoch_seconds);
     if (H5Gclose(g) < 0)
         return ckpt_fail_h5(io, "cannot close group /state");
     return 0;
@@ -457,6 +472,10 @@ static void remove_stale_temps(const char *dir)
         long pid = dot ? strtol(dot + 1, &end, 10) : 0;
         if (!dot || !end || *end || pid <= 0 || pid == (long)getpid())
             continue;
+        size_t hl = strlen(host_name()), pre = (size_t)(dot - e->d_name);
+        if (pre < hl + 1 || e->d_name[pre - hl - 1] != '.' ||
+            strncmp(e->d_name + pre - hl, host_name(), hl))
+            continue; /* another host's writer: its pid means nothing here */
         if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             if (unlink(path) == 0)
@@ -505,7 +524,8 @@ static int prune(ckpt_io *io, const char *dir, const char *current, int keep)
         n++;
     }
     closedir(d);
-    qsort(v, n, sizeof *v, entry_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, entry_cmp);
     size_t others = (size_t)keep - 1;
     int rc = 0;
     char path[4400];
@@ -526,7 +546,7 @@ static int prune(ckpt_io *io, const char *dir, const char *current, int keep)
 static int update_latest(ckpt_io *io, const char *dir, const char *fname)
 {
     char tmp[4400], latest[4400];
-    snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "latest.%ld", dir, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "latest.%s.%ld", dir, host_name(), (long)getpid());
     snprintf(latest, sizeof latest, "%s/%s", dir, VKDP_CKPT_LATEST);
     unlink(tmp);
     if (symlink(fname, tmp) < 0)
@@ -545,8 +565,10 @@ int vkdp_ckpt_write(const char *dir, const vkdp_ckpt_state *s, int keep, char *p
     char fname[128], final[4400], tmp[4400], created[64];
     snprintf(fname, sizeof fname, "ckpt-e%04d-s%09" PRId64 ".h5", s->epoch, s->global_step);
     snprintf(final, sizeof final, "%s/%s", dir, fname);
-    snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", dir, fname, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%s.%ld", dir, fname, host_name(), (long)getpid());
     ckpt_io io = {final, err, errlen};
+    if (!dir[0])
+        return ckpt_fail(&io, "empty checkpoint directory name");
     if (strlen(dir) > 4096)
         return ckpt_fail(&io, "checkpoint directory name too long");
     if (s->epoch < 0 || s->global_step < 0)

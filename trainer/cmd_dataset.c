@@ -122,25 +122,9 @@ int cmd_dataset(int argc, char **argv)
         fprintf(stderr, "trainer dataset: error: %s\n", err);
         return 1;
     }
-    FILE *sum = list ? stderr : stdout;
-    fprintf(sum, "Found %d files belonging to %d classes.\n", idx.n, idx.nclasses);
-    for (int k = 0; k < idx.nclasses; k++)
-        fprintf(sum, "  class %d %-20s %d files%s\n", k, idx.class_names[k], idx.class_counts[k],
-                idx.class_counts[k] ? "" : "  (warning: no usable image)");
-    if (idx.nexcluded)
-        fprintf(sum, "Excluded %d invalid file(s) (Keras would list them; the split differs):\n",
-                idx.nexcluded);
-    for (int i = 0; i < idx.nexcluded; i++)
-        fprintf(sum, "  excluded %s: %s\n", idx.excluded[i].path, idx.excluded[i].reason);
-    if (idx.nskipped_types)
-        fprintf(sum, "Skipped %d non-JPEG image(s) (Keras would list them; the split differs):\n",
-                idx.nskipped_types);
-    for (int i = 0; i < idx.nskipped_types; i++)
-        fprintf(sum, "  skipped %s: %s\n", idx.skipped_types[i].path, idx.skipped_types[i].reason);
     vkdp_split sp;
     vkdp_split_make(&idx, (uint32_t)seed, split, &sp);
-    fprintf(sum, "Using %d files for training.\n", sp.ntrain);
-    fprintf(sum, "Using %d files for validation.\n", sp.nval);
+    vkdp_dataset_print_summary(&idx, &sp, list ? stderr : stdout);
     if (list) {
         const int *ids = !strcmp(list, "training") ? sp.train : sp.val;
         int n = !strcmp(list, "training") ? sp.ntrain : sp.nval;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "vkdp/ckpt.h"
 #include "vkdp/cli.h"
@@ -24,8 +25,9 @@ static void usage(FILE *f)
             "  --steps N   how many of the last step rows to print (default 5, 0 = none, -1 = all)\n"
             "  -h, --help  this text\n"
             "\n"
-            "FILE may be a checkpoint directory's latest.h5. Exit status 1 when FILE is missing,\n"
-            "not HDF5, truncated, or not laid out as a vkdp checkpoint (the message says which).\n");
+            "FILE may be a checkpoint directory (`trainer train --out DIR`): its latest.h5 is shown.\n"
+            "Exit status 1 when FILE is missing, not HDF5, truncated, or not laid out as a vkdp\n"
+            "checkpoint (the message says which).\n");
 }
 
 static void tensor_row(const char *prefix, const vkdp_named_tensor *t)
@@ -162,6 +164,12 @@ int cmd_info(int argc, char **argv)
         return 2;
     }
     const char *path = argv[optind];
+    char latest[4200];
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(latest, sizeof latest, "%s/%s", path, VKDP_CKPT_LATEST);
+        path = latest;
+    }
     vkdp_ckpt_state s;
     char err[2048];
     if (vkdp_ckpt_read(path, &s, err, sizeof err) < 0) {

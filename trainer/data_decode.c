@@ -28,12 +28,12 @@ static void setr(char *r, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Reads up to `limit` bytes (0 = all). Non-regular files (FIFOs, devices) are refused before any
- * blocking read. Returns 0 with *buf (malloc'ed), *got and the file size. */
-static int read_file(const char *path, size_t limit, uint8_t **buf, size_t *got, size_t *fsize,
-                     char *r, size_t rlen)
+/* Reads up to `limit` bytes (0 = all) into *buf, grown (realloc) to *cap when needed.
+ * Non-regular files (FIFOs, devices) are refused before any blocking read. Returns 0 with *got
+ * and the file size. */
+static int read_file(const char *path, size_t limit, uint8_t **buf, size_t *cap, size_t *got,
+                     size_t *fsize, char *r, size_t rlen)
 {
-    *buf = NULL;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         setr(r, rlen, "cannot open: %s", strerror(errno));
@@ -63,7 +63,11 @@ static int read_file(const char *path, size_t limit, uint8_t **buf, size_t *got,
         return -1;
     }
     size_t want = limit && limit < size ? limit : size;
-    uint8_t *b = vkdp_xmalloc(want);
+    if (*cap < want) {
+        *buf = vkdp_xrealloc(*buf, want);
+        *cap = want;
+    }
+    uint8_t *b = *buf;
     size_t n = 0;
     while (n < want) {
         ssize_t k = read(fd, b + n, want - n);
@@ -71,7 +75,6 @@ static int read_file(const char *path, size_t limit, uint8_t **buf, size_t *got,
             continue;
         if (k < 0) {
             setr(r, rlen, "read error: %s", strerror(errno));
-            free(b);
             close(fd);
             return -1;
         }
@@ -82,10 +85,8 @@ static int read_file(const char *path, size_t limit, uint8_t **buf, size_t *got,
     close(fd);
     if (n == 0) {
         setr(r, rlen, "empty file (0 bytes read)");
-        free(b);
         return -1;
     }
-    *buf = b;
     *got = n;
     return 0;
 }
@@ -134,22 +135,22 @@ static int header_of(tjhandle tj, const uint8_t *d, size_t n, int complete, int 
 
 int vkdp_jpeg_probe(const char *path, int *width, int *height, char *reason, size_t len)
 {
-    uint8_t *buf;
-    size_t got, fsize;
-    if (read_file(path, PROBE_BYTES, &buf, &got, &fsize, reason, len) != 0)
+    uint8_t *buf = NULL;
+    size_t cap = 0, got, fsize;
+    if (read_file(path, PROBE_BYTES, &buf, &cap, &got, &fsize, reason, len) != 0) {
+        free(buf);
         return -1;
+    }
     tjhandle tj = tjInitDecompress();
     if (!tj)
         VKDP_FATAL("tjInitDecompress failed: %s", tjGetErrorStr2(NULL));
     int cs = 0;
     int rc = header_of(tj, buf, got, got == fsize, width, height, &cs, reason, len);
     if (rc == 1) { /* header beyond the first bytes (large EXIF/ICC): read the whole file */
-        free(buf);
-        if (read_file(path, 0, &buf, &got, &fsize, reason, len) != 0) {
-            tjDestroy(tj);
-            return -1;
-        }
-        rc = header_of(tj, buf, got, 1, width, height, &cs, reason, len);
+        if (read_file(path, 0, &buf, &cap, &got, &fsize, reason, len) != 0)
+            rc = -1;
+        else
+            rc = header_of(tj, buf, got, 1, width, height, &cs, reason, len);
     }
     tjDestroy(tj);
     free(buf);
@@ -191,56 +192,116 @@ static int decode_failed(tjhandle tj, char *r, size_t rlen)
     return 1;
 }
 
-int vkdp_jpeg_decode_mem_dct(const uint8_t *data, size_t size, int accurate_dct, uint8_t **rgb,
-                             int *width, int *height, char *reason, size_t len)
+struct vkdp_jpeg_decoder {
+    tjhandle tj;
+    uint8_t *file, *rgb, *cmyk;
+    size_t file_cap, rgb_cap, cmyk_cap;
+};
+
+vkdp_jpeg_decoder *vkdp_jpeg_decoder_create(void)
+{
+    vkdp_jpeg_decoder *d = vkdp_xcalloc(1, sizeof *d);
+    d->tj = tjInitDecompress();
+    if (!d->tj)
+        VKDP_FATAL("tjInitDecompress failed: %s", tjGetErrorStr2(NULL));
+    return d;
+}
+
+void vkdp_jpeg_decoder_destroy(vkdp_jpeg_decoder *d)
+{
+    if (!d)
+        return;
+    tjDestroy(d->tj);
+    free(d->file);
+    free(d->rgb);
+    free(d->cmyk);
+    free(d);
+}
+
+static uint8_t *grow(uint8_t **p, size_t *cap, size_t n)
+{
+    if (*cap < n) {
+        *p = vkdp_xrealloc(*p, n);
+        *cap = n;
+    }
+    return *p;
+}
+
+int vkdp_jpeg_decoder_mem(vkdp_jpeg_decoder *d, const uint8_t *data, size_t size,
+                          int accurate_dct, const uint8_t **rgb, int *width, int *height,
+                          char *reason, size_t len)
 {
     const int flags = accurate_dct ? TJFLAG_ACCURATEDCT : TJFLAG_FASTDCT;
     *rgb = NULL;
-    tjhandle tj = tjInitDecompress();
-    if (!tj)
-        VKDP_FATAL("tjInitDecompress failed: %s", tjGetErrorStr2(NULL));
     int w = 0, h = 0, cs = 0;
-    if (header_of(tj, data, size, 1, &w, &h, &cs, reason, len) != 0) {
-        tjDestroy(tj);
+    if (header_of(d->tj, data, size, 1, &w, &h, &cs, reason, len) != 0)
         return -1;
-    }
     size_t npix = (size_t)w * (size_t)h;
-    uint8_t *out = vkdp_xmalloc(npix * 3);
-    int rc = 0;
+    uint8_t *out = grow(&d->rgb, &d->rgb_cap, npix * 3);
     if (cs == TJCS_CMYK || cs == TJCS_YCCK) {
-        uint8_t *cmyk = vkdp_xmalloc(npix * 4);
-        if (tjDecompress2(tj, data, (unsigned long)size, cmyk, w, 0, h, TJPF_CMYK, flags) != 0 &&
-            decode_failed(tj, reason, len)) {
-            rc = -1;
-        } else {
-            int adobe = has_adobe_marker(data, size);
-            for (size_t i = 0; i < npix; i++) {
-                int c = cmyk[4 * i], m = cmyk[4 * i + 1], y = cmyk[4 * i + 2], k = cmyk[4 * i + 3];
-                if (adobe) {
-                    out[3 * i] = (uint8_t)(k * c / 255);
-                    out[3 * i + 1] = (uint8_t)(k * m / 255);
-                    out[3 * i + 2] = (uint8_t)(k * y / 255);
-                } else {
-                    out[3 * i] = (uint8_t)((255 - k) * (255 - c) / 255);
-                    out[3 * i + 1] = (uint8_t)((255 - k) * (255 - m) / 255);
-                    out[3 * i + 2] = (uint8_t)((255 - k) * (255 - y) / 255);
-                }
+        uint8_t *cmyk = grow(&d->cmyk, &d->cmyk_cap, npix * 4);
+        if (tjDecompress2(d->tj, data, (unsigned long)size, cmyk, w, 0, h, TJPF_CMYK, flags) != 0 &&
+            decode_failed(d->tj, reason, len))
+            return -1;
+        int adobe = has_adobe_marker(data, size);
+        for (size_t i = 0; i < npix; i++) {
+            int c = cmyk[4 * i], m = cmyk[4 * i + 1], y = cmyk[4 * i + 2], k = cmyk[4 * i + 3];
+            if (adobe) {
+                out[3 * i] = (uint8_t)(k * c / 255);
+                out[3 * i + 1] = (uint8_t)(k * m / 255);
+                out[3 * i + 2] = (uint8_t)(k * y / 255);
+            } else {
+                out[3 * i] = (uint8_t)((255 - k) * (255 - c) / 255);
+                out[3 * i + 1] = (uint8_t)((255 - k) * (255 - m) / 255);
+                out[3 * i + 2] = (uint8_t)((255 - k) * (255 - y) / 255);
             }
         }
-        free(cmyk);
-    } else if (tjDecompress2(tj, data, (unsigned long)size, out, w, 0, h, TJPF_RGB, flags) != 0 &&
-               decode_failed(tj, reason, len)) {
-        rc = -1;
-    }
-    tjDestroy(tj);
-    if (rc != 0) {
-        free(out);
+    } else if (tjDecompress2(d->tj, data, (unsigned long)size, out, w, 0, h, TJPF_RGB, flags) != 0 &&
+               decode_failed(d->tj, reason, len)) {
         return -1;
     }
     *rgb = out;
     *width = w;
     *height = h;
     return 0;
+}
+
+int vkdp_jpeg_decoder_file(vkdp_jpeg_decoder *d, const char *path, int accurate_dct,
+                           const uint8_t **rgb, int *width, int *height, char *reason, size_t len)
+{
+    size_t got, fsize;
+    *rgb = NULL;
+    if (read_file(path, 0, &d->file, &d->file_cap, &got, &fsize, reason, len) != 0)
+        return -1;
+    return vkdp_jpeg_decoder_mem(d, d->file, got, accurate_dct, rgb, width, height, reason, len);
+}
+
+/* One-shot wrappers: the result is copied out of a temporary decoder. */
+static int take(vkdp_jpeg_decoder *d, int rc, const uint8_t *img, int w, int h, uint8_t **rgb)
+{
+    *rgb = NULL;
+    if (rc == 0) {
+        size_t n = (size_t)w * (size_t)h * 3;
+        if (img == d->rgb && d->rgb_cap == n) { /* hand over the buffer instead of copying */
+            *rgb = d->rgb;
+            d->rgb = NULL;
+            d->rgb_cap = 0;
+        } else {
+            *rgb = vkdp_xmalloc(n);
+            memcpy(*rgb, img, n);
+        }
+    }
+    vkdp_jpeg_decoder_destroy(d);
+    return rc;
+}
+
+int vkdp_jpeg_decode_mem_dct(const uint8_t *data, size_t size, int accurate_dct, uint8_t **rgb,
+                             int *width, int *height, char *reason, size_t len)
+{
+    vkdp_jpeg_decoder *d = vkdp_jpeg_decoder_create();
+    const uint8_t *img;
+    int rc = vkdp_jpeg_decoder_mem(d, data, size, accurate_dct, &img, width, height, reason, len);
+    return take(d, rc, img, *width, *height, rgb);
 }
 
 int vkdp_jpeg_decode_mem(const uint8_t *data, size_t size, uint8_t **rgb, int *width, int *height,
@@ -252,14 +313,10 @@ int vkdp_jpeg_decode_mem(const uint8_t *data, size_t size, uint8_t **rgb, int *w
 int vkdp_jpeg_decode_file_dct(const char *path, int accurate_dct, uint8_t **rgb, int *width,
                               int *height, char *reason, size_t len)
 {
-    uint8_t *buf;
-    size_t got, fsize;
-    *rgb = NULL;
-    if (read_file(path, 0, &buf, &got, &fsize, reason, len) != 0)
-        return -1;
-    int rc = vkdp_jpeg_decode_mem_dct(buf, got, accurate_dct, rgb, width, height, reason, len);
-    free(buf);
-    return rc;
+    vkdp_jpeg_decoder *d = vkdp_jpeg_decoder_create();
+    const uint8_t *img;
+    int rc = vkdp_jpeg_decoder_file(d, path, accurate_dct, &img, width, height, reason, len);
+    return take(d, rc, img, *width, *height, rgb);
 }
 
 int vkdp_jpeg_decode_file(const char *path, uint8_t **rgb, int *width, int *height, char *reason,

@@ -18,6 +18,7 @@ typedef struct {
     int state, step, lo, m; /* m samples: epoch positions [lo, lo + m) */
     int claimed, done;
     unsigned char *ok;
+    char (*why)[256]; /* decode failure reasons, reported by the consumer thread */
     float *images;
     int *labels, *ids, *pos;
 } slot;
@@ -28,8 +29,9 @@ struct vkdp_loader {
     int batch, rank, nranks, size, nsteps, depth, max_per_rank;
     slot *slots;
     int next_assign, next_consume, stop;
+    int paused, busy; /* vkdp_loader_restart: no new claims, wait for in-flight decodes */
     pthread_mutex_t mu;
-    pthread_cond_t work, ready;
+    pthread_cond_t work, ready, idle;
     pthread_t *threads;
     int nthreads;
 };
@@ -44,6 +46,8 @@ static void pcheck(int rc, const char *what)
 static slot *claim(vkdp_loader *l, int *k)
 {
     slot *best = NULL;
+    if (l->paused)
+        return NULL;
     for (int i = 0; i < l->depth; i++) {
         slot *s = &l->slots[i];
         if (s->state == SLOT_FILLING && s->claimed < s->m && (!best || s->step < best->step))
@@ -66,36 +70,37 @@ static slot *claim(vkdp_loader *l, int *k)
             best = s;
         }
     }
-    if (best)
+    if (best) {
         *k = best->claimed++;
+        l->busy++;
+    }
     return best;
 }
 
-static void decode_one(vkdp_loader *l, slot *s, int k)
+static void decode_one(vkdp_loader *l, vkdp_jpeg_decoder *dec, slot *s, int k)
 {
     int p = s->lo + k;
     int id = l->items[p];
     size_t px = (size_t)l->size * l->size * 3;
-    char path[4096], reason[512];
-    uint8_t *rgb = NULL;
+    char path[4096];
+    const uint8_t *rgb = NULL;
     int w = 0, h = 0;
     s->ids[k] = id;
     s->pos[k] = p;
     s->labels[k] = l->idx->label[id];
     vkdp_index_path(l->idx, id, path, sizeof path);
-    if (vkdp_jpeg_decode_file(path, &rgb, &w, &h, reason, sizeof reason) != 0) {
-        vkdp_warn("%s: sample dropped from step %d: %s", path, s->step, reason);
+    if (vkdp_jpeg_decoder_file(dec, path, 0, &rgb, &w, &h, s->why[k], sizeof s->why[k]) != 0) {
         s->ok[k] = 0;
         return;
     }
     vkdp_resize_bilinear_rgb(rgb, h, w, s->images + (size_t)k * px, l->size, l->size);
-    free(rgb);
     s->ok[k] = 1;
 }
 
 static void *worker(void *arg)
 {
     vkdp_loader *l = arg;
+    vkdp_jpeg_decoder *dec = vkdp_jpeg_decoder_create();
     pcheck(pthread_mutex_lock(&l->mu), "pthread_mutex_lock");
     while (!l->stop) {
         int k;
@@ -105,28 +110,37 @@ static void *worker(void *arg)
             continue;
         }
         pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
-        decode_one(l, s, k);
+        decode_one(l, dec, s, k);
         pcheck(pthread_mutex_lock(&l->mu), "pthread_mutex_lock");
+        if (--l->busy == 0)
+            pcheck(pthread_cond_broadcast(&l->idle), "pthread_cond_broadcast");
         if (++s->done == s->m) {
             s->state = SLOT_READY;
             pcheck(pthread_cond_broadcast(&l->ready), "pthread_cond_broadcast");
         }
     }
     pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
+    vkdp_jpeg_decoder_destroy(dec);
     return NULL;
+}
+
+static void check_items(const vkdp_index *idx, const int *items, int nitems)
+{
+    if (nitems < 0)
+        VKDP_FATAL("loader: %d items", nitems);
+    for (int i = 0; i < nitems; i++)
+        if (items[i] < 0 || items[i] >= idx->n)
+            VKDP_FATAL("loader: item %d is id %d, outside the index (%d files)", i, items[i], idx->n);
 }
 
 vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nitems,
                                 int global_batch, int rank, int nranks, int image_size,
                                 int threads, int ring_depth)
 {
-    if (global_batch <= 0 || nranks <= 0 || rank < 0 || rank >= nranks || image_size <= 0 ||
-        nitems < 0)
+    if (global_batch <= 0 || nranks <= 0 || rank < 0 || rank >= nranks || image_size <= 0)
         VKDP_FATAL("loader: invalid arguments (batch %d, rank %d of %d, image size %d, %d items)",
                    global_batch, rank, nranks, image_size, nitems);
-    for (int i = 0; i < nitems; i++)
-        if (items[i] < 0 || items[i] >= idx->n)
-            VKDP_FATAL("loader: item %d is id %d, outside the index (%d files)", i, items[i], idx->n);
+    check_items(idx, items, nitems);
     vkdp_loader *l = vkdp_xcalloc(1, sizeof *l);
     l->idx = idx;
     l->nitems = nitems;
@@ -152,6 +166,7 @@ vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nit
         slot *s = &l->slots[i];
         s->state = SLOT_FREE;
         s->ok = vkdp_xcalloc(mp, 1);
+        s->why = vkdp_xcalloc(mp, sizeof *s->why);
         s->images = vkdp_xmalloc(mp * px * sizeof(float));
         s->labels = vkdp_xmalloc(mp * sizeof(int));
         s->ids = vkdp_xmalloc(mp * sizeof(int));
@@ -160,6 +175,7 @@ vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nit
     pcheck(pthread_mutex_init(&l->mu, NULL), "pthread_mutex_init");
     pcheck(pthread_cond_init(&l->work, NULL), "pthread_cond_init");
     pcheck(pthread_cond_init(&l->ready, NULL), "pthread_cond_init");
+    pcheck(pthread_cond_init(&l->idle, NULL), "pthread_cond_init");
     l->threads = vkdp_xmalloc((size_t)threads * sizeof(pthread_t));
     for (int t = 0; t < threads; t++)
         pcheck(pthread_create(&l->threads[t], NULL, worker, l), "pthread_create");
@@ -167,6 +183,30 @@ vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nit
 }
 
 int vkdp_loader_steps(const vkdp_loader *l) { return l->nsteps; }
+
+void vkdp_loader_restart(vkdp_loader *l, const int *items, int nitems)
+{
+    check_items(l->idx, items, nitems);
+    pcheck(pthread_mutex_lock(&l->mu), "pthread_mutex_lock");
+    for (int i = 0; i < l->depth; i++)
+        if (l->slots[i].state == SLOT_HELD)
+            VKDP_FATAL("loader: restart while step %d is still held: release it first",
+                       l->slots[i].step);
+    l->paused = 1;
+    while (l->busy > 0)
+        pcheck(pthread_cond_wait(&l->idle, &l->mu), "pthread_cond_wait");
+    l->items = vkdp_xrealloc(l->items, (size_t)(nitems ? nitems : 1) * sizeof(int));
+    if (nitems > 0)
+        memcpy(l->items, items, (size_t)nitems * sizeof(int));
+    l->nitems = nitems;
+    l->nsteps = vkdp_num_steps(nitems, l->batch);
+    for (int i = 0; i < l->depth; i++)
+        l->slots[i].state = SLOT_FREE;
+    l->next_assign = l->next_consume = 0;
+    l->paused = 0;
+    pcheck(pthread_cond_broadcast(&l->work), "pthread_cond_broadcast");
+    pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
+}
 
 int vkdp_loader_next(vkdp_loader *l, vkdp_batch *b)
 {
@@ -189,12 +229,17 @@ int vkdp_loader_next(vkdp_loader *l, vkdp_batch *b)
     l->next_consume++;
     pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
 
-    /* Drop failed samples, keeping order. */
+    /* Drop failed samples, keeping order. Warnings are printed here, on the caller's thread: the
+     * workers make no MPI calls (vkdp_warn asks MPI for the rank; MPI_THREAD_FUNNELED). */
     size_t px = (size_t)l->size * l->size * 3;
     int c = 0;
     for (int k = 0; k < s->m; k++) {
-        if (!s->ok[k])
+        if (!s->ok[k]) {
+            char path[4096];
+            vkdp_warn("%s: sample dropped from step %d: %s",
+                      vkdp_index_path(l->idx, l->items[s->lo + k], path, sizeof path), step, s->why[k]);
             continue;
+        }
         if (c != k) {
             memmove(s->images + (size_t)c * px, s->images + (size_t)k * px, px * sizeof(float));
             s->labels[c] = s->labels[k];
@@ -241,6 +286,7 @@ void vkdp_loader_destroy(vkdp_loader *l)
     for (int i = 0; i < l->depth; i++) {
         slot *s = &l->slots[i];
         free(s->ok);
+        free(s->why);
         free(s->images);
         free(s->labels);
         free(s->ids);
@@ -251,6 +297,7 @@ void vkdp_loader_destroy(vkdp_loader *l)
     free(l->items);
     pthread_cond_destroy(&l->work);
     pthread_cond_destroy(&l->ready);
+    pthread_cond_destroy(&l->idle);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }

@@ -36,7 +36,9 @@ static void swish_inplace(act *a)
         a->d[i] = swish(a->d[i]);
 }
 
-/* out[m, n] = b[n] + sum_k in[m, k] w[k, n]; loop order m, k, n keeps w rows and out rows in cache */
+/* out[m, n] = b[n] + sum_k in[m, k] w[k, n]; loop order m, k, n keeps w rows and out rows in cache.
+ * Four k at a time: a quarter of the loads and stores of y, which matters unoptimised and under
+ * ASan, where the tests run. */
 static act pointwise(const act *in, const float *w, const float *b, int cout)
 {
     act out = act_new(in->h, in->w, cout);
@@ -46,7 +48,14 @@ static act pointwise(const act *in, const float *w, const float *b, int cout)
         const float *x = in->d + m * K;
         float *y = out.d + m * cout;
         memcpy(y, b, (size_t)cout * sizeof *y);
-        for (int k = 0; k < K; k++) {
+        int k = 0;
+        for (; k + 4 <= K; k += 4) {
+            const float x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], x3 = x[k + 3];
+            const float *w0 = w + (size_t)k * cout, *w1 = w0 + cout, *w2 = w1 + cout, *w3 = w2 + cout;
+            for (int n = 0; n < cout; n++)
+                y[n] += (x0 * w0[n] + x1 * w1[n]) + (x2 * w2[n] + x3 * w3[n]);
+        }
+        for (; k < K; k++) {
             const float xk = x[k];
             const float *wk = w + (size_t)k * cout;
             for (int n = 0; n < cout; n++)

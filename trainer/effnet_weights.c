@@ -92,6 +92,11 @@ static int read_strings_attr(load_ctx *c, hid_t obj, const char *objname, const 
     out->s = vkdp_xcalloc((size_t)n, sizeof *out->s);
     out->n = (int)n;
     mtype = H5Tcopy(H5T_C_S1);
+    /* h5py writes UTF-8 names; HDF5 will not convert between character sets */
+    if (H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0) {
+        fail(c, "attribute '%s' of '%s' has an unsupported character set", attr, objname);
+        goto done;
+    }
     if (H5Tis_variable_str(ftype) > 0) {
         char **v = vkdp_xcalloc((size_t)n, sizeof *v);
         if (H5Tset_size(mtype, H5T_VARIABLE) < 0 || H5Aread(a, mtype, v) < 0) {
@@ -548,8 +553,10 @@ int vkdp_effnet_load(vkdp_effnet *net, const char *path, int allow_missing, uint
         return fail(&c, "path too long");
     snprintf(net->path, sizeof net->path, "%s", path);
     vkdp_effnet_init_arch(net);
-    if (vkdp_sha256_file(path, net->sha256) < 0)
+    FILE *f = fopen(path, "rb");
+    if (!f)
         return fail(&c, "cannot read: %s", vkdp_errno_str());
+    fclose(f);
 
     H5E_auto2_t old_fn;
     void *old_data;
@@ -560,6 +567,9 @@ int vkdp_effnet_load(vkdp_effnet *net, const char *path, int allow_missing, uint
 
     if (!rc)
         rc = fold_all(&c, net);
+    /* hashed only once the file proved good: a checkpoint records exactly which weights it used */
+    if (!rc && vkdp_sha256_file(path, net->sha256) < 0)
+        rc = fail(&c, "cannot read for sha256: %s", vkdp_errno_str());
     if (rc)
         vkdp_effnet_free(net);
     return rc;

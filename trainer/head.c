@@ -438,7 +438,7 @@ void vkdp_head_evaluate(vkdp_head *h, const float *x_local, const int *labels, i
     }
     ht_upload(&h->stats, 0, h->stats_host, 2 * (uint64_t)F * sizeof(float));
     vkdp_dropout_key k = dropout_key(h, 0, 0);
-    int64_t acc[3] = {0, 0, 0}; /* loss (fixed point), correct, overflow */
+    int64_t acc[4] = {0, 0, 0, n_local}; /* loss (fixed point), correct, overflow, samples */
     for (int i0 = 0; i0 < n_local; i0 += HEAD_EVAL_CHUNK) {
         int n = n_local - i0 < HEAD_EVAL_CHUNK ? n_local - i0 : HEAD_EVAL_CHUNK;
         upload_samples(h, x_local + (size_t)i0 * F, labels ? labels + i0 : NULL, NULL, n);
@@ -449,13 +449,11 @@ void vkdp_head_evaluate(vkdp_head *h, const float *x_local, const int *labels, i
     }
     if (!res)
         return;
-    vkdp_allreduce_i64_sum(acc, 3);
+    vkdp_allreduce_i64_sum(acc, 4);
     check_overflow(acc[2], "evaluation loss");
-    int64_t count = n_local;
-    vkdp_allreduce_i64_sum(&count, 1);
     res->loss_sum = vkdp_fx_to_double(acc[0], VKDP_FX_LOSS_SHIFT);
     res->correct = acc[1];
-    res->count = count;
+    res->count = acc[3];
 }
 
 /* ---------------- named tensors ---------------- */
@@ -588,6 +586,13 @@ uint64_t vkdp_head_checksum(vkdp_head *h)
     free(buf);
     c = vkdp_checksum64(h->moving_mean, (size_t)h->F * sizeof(float), c);
     return vkdp_checksum64(h->moving_var, (size_t)h->F * sizeof(float), c);
+}
+
+void vkdp_head_check_replicas(vkdp_head *h, int64_t step, int every)
+{
+    if (every > 0 && step % every == 0)
+        vkdp_check_replicas(vkdp_head_checksum(h), step,
+                            "head parameters, moving statistics, Adam state");
 }
 
 void vkdp_head_test_perturb(vkdp_head *h, int64_t index, float delta)

@@ -8,6 +8,10 @@
 #include "vkdp/common.h"
 
 static const vkdp_command commands[] = {
+    {"train", cmd_train, 1, "train the head on a frozen EfficientNetB0, data-parallel (the default)"},
+    {"evaluate", cmd_evaluate, 1, "loss, accuracy, per-class precision/recall/F1, confusion matrix of a checkpoint"},
+    {"predict", cmd_predict, 1, "top classes with probabilities for each given image"},
+    {"features", cmd_features, 1, "write the backbone's pooled features of a folder to HDF5"},
     {"devices", cmd_devices, 0, "list the Vulkan devices this process sees, with their limits"},
     {"dataset", cmd_dataset, 0, "index an image folder as Keras does: classes, split, skipped files"},
     {"info", cmd_info, 0, "print a checkpoint: config, weights, optimizer, state, metrics"},

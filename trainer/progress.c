@@ -20,8 +20,14 @@ vkdp_progress *vkdp_progress_start(const char *title, int64_t steps, double inte
     p->start = p->last_print = vkdp_now();
     p->interval = interval_s > 0 ? interval_s : 10;
     p->active = vkdp_rank() == 0;
+    /* mpirun hands its ranks a pseudo-terminal whatever its own stdout is, so under MPI the
+     * bar is drawn only when asked for (launch/run.sh asks when its stdout is a terminal). */
     const char *force = getenv("VKDP_PROGRESS");
-    p->tty = force ? !strcmp(force, "bar") : isatty(STDOUT_FILENO);
+    int under_mpi = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+    if (force && *force)
+        p->tty = !strcmp(force, "bar");
+    else
+        p->tty = !under_mpi && isatty(STDOUT_FILENO);
     if (p->active && title && *title) {
         printf("%s\n", title);
         fflush(stdout);

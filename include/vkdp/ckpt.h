@@ -13,11 +13,12 @@
  *   /optimizer   attributes iterations, lr, beta1, beta2, epsilon, slot_names; datasets
  *                m/<tensor name> and v/<tensor name> (same names and shapes as the weights)
  *   /state       attributes epoch, global_step, step_in_epoch, steps_per_epoch, sampler_seed,
+ *                epoch_loss_sum, epoch_correct, epoch_count, epoch_skipped, epoch_seconds,
  *                dropout_seed
  *   /metrics/epoch  chunked, extendable, deflate-compressed compound table (vkdp_epoch_metrics)
  *   /metrics/step   chunked, extendable, deflate-compressed compound table (vkdp_step_metrics)
  *
- * Writes are failure-safe: the file is built in memory, written to dir/.tmp-<name>.<pid>, fsynced,
+ * Writes are failure-safe: the file is built in memory, written to dir/.tmp-<name>.<host>.<pid>, fsynced,
  * renamed into place and the directory fsynced; then dir/latest.h5 (a relative symlink) is
  * replaced atomically. Any failure leaves the previous checkpoints and latest.h5 as they were. */
 #ifndef VKDP_CKPT_H
@@ -95,6 +96,11 @@ typedef struct {
     int64_t step_in_epoch;       /* updates applied in the epoch in progress (0 at a boundary) */
     int64_t steps_per_epoch;     /* updates per epoch at the global batch size */
     uint64_t sampler_seed;
+    /* Running sums of the epoch in progress (0 at a boundary), so that a run resumed mid-epoch
+     * reports bit-identical epoch metrics. */
+    double epoch_loss_sum;
+    int64_t epoch_correct, epoch_count, epoch_skipped;
+    double epoch_seconds;
     uint64_t dropout_seed;
 
     /* ---- metrics history (the whole run so far; each checkpoint carries all of it) ---- */
@@ -123,7 +129,7 @@ void vkdp_tensor_shape_str(const vkdp_named_tensor *t, char *buf, size_t len);
 /* Writes dir/ckpt-e<epoch>-s<global_step>.h5 (epoch zero-padded to 4 digits, step to 9) safely
  * (see the top of this file), points dir/latest.h5 at it and deletes the oldest checkpoints
  * beyond `keep` (keep <= 0 keeps all). Creates dir if missing. Also removes temporary files left
- * by writers that died (their pid no longer exists). Returns 0 and the new file's path in
+ * by writers on this host that died (their pid no longer exists). Returns 0 and the new file's path in
  * path_out (may be NULL), or -1 and a message in err; on failure nothing visible changed.
  * Test hook: env VKDP_CKPT_TEST_SLEEP=SECONDS sleeps after the temporary file is complete and
  * before it is renamed. */

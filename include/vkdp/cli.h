@@ -11,6 +11,10 @@ typedef struct {
 } vkdp_command;
 
 int cmd_devices(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_features(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 

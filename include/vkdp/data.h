@@ -17,6 +17,7 @@
 #define VKDP_DATA_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define VKDP_MAX_IMAGE_SIDE 16384
 
@@ -79,8 +80,14 @@ typedef struct {
 void vkdp_split_make(const vkdp_index *idx, uint32_t seed, double validation_split, vkdp_split *out);
 void vkdp_split_free(vkdp_split *s);
 
+/* Prints the Keras-style summary to f: "Found N files belonging to K classes.", per-class counts,
+ * every excluded/skipped file with its reason, and (split non-NULL) "Using N files for
+ * training." / "Using M files for validation.". */
+void vkdp_dataset_print_summary(const vkdp_index *idx, const vkdp_split *split, FILE *f);
+
 /* Training order of an epoch: a permutation of items[0..n) that depends on (seed, epoch) only
- * (MT19937 seeded with a hash of both, then the numpy shuffle). out may alias items. */
+ * (MT19937 seeded with a hash of both, then the numpy shuffle), the same on every rank and for
+ * every number of ranks. out may alias items. Validation keeps split.val's order every epoch. */
 void vkdp_epoch_order(const int *items, int n, uint32_t seed, int epoch, int *out);
 
 /* ---- decode and resize ---- */
@@ -97,6 +104,17 @@ int vkdp_jpeg_decode_file_dct(const char *path, int accurate_dct, uint8_t **rgb,
                               int *height, char *reason, size_t len);
 int vkdp_jpeg_decode_mem_dct(const uint8_t *data, size_t size, int accurate_dct, uint8_t **rgb,
                              int *width, int *height, char *reason, size_t len);
+
+/* Reusable decoder (one per thread): keeps its TurboJPEG handle and file/pixel buffers, so a
+ * decode loop does not allocate. *rgb points into the decoder and stays valid until its next call. */
+typedef struct vkdp_jpeg_decoder vkdp_jpeg_decoder;
+vkdp_jpeg_decoder *vkdp_jpeg_decoder_create(void);
+int vkdp_jpeg_decoder_file(vkdp_jpeg_decoder *d, const char *path, int accurate_dct,
+                           const uint8_t **rgb, int *width, int *height, char *reason, size_t len);
+int vkdp_jpeg_decoder_mem(vkdp_jpeg_decoder *d, const uint8_t *data, size_t size,
+                          int accurate_dct, const uint8_t **rgb, int *width, int *height,
+                          char *reason, size_t len);
+void vkdp_jpeg_decoder_destroy(vkdp_jpeg_decoder *d);
 
 /* tf.image.resize(method="bilinear", antialias=False) of a packed RGB uint8 image: float32
  * [out_h, out_w, 3], values in [0, 255], not rounded (TF's ResizeBilinear, half_pixel_centers). */
@@ -127,11 +145,16 @@ typedef struct {
 typedef struct vkdp_loader vkdp_loader;
 
 /* items: index ids in the epoch's order (copied). threads <= 0: online cores / nranks (>= 1).
- * ring_depth <= 0: 3. Decoding starts immediately. */
+ * ring_depth <= 0: 3. Memory: ring_depth * ceil(global_batch / nranks) * S*S*3 floats.
+ * Decoding starts immediately. */
 vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nitems,
                                 int global_batch, int rank, int nranks, int image_size,
                                 int threads, int ring_depth);
 int vkdp_loader_steps(const vkdp_loader *l);
+/* Starts over with a new epoch order (any length), keeping threads and ring memory (page-faulting
+ * fresh ring buffers costs ~0.1 s per 19 MB slot here, so reuse one loader across epochs).
+ * Batches of the previous order must all be released; unfinished prefetches are dropped. */
+void vkdp_loader_restart(vkdp_loader *l, const int *items, int nitems);
 /* Returns 1 and fills b with the next step's batch (blocking until decoded), 0 after the last
  * step. The batch's memory stays valid until vkdp_loader_release(l, b). Up to ring_depth - 1
  * batches may be held at once. */

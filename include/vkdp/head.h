@@ -45,7 +45,8 @@ void vkdp_head_train_step(vkdp_head *h, const float *x_local, const int *labels,
                           const int64_t *global_pos, int n_local, int64_t n_global, int epoch,
                           vkdp_head_result *res);
 /* Inference (moving statistics, no dropout) of this rank's samples; res gets the global sums
- * (may be NULL; labels may be NULL only then); probs_out [n_local, nclasses] or NULL. */
+ * (one allreduce, so either every rank passes res or none does; labels may be NULL only when res
+ * is); probs_out [n_local, nclasses] or NULL. */
 void vkdp_head_evaluate(vkdp_head *h, const float *x_local, const int *labels, int n_local,
                         vkdp_head_result *res, float *probs_out);
 
@@ -73,6 +74,9 @@ void vkdp_head_set_iterations(vkdp_head *h, int64_t iterations);
 /* Checksum of every parameter, moving statistic, Adam moment and the iteration count, for
  * vkdp_check_replicas (include/vkdp/dist.h). */
 uint64_t vkdp_head_checksum(vkdp_head *h);
+/* --check-replicas N: every `every` steps (a collective on those steps; every <= 0: never),
+ * aborts the job when any rank's replica differs from rank 0's, naming the step. */
+void vkdp_head_check_replicas(vkdp_head *h, int64_t step, int every);
 /* Test hook: adds delta to trainable parameter `index` on this rank only (to make a replica
  * diverge on purpose). */
 void vkdp_head_test_perturb(vkdp_head *h, int64_t index, float delta);

@@ -9,7 +9,9 @@ Keras (keras/src/utils/dataset_utils.py, image_dataset_from_directory):
   get_training_or_validation_split: num_val = int(split * n); training = [:-num_val],
   validation = [-num_val:].
 Also checks raw MT19937 draws and RandomState.shuffle of range(n) for several seeds and sizes.
-usage: data_split_ref.py EXE DATA_DIR
+With TRAINER, also checks `trainer dataset` (summary lines, --list training/validation, and a
+clear error with a non-zero exit for a missing folder).
+usage: data_split_ref.py EXE DATA_DIR [TRAINER]
 """
 import os
 import subprocess
@@ -104,7 +106,32 @@ def main():
             ok = (len(got_t), len(got_v)) == want
             fails += not ok
             print(f"{'ok' if ok else 'FAIL'} flower_photos tutorial split is {want}")
+    if len(sys.argv) > 3:
+        fails += check_cli(sys.argv[3], data)
     sys.exit(1 if fails else 0)
+
+
+def check_cli(trainer, data):
+    fails = 0
+    ref_t, ref_v = keras_split(data, 123, 0.2)
+    for subset, ref in (("training", ref_t), ("validation", ref_v)):
+        p = subprocess.run([trainer, "dataset", "--data", data, "--seed", "123", "--validation-split",
+                            "0.2", "--list", subset], capture_output=True, text=True)
+        got = p.stdout.split("\n")[:-1]
+        ok = p.returncode == 0 and got == [path for path, _ in ref]
+        summary = p.stderr
+        ok &= f"Found {len(ref_t) + len(ref_v)} files belonging to" in summary
+        ok &= f"Using {len(ref_t)} files for training." in summary
+        ok &= f"Using {len(ref_v)} files for validation." in summary
+        fails += not ok
+        print(f"{'ok' if ok else 'FAIL'} trainer dataset --list {subset}: {len(got)} paths, Keras order")
+    p = subprocess.run([trainer, "dataset", "--data", data + "/does-not-exist"], capture_output=True,
+                       text=True)
+    ok = p.returncode != 0 and "does-not-exist" in p.stderr and "No such file" in p.stderr
+    fails += not ok
+    print(f"{'ok' if ok else 'FAIL'} trainer dataset on a missing folder: exit {p.returncode}, "
+          f"{p.stderr.strip()}")
+    return fails
 
 
 if __name__ == "__main__":

@@ -44,31 +44,44 @@ def correct_pad(h, w, k):
 
 
 def bn(x, wt, layer):
-    g, b = wt.get(layer, "gamma:0"), wt.get(layer, "beta:0")
-    m, v = wt.get(layer, "moving_mean:0"), wt.get(layer, "moving_variance:0")
-    shape = (1, -1, 1, 1)
-    return (x - m.view(shape)) / torch.sqrt(v.view(shape) + BN_EPS) * g.view(shape) + b.view(shape)
+    """Inference-mode BatchNormalization with the file's own statistics."""
+    return F.batch_norm(x, wt.get(layer, "moving_mean:0"), wt.get(layer, "moving_variance:0"),
+                        weight=wt.get(layer, "gamma:0"), bias=wt.get(layer, "beta:0"), training=False, eps=BN_EPS)
 
 
 def conv(x, kernel_hwio, stride=1, padding=0, bias=None):
     return F.conv2d(x, kernel_hwio.permute(3, 2, 0, 1), bias=bias, stride=stride, padding=padding)
 
 
+def depthwise(x, kernel, stride):
+    """"valid" depthwise conv of padded x [B, C, H, W] with Keras' kernel [k, k, C, 1].
+
+    Written as its definition, a sum over the k*k taps of strided slices: F.conv2d(groups=C) is
+    the same thing, but in float64 it takes torch's per-group slow path (~20 s for 8 images)."""
+    k = kernel.shape[0]
+    oh = (x.shape[2] - k) // stride + 1
+    ow = (x.shape[3] - k) // stride + 1
+    out = torch.zeros(x.shape[0], x.shape[1], oh, ow, dtype=x.dtype)
+    for ky in range(k):
+        for kx in range(k):
+            tap = x[:, :, ky:ky + stride * (oh - 1) + 1:stride, kx:kx + stride * (ow - 1) + 1:stride]
+            out.addcmul_(tap, kernel[ky, kx, :, 0].view(1, -1, 1, 1))
+    return out
+
+
 def swish(x):
-    return x * torch.sigmoid(x)
+    return F.silu(x)  # x * sigmoid(x)
 
 
 def block(x, wt, name, k, stride, expand, cin, cout):
     inputs = x
     if expand != 1:
         x = swish(bn(conv(x, wt.get(name + "_expand_conv", "kernel:0")), wt, name + "_expand_bn"))
-    dw = wt.get(name + "_dwconv", "depthwise_kernel:0")  # [k, k, C, 1] -> [C, 1, k, k]
     if stride == 2:
         x = F.pad(x, correct_pad(x.shape[2], x.shape[3], k))
-        pad = 0
     else:
-        pad = k // 2  # "same" at stride 1, odd k
-    x = F.conv2d(x, dw.permute(2, 3, 0, 1), stride=stride, padding=pad, groups=x.shape[1])
+        x = F.pad(x, (k // 2,) * 4)  # "same" at stride 1, odd k
+    x = depthwise(x, wt.get(name + "_dwconv", "depthwise_kernel:0"), stride)
     x = swish(bn(x, wt, name + "_bn"))
     # squeeze and excite, reduced to max(1, int(cin * 0.25)) channels
     se = x.mean(dim=(2, 3), keepdim=True)

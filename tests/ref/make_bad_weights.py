@@ -73,6 +73,11 @@ def main():
          lambda f: replace(f, "block2a_project_conv", "kernel:0", np.zeros((1, 1, 96, 25), np.float32)))
     copy(src, p("nan.h5"),
          lambda f: replace(f, "stem_bn", "gamma:0", np.full(32, np.nan, np.float32)))
+    def conv_bias(f):  # a stem conv with a bias: not EfficientNetB0's
+        g = f["stem_conv"]
+        g.create_dataset("stem_conv/bias:0", data=np.zeros(32, np.float32))
+        set_names(g, "weight_names", names(g.attrs["weight_names"]) + ["stem_conv/bias:0"])
+    copy(src, p("extra_weight.h5"), conv_bias)
     # a layer EfficientNetB0 does not have (as in an EfficientNetB1 file)
     copy(src, p("foreign_layer.h5"),
          lambda f: add_layer(f, "block1b_dwconv", {"depthwise_kernel:0": np.zeros((3, 3, 16, 1), np.float32)}))
@@ -91,6 +96,24 @@ def main():
             drop_weight(f, "top_bn", w)
     copy(src, p("many_missing.h5"), many_missing)
 
+    def vlen_names(f):  # variable-length string attributes instead of fixed-width ones
+        vlen = h5py.string_dtype()
+        for layer in names(f.attrs["layer_names"]):
+            g = f[layer]
+            g.attrs.create("weight_names", np.array(names(g.attrs["weight_names"]), dtype=object), dtype=vlen)
+        f.attrs.create("layer_names", np.array(names(f.attrs["layer_names"]), dtype=object), dtype=vlen)
+    copy(src, p("vlen_names.h5"), vlen_names)
+
+    # model.save() layout: the weights layout under /model_weights
+    with h5py.File(src, "r") as s, h5py.File(p("full_model.h5"), "w") as d:
+        d.attrs["keras_version"] = s.attrs["keras_version"]
+        g = d.create_group("model_weights")
+        for k, v in s.attrs.items():
+            g.attrs[k] = v
+        for name in s:
+            s.copy(s[name], g, name)
+    with h5py.File(p("no_layer_names.h5"), "w") as f:
+        f.create_dataset("x", data=np.zeros(3, np.float32))
     with open(p("not_hdf5.h5"), "w") as f:
         f.write("this is not an HDF5 file\n" * 100)
     print(f"make_bad_weights: wrote variants of {src} to {out}")

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# End to end on real flower photos: `mpirun -np 4 trainer train` on 8 images per class, then
+# `trainer info`, h5dump, h5py, `trainer evaluate` (2 ranks) and `trainer predict`.
+source "$(dirname "$0")/train_common.sh"
+subset 8 "$WORK/data"
+out="$WORK/ck"
+rm -rf "$out"
+"${MPIRUN[@]}" -np 4 "$TRAINER" train --data "$WORK/data" --weights "$WEIGHTS" --out "$out" \
+  --epochs 2 --batch 8 --log-interval 0.5 --check-replicas 2 >"$WORK/train.log" 2>&1 \
+  || { cat "$WORK/train.log"; fail "training exited non-zero"; }
+log="$WORK/train.log"
+expect_grep '^Found 40 files belonging to 5 classes\.$' "$log"
+expect_grep '^Using 32 files for training\.$' "$log"
+expect_grep '^Using 8 files for validation\.$' "$log"
+expect_grep '^Epoch 1/2$' "$log"
+expect_grep '^Epoch 2/2$' "$log"
+expect_grep '^4/4 \[=+\] - .* - loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+ - images/s: [0-9.]+$' "$log"
+expect_grep 'Feature cache' "$log"
+[ "$(grep -c '^Found' "$log")" -eq 1 ] || fail "only rank 0 should print the summary"
+ck="$out/latest.h5"
+[ -L "$ck" ] && [ -f "$ck" ] || fail "no $ck"
+[ -f "$out/ckpt-e0001-s000000004.h5" ] || { ls -la "$out"; fail "no epoch-1 checkpoint"; }
+
+"$TRAINER" info "$ck" >"$WORK/info.log" || fail "trainer info failed"
+expect_grep 'pred/pred/kernel:0' "$WORK/info.log"
+expect_grep 'daisy' "$WORK/info.log"
+h5dump -H "$ck" >"$WORK/h5dump.log" || fail "h5dump -H cannot read $ck"
+expect_grep 'DATASET "kernel:0"' "$WORK/h5dump.log"
+"$PY" - "$ck" <<'PY' || fail "h5py check"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+k = f["head/pred/pred/kernel:0"][...]
+assert k.shape == (1280, 5), k.shape
+assert np.isfinite(k).all()
+ep = f["metrics/epoch"][...]
+assert len(ep) == 2, ep
+assert f["state"].attrs["epoch"] == 2
+assert f["optimizer"].attrs["iterations"] == 8, f["optimizer"].attrs["iterations"]
+print("h5py ok:", ep["val_accuracy"])
+PY
+
+"${MPIRUN[@]}" -np 2 "$TRAINER" evaluate --checkpoint "$ck" >"$WORK/eval.log" 2>&1 \
+  || { cat "$WORK/eval.log"; fail "evaluate failed"; }
+expect_grep '^loss: [0-9.]+ - accuracy: [0-9.]+ \(8 images\)' "$WORK/eval.log"
+expect_grep '^confusion matrix' "$WORK/eval.log"
+expect_grep '^tulips +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+$' "$WORK/eval.log"
+# evaluate's validation loss must be the training log's last val_loss
+vl_train=$(grep -oE 'val_loss: [0-9.]+' "$log" | tail -1 | cut -d' ' -f2)
+vl_eval=$(grep -oE '^loss: [0-9.]+' "$WORK/eval.log" | cut -d' ' -f2)
+[ "$vl_train" = "$vl_eval" ] || fail "evaluate loss $vl_eval != training val_loss $vl_train"
+
+img1="$(ls "$WORK/data/roses/"* | head -1)"
+img2="$(ls "$WORK/data/daisy/"* | head -1)"
+printf 'not a jpeg' >"$WORK/bad.jpg"
+set +e
+"${MPIRUN[@]}" -np 2 "$TRAINER" predict --checkpoint "$ck" --top 2 "$img1" "$WORK/bad.jpg" "$img2" >"$WORK/pred.log" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] || { cat "$WORK/pred.log"; fail "predict with an undecodable image must exit non-zero"; }
+expect_grep "^$img1:  [a-z]+ [0-9.]+  [a-z]+ [0-9.]+$" "$WORK/pred.log"
+expect_grep "^$WORK/bad.jpg: cannot be decoded$" "$WORK/pred.log"
+expect_grep "^$img2:  " "$WORK/pred.log"
+echo "train_e2e: ok"
