@@ -41,7 +41,7 @@ set_tests_properties(ckpt_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 # Under srun (PMIx direct launch), Open MPI's runtime leaks from components it has dlclosed by
 # exit time: LeakSanitizer reports them as "<unknown module>", which tests/lsan.supp cannot name.
 # Leak checking of the checkpoint code itself is done by the tests above; here it is off.
-set(CKPT_SLURM_ENV ${VKDP_TEST_ENV} "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0")
+set(CKPT_SLURM_ENV ${VKDP_MPI_TEST_ENV})
 set_tests_properties(ckpt_roundtrip ckpt_keep ckpt_resolve ckpt_compat ckpt_kill ckpt_bad_files
   ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
 set_tests_properties(ckpt_slurm PROPERTIES ENVIRONMENT "${CKPT_SLURM_ENV}")

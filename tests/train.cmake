@@ -3,7 +3,7 @@ set(VKDP_TRAIN_TEST_DIR ${CMAKE_BINARY_DIR}/train_test)
 foreach(t train_e2e train_np_equiv train_resume)
   add_test(NAME ${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/${t}.sh)
   set_tests_properties(${t} PROPERTIES
-    ENVIRONMENT "${VKDP_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/${t}"
+    ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/${t}"
     TIMEOUT 900)
 endforeach()
 # Under the sanitizers these two repeat train_e2e's code paths at several times its cost.

@@ -176,8 +176,19 @@ static void record_access(vkdp_cmd *c, const access *a)
     c->acc[c->nacc++] = *a;
 }
 
+const char *vkdp_intern_label(vkdp_device *dev, const char *label)
+{
+    for (int i = 0; i < dev->nlabels; i++)
+        if (!strcmp(dev->labels[i], label))
+            return dev->labels[i];
+    dev->labels = vkdp_xrealloc(dev->labels, (size_t)(dev->nlabels + 1) * sizeof *dev->labels);
+    dev->labels[dev->nlabels] = vkdp_xstrdup(label);
+    return dev->labels[dev->nlabels++];
+}
+
 static void stamp(vkdp_cmd *c, const char *label)
 {
+    label = vkdp_intern_label(c->dev, label);
     if (c->ndispatch == c->caplabels) {
         c->caplabels = c->caplabels ? 2 * c->caplabels : 256;
         c->labels = vkdp_xrealloc(c->labels, c->caplabels * sizeof *c->labels);

@@ -389,6 +389,9 @@ void vkdp_device_destroy(vkdp_device *dev)
     vkdp_pipelines_destroy(dev);
     vkDestroyPipelineCache(dev->device, dev->pcache, NULL);
     vkdp_blocks_destroy(dev);
+    for (int i = 0; i < dev->nlabels; i++)
+        free(dev->labels[i]);
+    free(dev->labels);
     vkDestroyDevice(dev->device, NULL);
     if (dev->messenger) {
         PFN_vkDestroyDebugUtilsMessengerEXT f = (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(

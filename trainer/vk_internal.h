@@ -55,6 +55,11 @@ struct vkdp_device {
     int npipes;
     int profile;
     int validation_errors;
+    char **labels;      /* interned op labels: recordings and profiles keep pointers to them */
+    int nlabels;
 };
+
+/* A stable copy of an op label, owned by the device (one per distinct string). */
+const char *vkdp_intern_label(vkdp_device *dev, const char *label);
 
 #endif

@@ -109,7 +109,8 @@ void vkdp_cmd_destroy(vkdp_cmd *c);
 void vkdp_cmd_begin(vkdp_cmd *c);
 /* Records one dispatch. Bit i of write_mask says binding i is written. A barrier is inserted
  * before it only when it reads or writes a range that a dispatch since the last barrier wrote, or
- * writes a range one of them read. label names the op in the --profile table. */
+ * writes a range one of them read. label names the op in the --profile table (copied: any
+ * string will do). */
 void vkdp_cmd_dispatch(vkdp_cmd *c, vkdp_pipeline *p, const char *label, const vkdp_view *views,
                        uint32_t nviews, uint32_t write_mask, const void *push, uint32_t gx,
                        uint32_t gy, uint32_t gz);
