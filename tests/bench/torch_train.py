@@ -126,6 +126,14 @@ def main():
     print(f"Found {len(train) + len(val)} files belonging to {nclasses} classes; {len(train)} training, "
           f"{len(val)} validation; torch {torch.__version__}, {threads} threads", flush=True)
     bb = Backbone(weights).eval()
+    # channels_last: oneDNN's fast convolution path on CPU (2.5x NCHW on this machine)
+    cl = torch.channels_last
+    bb.stem = (bb.stem[0].contiguous(memory_format=cl), bb.stem[1])
+    bb.top = (bb.top[0].contiguous(memory_format=cl), bb.top[1])
+    for blk in bb.blocks:
+        for key, v in blk.items():
+            if isinstance(v, tuple) and v[0].dim() == 4:
+                blk[key] = (v[0].contiguous(memory_format=cl), v[1])
     head = torch.nn.Sequential(torch.nn.BatchNorm1d(1280, eps=1e-3, momentum=0.01), torch.nn.Dropout(0.2),
                                torch.nn.Linear(1280, nclasses))
     opt = torch.optim.Adam(head.parameters(), lr=1e-2, betas=(0.9, 0.999), eps=1e-7)
@@ -140,7 +148,7 @@ def main():
         ls = cs = n = 0
         for x, y in tl:
             with torch.no_grad():
-                f = bb(x)
+                f = bb(x.contiguous(memory_format=torch.channels_last))
             logits = head(f)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad()
@@ -153,7 +161,7 @@ def main():
         vls = vcs = vn = 0
         with torch.no_grad():
             for x, y in vl:
-                logits = head(bb(x))
+                logits = head(bb(x.contiguous(memory_format=torch.channels_last)))
                 vls += F.cross_entropy(logits, y, reduction="sum").item()
                 vcs += (logits.argmax(1) == y).sum().item()
                 vn += len(y)

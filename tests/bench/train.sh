@@ -4,6 +4,7 @@
 #   PyTorch (Debian's torch, all cores): the same job, tests/bench/torch_train.py
 # Prints val_accuracy and wall time of both and the ratio vkdp / PyTorch (target <= 0.5).
 # usage: bash tests/bench/train.sh [BUILD_DIR] [SHARED_DIR]
+# KEEP=DIR keeps vkdp's checkpoints in DIR (e.g. for launch/plot_metrics.py).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${1:-$root/build}"
@@ -18,7 +19,8 @@ mpi=(mpirun --oversubscribe -np "$np")
 
 echo "== vkdp: ${mpi[*]} trainer train --data $data (2 epochs)"
 t0=$(date +%s.%N)
-"${mpi[@]}" "$build/trainer" train --data "$data" --weights "$weights" --out "$work/ck" --log-interval 30 | tee "$work/vkdp.log"
+ck="${KEEP:-$work/ck}"
+"${mpi[@]}" "$build/trainer" train --data "$data" --weights "$weights" --out "$ck" --log-interval 30 | tee "$work/vkdp.log"
 t1=$(date +%s.%N)
 echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'): tests/bench/torch_train.py"
 /usr/bin/python3 "$root/tests/bench/torch_train.py" "$data" "$weights" | tee "$work/torch.log"
