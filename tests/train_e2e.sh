@@ -60,4 +60,17 @@ set -e
 expect_grep "^$img1:  [a-z]+ [0-9.]+  [a-z]+ [0-9.]+$" "$WORK/pred.log"
 expect_grep "^$WORK/bad.jpg: cannot be decoded$" "$WORK/pred.log"
 expect_grep "^$img2:  " "$WORK/pred.log"
+# bad input: a clear error naming what is wrong, a non-zero exit, no hang
+set +e
+timeout 120 "${MPIRUN[@]}" -np 2 "$TRAINER" train --data "$WORK/no-such-folder" --weights "$WEIGHTS" \
+  --out "$WORK/ck-bad" >"$WORK/bad-data.log" 2>&1
+rc1=$?
+timeout 120 "${MPIRUN[@]}" -np 2 "$TRAINER" train --data "$WORK/data" --weights "$WORK/bad.jpg" \
+  --out "$WORK/ck-bad" >"$WORK/bad-weights.log" 2>&1
+rc2=$?
+set -e
+[ $rc1 -ne 0 ] && [ $rc1 -ne 124 ] || fail "missing data folder: exit $rc1"
+expect_grep "error: .*no-such-folder" "$WORK/bad-data.log"
+[ $rc2 -ne 0 ] && [ $rc2 -ne 124 ] || fail "bad weights file: exit $rc2"
+expect_grep "error: .*bad.jpg" "$WORK/bad-weights.log"
 echo "train_e2e: ok"

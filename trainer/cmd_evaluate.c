@@ -89,10 +89,7 @@ int cmd_evaluate(int argc, char **argv)
     sc.class_names = csv;
     vkdp_session s;
     vkdp_session_open(&s, &sc, 1);
-    if (strcmp(s.net.sha256, ck.weights_sha256) != 0)
-        VKDP_FATAL("%s has SHA-256 %s, but checkpoint %s was trained on weights with SHA-256 %s", sc.weights,
-                   s.net.sha256, ckpath, ck.weights_sha256);
-    vkdp_head *h = vkdp_head_open_ckpt(s.dev, &ck, ckpath);
+    vkdp_head *h = vkdp_session_head_for_ckpt(&s, &ck, ckpath);
 
     const int *items;
     int n;

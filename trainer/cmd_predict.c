@@ -67,10 +67,7 @@ int cmd_predict(int argc, char **argv)
     sc.device = device;
     vkdp_session s;
     vkdp_session_open(&s, &sc, 0);
-    if (strcmp(s.net.sha256, ck.weights_sha256) != 0)
-        VKDP_FATAL("%s has SHA-256 %s, but checkpoint %s was trained on weights with SHA-256 %s", sc.weights,
-                   s.net.sha256, ckpath, ck.weights_sha256);
-    vkdp_head *h = vkdp_head_open_ckpt(s.dev, &ck, ckpath);
+    vkdp_head *h = vkdp_session_head_for_ckpt(&s, &ck, ckpath);
     const int C = ck.nclasses, S = ck.image_size, P = s.dist.size;
     /* probs of every image; row i is filled by rank i % P, -1 marks an undecodable image */
     double *probs = vkdp_xcalloc((size_t)nimg * C, sizeof *probs);

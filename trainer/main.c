@@ -36,7 +36,9 @@ static void usage(FILE *f)
             "environment:\n"
             "  VKDP_DEVICE=N        Vulkan device index (as listed by `trainer devices`)\n"
             "  VKDP_VALIDATION=0|1  force Vulkan validation layers off/on\n"
-            "  LP_NUM_THREADS=N     lavapipe threads per rank (default: cores / ranks on the node)\n");
+            "  LP_NUM_THREADS=N     lavapipe threads per rank (default: cores / ranks on the node)\n"
+            "  VKDP_PROGRESS=bar|lines  progress display (default: bar on a terminal; lines under MPI,\n"
+            "                       whose ranks always see a pseudo-terminal; launch/run.sh sets it)\n");
 }
 
 int main(int argc, char **argv)

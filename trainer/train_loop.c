@@ -229,6 +229,14 @@ vkdp_head *vkdp_head_open_ckpt(vkdp_device *dev, const vkdp_ckpt_state *ck, cons
     return h;
 }
 
+vkdp_head *vkdp_session_head_for_ckpt(vkdp_session *s, const vkdp_ckpt_state *ck, const char *path)
+{
+    if (strcmp(s->net.sha256, ck->weights_sha256) != 0)
+        VKDP_FATAL("%s has SHA-256 %s, but checkpoint %s was trained on weights with SHA-256 %s", s->cfg.weights,
+                   s->net.sha256, path, ck->weights_sha256);
+    return vkdp_head_open_ckpt(s->dev, ck, path);
+}
+
 static void write_checkpoint(vkdp_ckpt_state *st, vkdp_head *h, const vkdp_train_opts *t)
 {
     state_from_head(st, h); /* every rank: the tensors are identical, the copy is cheap */

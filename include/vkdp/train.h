@@ -30,5 +30,7 @@ int vkdp_train_run(const vkdp_train_opts *t);
 void vkdp_head_from_ckpt(vkdp_head *h, const vkdp_ckpt_state *ck, const char *path);
 /* A head configured as the checkpoint's run was, with its tensors loaded. */
 vkdp_head *vkdp_head_open_ckpt(vkdp_device *dev, const vkdp_ckpt_state *ck, const char *path);
+/* The same, after checking that the session's backbone weights are the checkpoint's (SHA-256). */
+vkdp_head *vkdp_session_head_for_ckpt(vkdp_session *s, const vkdp_ckpt_state *ck, const char *path);
 
 #endif
