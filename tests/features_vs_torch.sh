@@ -5,8 +5,9 @@
 source "$(dirname "$0")/train_common.sh"
 subset 2 "$WORK/data"
 "${MPIRUN[@]}" -np 2 "$TRAINER" features --data "$WORK/data" --weights "$WEIGHTS" --out "$WORK/f.h5" --limit 8 \
-  --batch 4 >"$WORK/features.log" 2>&1 || { cat "$WORK/features.log"; fail "trainer features failed"; }
+  --batch 4 --profile >"$WORK/features.log" 2>&1 || { cat "$WORK/features.log"; fail "trainer features failed"; }
 expect_grep '^wrote .*f.h5: 8 images x 1280 features' "$WORK/features.log"
+expect_grep '^conv1x1_expand +[0-9]+ ' "$WORK/features.log"   # --profile's per-op table
 "$DUMP" "$WORK/data" 8 224 "$WORK/in.f32" >/dev/null
 "$PY" "$here/ref/effnet_torch.py" "$WEIGHTS" "$WORK/in.f32" 8 224 224 "$WORK/torch.f32" >/dev/null
 "$PY" - "$WORK/f.h5" "$WORK/torch.f32" <<'PY'
