@@ -9,9 +9,7 @@ void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, 
     int has_res = a->residual.buf != NULL, has_scale = a->row_scale.buf != NULL;
     if (has_scale && a->rows_per_group == 0)
         VKDP_FATAL("%s: row_scale needs rows_per_group", label);
-    uint32_t align = vkdp_device_get_info(dev)->min_storage_buffer_offset_alignment;
     int vec4 = a->K % 4 == 0 && a->N % 4 == 0;
-    (void)align;
     uint32_t spec[4] = {(uint32_t)a->act, (uint32_t)has_res, (uint32_t)has_scale, (uint32_t)vec4};
     struct {
         uint32_t M, K, N, RPG, tiles_n, tiles;
