@@ -73,4 +73,20 @@ set -e
 expect_grep "error: .*no-such-folder" "$WORK/bad-data.log"
 [ $rc2 -ne 0 ] && [ $rc2 -ne 124 ] || fail "bad weights file: exit $rc2"
 expect_grep "error: .*bad.jpg" "$WORK/bad-weights.log"
+# a JPEG whose header is fine but whose body is cut off: dropped from its batch, counted, the
+# run goes on (2 images per class + the damaged one, 2 ranks, 2 epochs: the second epoch reuses
+# the cache, where the image is marked bad on every rank)
+subset 2 "$WORK/data-trunc"
+src="$(ls "$WORK/data-trunc/roses/"* | head -1)"
+head -c 6000 "$(readlink -f "$src")" >"$WORK/data-trunc/roses/zz_truncated.jpg"
+"${MPIRUN[@]}" -np 2 "$TRAINER" train --data "$WORK/data-trunc" --weights "$WEIGHTS" --out "$WORK/ck-trunc" \
+  --epochs 2 --batch 4 --validation-split 0 >"$WORK/trunc.log" 2>&1 || { cat "$WORK/trunc.log"; fail "run with a truncated JPEG failed"; }
+expect_grep '^Found 11 files belonging to 5 classes\.$' "$WORK/trunc.log"
+expect_grep 'zz_truncated.jpg' "$WORK/trunc.log"
+[ "$(grep -c '^1 image(s) could not be decoded and were left out of this epoch' "$WORK/trunc.log")" = 2 ] || fail "expected one left-out line per epoch"
+"$PY" - "$WORK/ck-trunc/latest.h5" <<'PY' || fail "skipped count not in the metrics"
+import sys, h5py
+ep = h5py.File(sys.argv[1], "r")["metrics/epoch"][...]
+assert list(ep["skipped"]) == [1, 1], ep["skipped"]  # dropped in both epochs
+PY
 echo "train_e2e: ok"

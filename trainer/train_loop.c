@@ -74,8 +74,11 @@ static int phase_step(phase *ph, int step, int64_t *skipped)
     }
     for (int p = lo; p < hi; p++) {
         int id = ph->order[p];
-        if (s->fc.state[id] != VKDP_FEAT_HAVE)
-            continue; /* undecodable: dropped from its batch */
+        if (s->fc.state[id] != VKDP_FEAT_HAVE) {
+            /* undecodable: dropped from its batch (the loader counted it when it tried) */
+            *skipped += !ph->loader && s->fc.state[id] == VKDP_FEAT_BAD;
+            continue;
+        }
         memcpy(ph->x + (size_t)m * F, s->fc.feat + (size_t)id * F, F * sizeof(float));
         ph->labels[m] = s->idx.label[id];
         ph->pos[m] = p;
@@ -358,8 +361,10 @@ int vkdp_train_run(const vkdp_train_opts *t)
             test_kill_hook(st.global_step);
             vkdp_head_check_replicas(h, st.global_step, (int)t->check_replicas);
             if (t->ckpt_every > 0 && st.global_step % t->ckpt_every == 0 && step + 1 < steps) {
-                int64_t sk = tr.skipped;
+                /* tr.skipped = the resumed (global) count + this rank's skips since */
+                int64_t base = e == start_epoch ? resumed.skipped : 0, sk = tr.skipped - base;
                 vkdp_allreduce_i64_sum(&sk, 1);
+                sk += base;
                 st.epoch = e;
                 st.step_in_epoch = step + 1;
                 st.epoch_loss_sum = tr.loss_sum;
@@ -414,7 +419,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
             snprintf(m + ml, sizeof m - ml, " - images/s: %.1f", em.images_per_s);
         vkdp_progress_finish(pg, m);
         if (em.skipped)
-            vkdp_log("%lld image(s) could not be decoded this epoch and were skipped (see warnings).\n",
+            vkdp_log("%lld image(s) could not be decoded and were left out of this epoch (see the warnings).\n",
                      (long long)em.skipped);
         vkdp_ckpt_add_epoch_metrics(&st, &em);
         st.epoch = e + 1;
