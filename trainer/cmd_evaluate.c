@@ -44,6 +44,7 @@ int cmd_evaluate(int argc, char **argv)
     };
     const char *ckpath = NULL, *data = NULL, *weights = NULL, *subset = "validation";
     int batch = 0, threads = 0, device = -1, c;
+    long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -51,9 +52,9 @@ int cmd_evaluate(int argc, char **argv)
         case 'd': data = optarg; break;
         case 'w': weights = optarg; break;
         case 's': subset = optarg; break;
-        case 'b': batch = atoi(optarg); break;
-        case 't': threads = atoi(optarg); break;
-        case 'D': device = atoi(optarg); break;
+        case 'b': if (vkdp_parse_long("evaluate", "--batch", optarg, 1, 4096, &v)) return 2; batch = (int)v; break;
+        case 't': if (vkdp_parse_long("evaluate", "--decode-threads", optarg, 1, 256, &v)) return 2; threads = (int)v; break;
+        case 'D': if (vkdp_parse_long("evaluate", "--device", optarg, 0, 64, &v)) return 2; device = (int)v; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -105,18 +105,19 @@ int cmd_features(int argc, char **argv)
     sc.validation_split = 0;
     const char *out = NULL;
     int limit = -1, c;
+    long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_DATA: sc.data_dir = optarg; break;
         case O_WEIGHTS: sc.weights = optarg; break;
         case O_OUT: out = optarg; break;
-        case O_LIMIT: limit = atoi(optarg); break;
-        case O_BATCH: sc.batch = atoi(optarg); break;
-        case O_SIZE: sc.image_size = atoi(optarg); break;
+        case O_LIMIT: if (vkdp_parse_long("features", "--limit", optarg, 0, 1L << 30, &v)) return 2; limit = (int)v; break;
+        case O_BATCH: if (vkdp_parse_long("features", "--batch", optarg, 1, 4096, &v)) return 2; sc.batch = (int)v; break;
+        case O_SIZE: if (vkdp_parse_long("features", "--image-size", optarg, 32, 4096, &v)) return 2; sc.image_size = (int)v; break;
         case O_CLASSES: sc.class_names = optarg; break;
         case O_MISSING: sc.allow_missing_weights = 1; break;
-        case O_DEVICE: sc.device = atoi(optarg); break;
+        case O_DEVICE: if (vkdp_parse_long("features", "--device", optarg, 0, 64, &v)) return 2; sc.device = (int)v; break;
         case O_PROFILE: sc.profile = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

@@ -37,13 +37,14 @@ int cmd_predict(int argc, char **argv)
     };
     const char *ckpath = NULL, *weights = NULL;
     int top = 3, device = -1, c;
+    long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': ckpath = optarg; break;
-        case 'k': top = atoi(optarg); break;
+        case 'k': if (vkdp_parse_long("predict", "--top", optarg, 1, 1000, &v)) return 2; top = (int)v; break;
         case 'w': weights = optarg; break;
-        case 'D': device = atoi(optarg); break;
+        case 'D': if (vkdp_parse_long("predict", "--device", optarg, 0, 64, &v)) return 2; device = (int)v; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -59,32 +59,6 @@ static void usage(FILE *f)
             "  -h, --help               this help\n");
 }
 
-static int parse_int(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || !*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "trainer train: %s '%s' is not an integer in %ld..%ld\n", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_real(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || !*s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "trainer train: %s '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_DATA = 256, O_WEIGHTS, O_MISSING, O_CLASSES, O_SIZE, O_VSPLIT, O_SEED, O_EPOCHS, O_BATCH, O_LR,
@@ -132,23 +106,23 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
         case O_WEIGHTS: t->sc.weights = optarg; break;
         case O_MISSING: t->sc.allow_missing_weights = 1; break;
         case O_CLASSES: t->sc.class_names = optarg; break;
-        case O_SIZE: if (parse_int("--image-size", optarg, 32, 4096, &v)) return 2; t->sc.image_size = (int)v; break;
-        case O_VSPLIT: if (parse_real("--validation-split", optarg, 0, 0.99, &t->sc.validation_split)) return 2; break;
-        case O_SEED: if (parse_int("--seed", optarg, 0, 0x7fffffffL, &v)) return 2; t->sc.seed = (uint32_t)v; break;
-        case O_EPOCHS: if (parse_int("--epochs", optarg, 0, 100000, &v)) return 2; t->epochs = (int)v; break;
-        case O_BATCH: if (parse_int("--batch", optarg, 1, 4096, &v)) return 2; t->sc.batch = (int)v; break;
-        case O_LR: if (parse_real("--lr", optarg, 0, 10, &t->lr)) return 2; break;
-        case O_DROPOUT: if (parse_real("--dropout", optarg, 0, 0.99, &t->dropout)) return 2; break;
+        case O_SIZE: if (vkdp_parse_long("train", "--image-size", optarg, 32, 4096, &v)) return 2; t->sc.image_size = (int)v; break;
+        case O_VSPLIT: if (vkdp_parse_double("train", "--validation-split", optarg, 0, 0.99, &t->sc.validation_split)) return 2; break;
+        case O_SEED: if (vkdp_parse_long("train", "--seed", optarg, 0, 0x7fffffffL, &v)) return 2; t->sc.seed = (uint32_t)v; break;
+        case O_EPOCHS: if (vkdp_parse_long("train", "--epochs", optarg, 0, 100000, &v)) return 2; t->epochs = (int)v; break;
+        case O_BATCH: if (vkdp_parse_long("train", "--batch", optarg, 1, 4096, &v)) return 2; t->sc.batch = (int)v; break;
+        case O_LR: if (vkdp_parse_double("train", "--lr", optarg, 0, 10, &t->lr)) return 2; break;
+        case O_DROPOUT: if (vkdp_parse_double("train", "--dropout", optarg, 0, 0.99, &t->dropout)) return 2; break;
         case O_NOCACHE: t->feature_cache = 0; break;
-        case O_THREADS: if (parse_int("--decode-threads", optarg, 1, 256, &v)) return 2; t->threads = (int)v; break;
+        case O_THREADS: if (vkdp_parse_long("train", "--decode-threads", optarg, 1, 256, &v)) return 2; t->threads = (int)v; break;
         case O_OUT: t->out_dir = optarg; break;
         case O_RESUME: t->resume = optarg; break;
-        case O_KEEP: if (parse_int("--keep", optarg, 0, 1000000, &v)) return 2; t->keep = (int)v; break;
-        case O_CKEVERY: if (parse_int("--checkpoint-every", optarg, 0, 1L << 30, &v)) return 2; t->ckpt_every = v; break;
-        case O_CHECK: if (parse_int("--check-replicas", optarg, 0, 1L << 30, &v)) return 2; t->check_replicas = v; break;
-        case O_DEVICE: if (parse_int("--device", optarg, 0, 64, &v)) return 2; t->sc.device = (int)v; break;
+        case O_KEEP: if (vkdp_parse_long("train", "--keep", optarg, 0, 1000000, &v)) return 2; t->keep = (int)v; break;
+        case O_CKEVERY: if (vkdp_parse_long("train", "--checkpoint-every", optarg, 0, 1L << 30, &v)) return 2; t->ckpt_every = v; break;
+        case O_CHECK: if (vkdp_parse_long("train", "--check-replicas", optarg, 0, 1L << 30, &v)) return 2; t->check_replicas = v; break;
+        case O_DEVICE: if (vkdp_parse_long("train", "--device", optarg, 0, 64, &v)) return 2; t->sc.device = (int)v; break;
         case O_PROFILE: t->sc.profile = 1; break;
-        case O_LOGINT: if (parse_real("--log-interval", optarg, 0.01, 1e6, &t->log_interval)) return 2; break;
+        case O_LOGINT: if (vkdp_parse_double("train", "--log-interval", optarg, 0.01, 1e6, &t->log_interval)) return 2; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }

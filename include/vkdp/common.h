@@ -44,6 +44,11 @@ char *vkdp_xstrdup(const char *s);
 int vkdp_rank(void);
 int vkdp_world_size(void);
 
+/* Command-line numbers: 0 and *out on success; -1 after printing
+ * "trainer CMD: OPT 'S' is not an integer in LO..HI" (or "a number in [LO, HI]") to stderr. */
+int vkdp_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int vkdp_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+
 /* Monotonic wall clock in seconds. */
 double vkdp_now(void);
 
