@@ -80,6 +80,19 @@ static inline int test_check(const char *what, const float *got, const float *re
     return ok;
 }
 
+/* Non-fatal check for tests with many cases: prints the failed condition and a message, counts
+ * it in `failures`; main returns failures != 0. */
+__attribute__((unused)) static int failures;
+#define CHECK(cond, ...)                        \
+    do {                                        \
+        if (!(cond)) {                          \
+            printf("FAIL %s: ", #cond);         \
+            printf(__VA_ARGS__);                \
+            printf("\n");                       \
+            failures++;                         \
+        }                                       \
+    } while (0)
+
 /* Central finite difference of a scalar loss f(x) w.r.t. x[i]. */
 typedef double (*test_loss_fn)(void *ctx);
 static inline double test_fd(float *x, size_t i, double h, test_loss_fn f, void *ctx)

@@ -3,20 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness.h"
 #include "vkdp/common.h"
 #include "vkdp/effnet.h"
 #include "vkdp/effnet_arch.h"
 
-static int failures;
-#define CHECK(cond, ...)                        \
-    do {                                        \
-        if (!(cond)) {                          \
-            printf("FAIL %s: ", #cond);         \
-            printf(__VA_ARGS__);                \
-            printf("\n");                       \
-            failures++;                         \
-        }                                       \
-    } while (0)
 
 int main(void)
 {

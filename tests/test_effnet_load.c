@@ -14,16 +14,6 @@
 #include "vkdp/effnet.h"
 #include "vkdp/sha256.h"
 
-static int failures;
-#define CHECK(cond, ...)                        \
-    do {                                        \
-        if (!(cond)) {                          \
-            printf("FAIL %s: ", #cond);         \
-            printf(__VA_ARGS__);                \
-            printf("\n");                       \
-            failures++;                         \
-        }                                       \
-    } while (0)
 
 static const char *bad_dir;
 
