@@ -216,11 +216,21 @@ if [ -n "$requeue_after" ]; then
   if [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "RUNNING" ]; then
     echo "slurm_cluster: requeueing job $jobid"
     scontrol requeue "$jobid" || { echo "FAIL scontrol requeue $jobid"; exit 1; }
-    # A requeued job is held back (BeginTime ~2 min ahead); a test need not wait for that.
+    requeued_at=$(date +%s)
+    # A requeued job is held back (BeginTime ~2 min ahead); a test need not wait for that, but it
+    # must not start the job again before two things are true, or slurmd refuses the launch and
+    # the job ends FAILED ("Job N already killed, do not launch batch job"):
+    # 1. the old run has finished completing: the job is PENDING and the node idle again;
+    # 2. the clock has left the second of the requeue. The requeue revokes the job's credential
+    #    with the kill request's time, in whole seconds, and slurmd rejects any launch credential
+    #    created at or before that second (cred.c: cred->ctime <= j->revoked). A relaunch within
+    #    the same second as the requeue failed about half the time on a 2-core machine.
     for _ in $(seq 300); do
-      [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "PENDING" ] && break
-      sleep 0.2
+      [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "PENDING" ] &&
+        [ "$(sinfo -h -N -o '%T' 2>/dev/null | head -1)" = "idle" ] && break
+      sleep 0.1
     done
+    while [ "$(date +%s)" -le "$requeued_at" ]; do sleep 0.05; done
     scontrol update JobId="$jobid" StartTime=now || echo "slurm_cluster: could not advance the start time"
   else
     echo "FAIL job $jobid was no longer running after $requeue_after s: nothing to requeue"; echo "---- job output ----"; cat "$out" 2>/dev/null; exit 1
