@@ -8,3 +8,9 @@ foreach(t train_e2e train_np_equiv train_resume)
 endforeach()
 # Under the sanitizers these two repeat train_e2e's code paths at several times its cost.
 set_tests_properties(train_np_equiv train_resume PROPERTIES LABELS nosan)
+
+# No behaviour change across refactors: a fixed run's checkpoint against committed checksums.
+add_test(NAME refactor_identity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/refactor_identity.sh)
+set_tests_properties(refactor_identity PROPERTIES
+  ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/refactor_identity"
+  TIMEOUT 900 LABELS nosan)
