@@ -11,9 +11,9 @@
 #include <turbojpeg.h>
 
 #include "harness.h"
-#include "vkdp/backbone.h"
-#include "vkdp/effnet.h"
-#include "vkdp/vk.h"
+#include "vkdp/model/backbone.h"
+#include "vkdp/model/effnet.h"
+#include "vkdp/vk/vk.h"
 
 static unsigned char *read_file(const char *path, size_t *len)
 {

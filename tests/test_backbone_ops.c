@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/backbone_ops.h"
-#include "vkdp/effnet.h"
-#include "vkdp/vk.h"
+#include "vkdp/ops/backbone_ops.h"
+#include "vkdp/model/effnet.h"
+#include "vkdp/vk/vk.h"
 
 static vkdp_buf *upload(vkdp_device *dev, const float *x, size_t n, const char *name)
 {

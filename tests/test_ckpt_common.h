@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "vkdp/ckpt.h"
-#include "vkdp/common.h"
+#include "vkdp/ckpt/ckpt.h"
+#include "vkdp/core/common.h"
 
 static const char *const test_classes[5] = {"daisy", "dandelion", "roses", "sunflowers", "tulips"};
 

@@ -7,7 +7,7 @@
  * sample from its batch and count as skipped. Also CMYK and grayscale JPEGs decode to RGB.
  * usage: test_data_bad FLOWER_DIR */
 #include "data_test_util.h"
-#include "vkdp/data.h"
+#include "vkdp/data/data.h"
 
 #include <stdint.h>
 #include <turbojpeg.h>

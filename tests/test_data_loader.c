@@ -4,7 +4,7 @@
  * the same number of steps on every rank, every sample once; holding ring_depth-1 batches while
  * prefetching, an empty epoch, destroying mid-epoch and restarting with a new order must work.
  * usage: test_data_loader FLOWER_DIR */
-#include "vkdp/data.h"
+#include "vkdp/data/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>

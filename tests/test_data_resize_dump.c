@@ -2,7 +2,7 @@
  * PREFIX.islow (the accurate-DCT decode, uint8 [h,w,3]) and PREFIX_<H>x<W>.f32 (float32
  * [H,W,3]) and prints "WIDTH HEIGHT" for tests/ref/data_resize_ref.py.
  * usage: test_data_resize_dump IMAGE PREFIX H W [H W ...] */
-#include "vkdp/data.h"
+#include "vkdp/data/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Sharding of an epoch across P ranks: every position exactly once per epoch, nothing twice, the
  * same step count on every rank, contiguous slices in rank order that differ by at most one
  * sample; and the epoch order: a permutation fixed by (seed, epoch), different across epochs. */
-#include "vkdp/data.h"
+#include "vkdp/data/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  *   shuffle SEED N            the numpy RandomState(SEED).shuffle permutation of range(N)
  *   mt SEED K                 the first K raw MT19937 outputs of RandomState(SEED)
  *   split DIR SEED FRAC [a,b] "train PATH LABEL" / "val PATH LABEL" lines in order */
-#include "vkdp/data.h"
+#include "vkdp/data/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>

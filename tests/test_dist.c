@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/dist.h"
+#include "vkdp/dist/dist.h"
 
 int main(int argc, char **argv)
 {

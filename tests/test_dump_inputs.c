@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "vkdp/common.h"
-#include "vkdp/data.h"
+#include "vkdp/core/common.h"
+#include "vkdp/data/data.h"
 
 int main(int argc, char **argv)
 {

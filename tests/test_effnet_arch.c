@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "harness.h"
-#include "vkdp/common.h"
-#include "vkdp/effnet.h"
-#include "vkdp/effnet_arch.h"
+#include "vkdp/core/common.h"
+#include "vkdp/model/effnet.h"
+#include "vkdp/model/effnet_arch.h"
 
 
 int main(void)

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "vkdp/common.h"
-#include "vkdp/effnet.h"
-#include "vkdp/sha256.h"
+#include "vkdp/core/common.h"
+#include "vkdp/model/effnet.h"
+#include "vkdp/core/sha256.h"
 
 
 static const char *bad_dir;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/common.h"
-#include "vkdp/effnet.h"
+#include "vkdp/core/common.h"
+#include "vkdp/model/effnet.h"
 
 static float *read_f32(const char *path, size_t n)
 {

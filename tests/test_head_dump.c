@@ -6,8 +6,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/head.h"
-#include "vkdp/head_ref.h"
+#include "vkdp/model/head.h"
+#include "vkdp/ops/head_ref.h"
 
 enum { F = 96, C = 5, B = 24, STEPS = 4, NVAL = 10 };
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/head_fx.h"
-#include "vkdp/head_ops.h"
+#include "vkdp/ops/head_fx.h"
+#include "vkdp/ops/head_ops.h"
 
 typedef struct {
     int n, F, C;

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/dist.h"
-#include "vkdp/head.h"
+#include "vkdp/dist/dist.h"
+#include "vkdp/model/head.h"
 
 enum { F = 1280, C = 5, NTRAIN = 230, NVAL = 47, BATCH = 32, EPOCHS = 2 };
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/head_fx.h"
-#include "vkdp/head_ops.h"
+#include "vkdp/ops/head_fx.h"
+#include "vkdp/ops/head_ops.h"
 
 static int fail;
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/head.h"
+#include "vkdp/model/head.h"
 
 enum { F = 1280, C = 5, NTRAIN = 320, NVAL = 100, BATCH = 32 };
 

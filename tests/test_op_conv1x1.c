@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "vkdp/ops.h"
+#include "vkdp/ops/ops.h"
 
 typedef struct {
     uint32_t M, K, N;

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "vkdp/ops.h"
+#include "vkdp/ops/ops.h"
 
 int main(void)
 {

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 
 #include "harness.h"
-#include "vkdp/common.h"
-#include "vkdp/sha256.h"
+#include "vkdp/core/common.h"
+#include "vkdp/core/sha256.h"
 
 static int failures;
 

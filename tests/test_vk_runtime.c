@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "vkdp/ops.h"
+#include "vkdp/ops/ops.h"
 
 static int fails, passes;
 #define EXPECT(cond, ...)                                                                       \

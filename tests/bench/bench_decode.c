@@ -1,8 +1,8 @@
 /* Decode + resize throughput on the flower photos (not part of ctest): images/s for a plain
  * single-thread loop, and for the prefetching loader with 1 and N decode threads.
  * usage: bench_decode [DATA_DIR [NIMAGES [THREADS [IMAGE_SIZE]]]] */
-#include "vkdp/common.h"
-#include "vkdp/data.h"
+#include "vkdp/core/common.h"
+#include "vkdp/data/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>

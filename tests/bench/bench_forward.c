@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkdp/backbone.h"
-#include "vkdp/effnet.h"
-#include "vkdp/vk.h"
+#include "vkdp/model/backbone.h"
+#include "vkdp/model/effnet.h"
+#include "vkdp/vk/vk.h"
 
 #define SIZE 224
 

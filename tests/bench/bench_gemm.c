@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../harness.h"
-#include "vkdp/ops.h"
+#include "vkdp/ops/ops.h"
 
 static void c_loop(uint32_t M, uint32_t K, uint32_t N, const float *x, const float *w, const float *b, float *y)
 {

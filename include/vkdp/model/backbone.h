@@ -1,0 +1,31 @@
+/* The frozen EfficientNetB0 backbone on the GPU: images [B,H,W,3] in [0,255] -> pooled features
+ * [B,1280] (global average of the top activation), the same function as vkdp_effnet_forward_ref.
+ *
+ * Weights are uploaded once at creation. The forward of one micro-batch is recorded into one
+ * command buffer once (per micro-batch size) and resubmitted for every micro-batch with new images
+ * uploaded into the same input buffer. Activations live in three reused buffers sized for the
+ * largest per-image activation times the micro-batch; the micro-batch is the largest that keeps
+ * every binding within maxStorageBufferRange (and at most max_batch). */
+#ifndef VKDP_BACKBONE_H
+#define VKDP_BACKBONE_H
+#include <stdint.h>
+
+#include "vkdp/model/effnet.h"
+#include "vkdp/vk/vk.h"
+
+typedef struct vkdp_backbone vkdp_backbone;
+
+/* net's BN-folded weights are copied to the device; net may be freed afterwards. */
+vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, int image_h,
+                                    int image_w, int max_batch);
+/* images [B,H,W,3] float in [0,255] -> pooled [B,1280]; any B >= 1 (tiled into equal-sized
+ * micro-batches internally). */
+void vkdp_backbone_forward(vkdp_backbone *bb, const float *images, int B, float *pooled);
+/* Accumulates per-op timestamps of every later submission into prof (the device must have been
+ * created with opts.profile); NULL stops. */
+void vkdp_backbone_set_profile(vkdp_backbone *bb, vkdp_profile *prof);
+/* Images per submitted command buffer at most. */
+uint64_t vkdp_backbone_micro_batch(const vkdp_backbone *bb);
+void vkdp_backbone_destroy(vkdp_backbone *bb);
+
+#endif

@@ -1,0 +1,56 @@
+/* EfficientNetB0 backbone ops other than the 1x1 conv GEMM (vkdp/ops.h): the stem conv, the
+ * depthwise conv, the global average pool (SE squeeze and the final GAP) and the SE excitation.
+ * Each op is one shader + one dispatch function (records into a vkdp_cmd) + one plain-C
+ * reference with the same semantics. Layouts are NHWC, weights as in vkdp/effnet.h.
+ * label: the op kind in the --profile table (NULL: a default per op). The recording keeps the
+ * pointer, so pass string literals. */
+#ifndef VKDP_BACKBONE_OPS_H
+#define VKDP_BACKBONE_OPS_H
+#include <stdint.h>
+
+#include "vkdp/vk/vk.h"
+
+/* x [B,H,W,3] in [0,255] -> x*in_scale[c]+in_shift[c] -> Keras correct_pad zero padding ->
+ * 3x3 stride-2 valid conv (w [3,3,3,32] HWIO, bias [32]) -> swish -> y [B,Ho,Wo,32]
+ * with Ho = vkdp_conv_out_side(H, 3, 2). */
+void vkdp_op_stem(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W,
+                  const float in_scale[3], const float in_shift[3], vkdp_view x, vkdp_view w,
+                  vkdp_view bias, vkdp_view y, const char *label);
+void vkdp_ref_stem(uint32_t B, uint32_t H, uint32_t W, const float in_scale[3],
+                   const float in_shift[3], const float *x, const float *w, const float *bias,
+                   float *y);
+
+/* Depthwise k x k (k in {3,5}) conv, stride 1 ("same", pad k/2) or 2 (correct_pad + valid),
+ * + bias + swish: x [B,H,W,C], w [k,k,C], bias [C] -> y [B,Ho,Wo,C].
+ * Also writes part [B, vkdp_dwconv_tiles(H,W,k,stride), C]: the sum of y over each output tile
+ * of the shader, so that the SE squeeze is vkdp_op_gap(part, R = tiles, count = Ho*Wo). */
+void vkdp_op_dwconv(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W,
+                    uint32_t C, uint32_t k, uint32_t stride, vkdp_view x, vkdp_view w,
+                    vkdp_view bias, vkdp_view y, vkdp_view part, const char *label);
+uint32_t vkdp_dwconv_tiles(uint32_t H, uint32_t W, uint32_t k, uint32_t stride);
+void vkdp_ref_dwconv(uint32_t B, uint32_t H, uint32_t W, uint32_t C, uint32_t k,
+                     uint32_t stride, const float *x, const float *w, const float *bias, float *y);
+
+/* Sum over rows divided by count: x [B,R,C] -> y [B,C]. Global average pool with R = count =
+ * H*W; SE squeeze from the depthwise conv's tile sums with R = tiles, count = Ho*Wo. */
+void vkdp_op_gap(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t R, uint32_t C,
+                 uint32_t count, vkdp_view x, vkdp_view y, const char *label);
+/* Global average pool: x [B,HW,C] -> y [B,C]. */
+void vkdp_ref_gap(uint32_t B, uint32_t HW, uint32_t C, const float *x, float *y);
+
+/* Squeeze-and-excitation gate from the pooled features, per image:
+ *   s = swish(pool[b,:] * wr[C,se] + br[se]);  gate[b,:] = sigmoid(s * we[se,C] + be[C]).
+ * s [B,se] is scratch. Two dispatches, labelled "se_excite_reduce" and "se_excite_expand". */
+void vkdp_op_se_excite(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t C, uint32_t se,
+                       vkdp_view pool, vkdp_view wr, vkdp_view br, vkdp_view we, vkdp_view be,
+                       vkdp_view s, vkdp_view gate);
+void vkdp_ref_se_excite(uint32_t B, uint32_t C, uint32_t se, const float *pool, const float *wr,
+                        const float *br, const float *we, const float *be, float *gate);
+
+/* SE gating in place: x[b,p,c] *= gate[b,c], x [B,P,C], gate [B,C]. (On lavapipe a separate
+ * pass is cheaper than the row scale fused into the project GEMM, see se_gate.comp.) */
+void vkdp_op_se_gate(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t P, uint32_t C,
+                     vkdp_view x, vkdp_view gate, const char *label);
+void vkdp_ref_se_gate(uint32_t B, uint32_t P, uint32_t C, float *x, const float *gate);
+
+#endif

@@ -1,0 +1,142 @@
+/* Vulkan compute runtime: device selection, sub-allocated buffers, cached pipelines, and a
+ * recorder that puts a whole pass of dispatches (with the barriers they need) into one command
+ * buffer, optionally timestamped per op.
+ *
+ * Memory model: every buffer lives in host-visible, host-coherent memory (device-local when the
+ * device offers such a type, as lavapipe, integrated GPUs and resizable-BAR GPUs do), persistently
+ * mapped, so uploads and downloads are memcpy. One binding never exceeds maxStorageBufferRange:
+ * vkdp_buf_create refuses a larger tensor with an error that says the op must tile it. */
+#ifndef VKDP_VK_H
+#define VKDP_VK_H
+#include <stdint.h>
+#include <stdio.h>
+#include <vulkan/vulkan.h>
+
+#include "vkdp/core/common.h"
+
+const char *vkdp_vk_result_name(VkResult r);
+
+/* Every Vulkan call goes through this: prints the expression, file:line and the VkResult name. */
+#define VK_CHECK(expr)                                                                          \
+    do {                                                                                        \
+        VkResult vkdp_r_ = (expr);                                                              \
+        if (vkdp_r_ != VK_SUCCESS)                                                              \
+            vkdp_fatal_at(__FILE__, __LINE__, "%s returned %s", #expr,                          \
+                          vkdp_vk_result_name(vkdp_r_));                                        \
+    } while (0)
+
+typedef struct vkdp_device vkdp_device;
+typedef struct vkdp_buf vkdp_buf;
+typedef struct vkdp_pipeline vkdp_pipeline;
+typedef struct vkdp_cmd vkdp_cmd;
+
+typedef struct {
+    int device_index;   /* -1: VKDP_DEVICE env, else local_rank % (#best-class devices) */
+    int local_rank;     /* rank on this node (0 without MPI) */
+    int local_size;     /* ranks on this node (1 without MPI): lavapipe threads = cores / local_size */
+    int validation;     /* -1: VKDP_VALIDATION env, else on in debug builds when installed */
+    int profile;        /* enable timestamp queries in vkdp_cmd */
+} vkdp_device_opts;
+
+void vkdp_device_opts_default(vkdp_device_opts *o);
+
+typedef struct {
+    char name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
+    VkPhysicalDeviceType type;
+    const char *type_name;           /* "discrete", "integrated", "virtual", "cpu", "other" */
+    char driver[256];                /* driver name + info */
+    uint32_t api_version;
+    uint32_t subgroup_size;
+    uint64_t device_memory_bytes;    /* largest device-local heap */
+    uint64_t max_storage_buffer_range;
+    uint64_t max_allocation_size;
+    uint32_t max_workgroup_invocations;
+    uint32_t max_workgroup_size[3];
+    uint32_t max_workgroup_count[3];
+    uint32_t max_shared_memory;
+    uint32_t min_storage_buffer_offset_alignment;
+    float timestamp_period_ns;
+    int has_int64;                   /* shaderInt64 */
+    int index;                       /* physical device index */
+} vkdp_device_info;
+
+vkdp_device *vkdp_device_create(const vkdp_device_opts *opts);
+void vkdp_device_destroy(vkdp_device *dev);
+const vkdp_device_info *vkdp_device_get_info(const vkdp_device *dev);
+/* Prints every physical device with its limits; returns how many were found. */
+int vkdp_devices_print(FILE *out);
+
+/* ---------------- buffers ---------------- */
+/* A buffer is a VkBuffer bound to a sub-range of one of a few large device allocations. */
+vkdp_buf *vkdp_buf_create(vkdp_device *dev, uint64_t bytes, const char *name);
+void vkdp_buf_destroy(vkdp_buf *b);
+void *vkdp_buf_host(vkdp_buf *b);          /* persistent mapping */
+uint64_t vkdp_buf_size(const vkdp_buf *b);
+void vkdp_buf_upload(vkdp_buf *b, uint64_t offset, const void *src, uint64_t bytes);
+void vkdp_buf_download(vkdp_buf *b, uint64_t offset, void *dst, uint64_t bytes);
+/* Largest bytes one binding may cover on this device (maxStorageBufferRange). */
+uint64_t vkdp_max_binding_bytes(const vkdp_device *dev);
+/* Bytes currently / at most allocated from device memory by this process. */
+uint64_t vkdp_mem_in_use(const vkdp_device *dev);
+uint64_t vkdp_mem_peak(const vkdp_device *dev);
+
+/* A range of a buffer bound to one descriptor binding. offset must be a multiple of
+ * min_storage_buffer_offset_alignment; size 0 = to the end of the buffer. */
+typedef struct {
+    vkdp_buf *buf;
+    uint64_t offset;
+    uint64_t size;
+} vkdp_view;
+
+static inline vkdp_view vkdp_whole(vkdp_buf *b) { vkdp_view v = {b, 0, 0}; return v; }
+static inline vkdp_view vkdp_slice(vkdp_buf *b, uint64_t off, uint64_t size)
+{
+    vkdp_view v = {b, off, size};
+    return v;
+}
+
+/* ---------------- pipelines ---------------- */
+/* Created once per (shader, specialization constants) and cached in the device. The shader's
+ * bindings are storage buffers 0..nbindings-1 in set 0; push constants are push_bytes long.
+ * spec[i] is specialization constant id i (32-bit ints/uints/bools). */
+vkdp_pipeline *vkdp_pipeline_get(vkdp_device *dev, const char *shader, uint32_t nbindings,
+                                 uint32_t push_bytes, const uint32_t *spec, uint32_t nspec);
+
+/* ---------------- recording ---------------- */
+vkdp_cmd *vkdp_cmd_create(vkdp_device *dev);
+void vkdp_cmd_destroy(vkdp_cmd *c);
+/* Starts recording anew (releases the descriptor sets of the previous recording). */
+void vkdp_cmd_begin(vkdp_cmd *c);
+/* Records one dispatch. Bit i of write_mask says binding i is written. A barrier is inserted
+ * before it only when it reads or writes a range that a dispatch since the last barrier wrote, or
+ * writes a range one of them read. label names the op in the --profile table (copied: any
+ * string will do). */
+void vkdp_cmd_dispatch(vkdp_cmd *c, vkdp_pipeline *p, const char *label, const vkdp_view *views,
+                       uint32_t nviews, uint32_t write_mask, const void *push, uint32_t gx,
+                       uint32_t gy, uint32_t gz);
+/* Fills a range with a 32-bit pattern (vkCmdFillBuffer), tracked like a write. */
+void vkdp_cmd_fill(vkdp_cmd *c, vkdp_view v, uint32_t value);
+/* Host-visible results: call before the host reads buffers written in this pass. */
+void vkdp_cmd_end(vkdp_cmd *c);
+/* Submits the recorded command buffer and waits. A recorded pass may be submitted many times
+ * (e.g. with new inputs uploaded in between). */
+void vkdp_cmd_submit(vkdp_cmd *c);
+/* Asynchronous variant: vkdp_cmd_wait blocks until that submission finished. */
+void vkdp_cmd_submit_async(vkdp_cmd *c);
+void vkdp_cmd_wait(vkdp_cmd *c);
+uint32_t vkdp_cmd_dispatch_count(const vkdp_cmd *c);
+/* Splits a 1-D count of workgroups into gx * gy <= maxComputeWorkGroupCount (gx*gy >= groups);
+ * shaders recover the linear id as gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x. */
+void vkdp_grid(const vkdp_device *dev, uint64_t groups, uint32_t *gx, uint32_t *gy);
+
+/* ---------------- profiling (--profile) ---------------- */
+typedef struct vkdp_profile vkdp_profile;
+vkdp_profile *vkdp_profile_create(void);
+void vkdp_profile_destroy(vkdp_profile *p);
+/* Adds the timestamps of c's last completed submission (needs opts.profile). */
+void vkdp_profile_add(vkdp_profile *p, const vkdp_cmd *c);
+/* Table: label, calls, total ms, mean us, share of total; sorted by total. */
+void vkdp_profile_print(const vkdp_profile *p, FILE *out);
+double vkdp_profile_total_ms(const vkdp_profile *p);
+
+#endif

@@ -1,0 +1,181 @@
+/* `trainer evaluate`: a checkpoint's head on a data folder: loss, accuracy, per-class
+ * precision / recall / F1 and the confusion matrix. Runs on one rank or many. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkdp/ckpt/ckpt.h"
+#include "vkdp/cli/cli.h"
+#include "vkdp/core/common.h"
+#include "vkdp/model/head.h"
+#include "vkdp/train/session.h"
+#include "vkdp/train/train.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: [mpirun -np P] trainer evaluate --checkpoint FILE [--data DIR] [OPTIONS]\n"
+            "\n"
+            "Evaluates a checkpoint's head (with the frozen EfficientNetB0 it was trained on) on an\n"
+            "image folder and prints loss, accuracy, per-class precision, recall and F1, and the\n"
+            "confusion matrix (rows: true class, columns: predicted).\n"
+            "\n"
+            "  --checkpoint FILE   checkpoint .h5 (e.g. checkpoints/latest.h5)\n"
+            "  --data DIR          image folder (default: the checkpoint's data folder)\n"
+            "  --weights FILE      backbone weights (default: the checkpoint's; the SHA-256 must match)\n"
+            "  --subset S          validation (default: the checkpoint's held-out split of DIR),\n"
+            "                      training, or all\n"
+            "  --batch N           images per global batch (default: the checkpoint's)\n"
+            "  --decode-threads N  JPEG decode threads per rank\n"
+            "  --device N          Vulkan device index\n"
+            "  -h, --help          this help\n");
+}
+
+int cmd_evaluate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"checkpoint", required_argument, 0, 'c'}, {"data", required_argument, 0, 'd'},
+        {"weights", required_argument, 0, 'w'},    {"subset", required_argument, 0, 's'},
+        {"batch", required_argument, 0, 'b'},      {"decode-threads", required_argument, 0, 't'},
+        {"device", required_argument, 0, 'D'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *ckpath = NULL, *data = NULL, *weights = NULL, *subset = "validation";
+    int batch = 0, threads = 0, device = -1, c;
+    long v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': ckpath = optarg; break;
+        case 'd': data = optarg; break;
+        case 'w': weights = optarg; break;
+        case 's': subset = optarg; break;
+        case 'b': if (vkdp_parse_long("evaluate", "--batch", optarg, 1, 4096, &v)) return 2; batch = (int)v; break;
+        case 't': if (vkdp_parse_long("evaluate", "--decode-threads", optarg, 1, 256, &v)) return 2; threads = (int)v; break;
+        case 'D': if (vkdp_parse_long("evaluate", "--device", optarg, 0, 64, &v)) return 2; device = (int)v; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!ckpath || optind < argc || (strcmp(subset, "validation") && strcmp(subset, "training") && strcmp(subset, "all"))) {
+        usage(stderr);
+        return 2;
+    }
+    vkdp_ckpt_state ck;
+    char err[4096];
+    if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
+        VKDP_FATAL("%s", err);
+
+    vkdp_session_cfg sc;
+    vkdp_session_cfg_default(&sc);
+    sc.data_dir = data ? data : ck.data_dir;
+    sc.weights = weights ? weights : ck.weights_file;
+    sc.seed = (uint32_t)ck.seed;
+    sc.validation_split = ck.validation_split;
+    sc.image_size = ck.image_size;
+    sc.batch = batch > 0 ? batch : ck.batch;
+    sc.device = device;
+    /* the checkpoint's classes, in its label order */
+    size_t len = 1;
+    for (int i = 0; i < ck.nclasses; i++)
+        len += strlen(ck.class_names[i]) + 1;
+    char *csv = vkdp_xcalloc(len, 1);
+    for (int i = 0; i < ck.nclasses; i++) {
+        if (i)
+            strcat(csv, ",");
+        strcat(csv, ck.class_names[i]);
+    }
+    sc.class_names = csv;
+    vkdp_session s;
+    vkdp_session_open(&s, &sc, 1);
+    vkdp_head *h = vkdp_session_head_for_ckpt(&s, &ck, ckpath);
+
+    const int *items;
+    int n;
+    int *all = NULL;
+    if (!strcmp(subset, "validation")) {
+        items = s.split.val;
+        n = s.split.nval;
+    } else if (!strcmp(subset, "training")) {
+        items = s.split.train;
+        n = s.split.ntrain;
+    } else {
+        all = vkdp_xcalloc((size_t)s.idx.n, sizeof *all);
+        for (int i = 0; i < s.idx.n; i++)
+            all[i] = i;
+        items = all;
+        n = s.idx.n;
+    }
+    if (n == 0)
+        VKDP_FATAL("%s: the %s subset is empty", sc.data_dir, subset);
+    vkdp_log("Evaluating %s on %d %s image(s) of %s\n", ckpath, n, subset, sc.data_dir);
+    vkdp_featurize(&s.fc, s.bb, &s.idx, items, n, sc.batch, sc.image_size, threads, "Computing features");
+
+    const int C = ck.nclasses, F = VKDP_EFFNET_FEATURES;
+    int64_t *conf = vkdp_xcalloc((size_t)C * C, sizeof *conf);
+    double loss_sum = 0;
+    int64_t correct = 0, count = 0, bad = 0;
+    float *x = vkdp_xmalloc((size_t)sc.batch * F * sizeof *x), *probs = vkdp_xmalloc((size_t)sc.batch * C * 4);
+    int *labels = vkdp_xcalloc((size_t)sc.batch, sizeof *labels);
+    for (int step = 0; step < vkdp_num_steps(n, sc.batch); step++) {
+        int lo, hi, m = 0;
+        vkdp_shard_range(n, sc.batch, step, s.dist.rank, s.dist.size, &lo, &hi);
+        for (int p = lo; p < hi; p++) {
+            int id = items[p];
+            if (s.fc.state[id] != VKDP_FEAT_HAVE) {
+                bad++;
+                continue;
+            }
+            memcpy(x + (size_t)m * F, s.fc.feat + (size_t)id * F, F * sizeof *x);
+            labels[m++] = s.idx.label[id];
+        }
+        vkdp_head_result res;
+        vkdp_head_evaluate(h, x, labels, m, &res, probs);
+        loss_sum += res.loss_sum;
+        correct += res.correct;
+        count += res.count;
+        for (int i = 0; i < m; i++) {
+            int best = 0;
+            for (int k = 1; k < C; k++)
+                if (probs[i * C + k] > probs[i * C + best])
+                    best = k;
+            conf[labels[i] * C + best]++;
+        }
+    }
+    vkdp_allreduce_i64_sum(conf, (size_t)C * C);
+    vkdp_allreduce_i64_sum(&bad, 1);
+    if (s.dist.rank == 0) {
+        printf("\nloss: %.4f - accuracy: %.4f (%lld images%s)\n", loss_sum / (double)count,
+               (double)correct / (double)count, (long long)count, bad ? ", undecodable ones skipped" : "");
+        printf("\n%-16s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");
+        for (int k = 0; k < C; k++) {
+            int64_t tp = conf[k * C + k], col = 0, row = 0;
+            for (int j = 0; j < C; j++) {
+                col += conf[j * C + k];
+                row += conf[k * C + j];
+            }
+            double p = col ? (double)tp / (double)col : 0, r = row ? (double)tp / (double)row : 0;
+            double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+            printf("%-16s %9.4f %9.4f %9.4f %9lld\n", ck.class_names[k], p, r, f1, (long long)row);
+        }
+        printf("\nconfusion matrix (rows: true, columns: predicted)\n%-16s", "");
+        for (int k = 0; k < C; k++)
+            printf(" %10.10s", ck.class_names[k]);
+        printf("\n");
+        for (int k = 0; k < C; k++) {
+            printf("%-16s", ck.class_names[k]);
+            for (int j = 0; j < C; j++)
+                printf(" %10lld", (long long)conf[k * C + j]);
+            printf("\n");
+        }
+        fflush(stdout);
+    }
+    free(x); free(probs); free(labels); free(conf); free(all); free(csv);
+    vkdp_head_destroy(h);
+    vkdp_session_close(&s);
+    vkdp_ckpt_state_free(&ck);
+    vkdp_dist_shutdown();
+    return 0;
+}

@@ -1,0 +1,95 @@
+/* trainer: entry point. Dispatches to subcommands; `trainer` alone runs `trainer train` with its
+ * defaults, the Keras tutorial's settings. */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vkdp/cli/cli.h"
+#include "vkdp/core/common.h"
+
+static const vkdp_command commands[] = {
+    {"train", cmd_train, 1, "train the head on a frozen EfficientNetB0, data-parallel (the default)"},
+    {"evaluate", cmd_evaluate, 1, "loss, accuracy, per-class precision/recall/F1, confusion matrix of a checkpoint"},
+    {"predict", cmd_predict, 1, "top classes with probabilities for each given image"},
+    {"features", cmd_features, 1, "write the backbone's pooled features of a folder to HDF5"},
+    {"devices", cmd_devices, 0, "list the Vulkan devices this process sees, with their limits"},
+    {"dataset", cmd_dataset, 0, "index an image folder as Keras does: classes, split, skipped files"},
+    {"info", cmd_info, 0, "print a checkpoint: config, weights, optimizer, state, metrics"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: trainer [SUBCOMMAND] [OPTIONS]\n"
+            "\n"
+            "vkdp %s (%s): data-parallel transfer-learning trainer, Vulkan compute + MPI + HDF5.\n"
+            "\n"
+            "subcommands:\n",
+            VKDP_VERSION, VKDP_GIT_COMMIT);
+    for (size_t i = 0; i < VKDP_ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n"
+            "`trainer SUBCOMMAND --help` documents each subcommand's flags.\n"
+            "Without a subcommand, `trainer [OPTIONS]` is `trainer train [OPTIONS]`.\n"
+            "\n"
+            "environment:\n"
+            "  VKDP_DEVICE=N        Vulkan device index (as listed by `trainer devices`)\n"
+            "  VKDP_VALIDATION=0|1  force Vulkan validation layers off/on\n"
+            "  LP_NUM_THREADS=N     lavapipe threads per rank (default: cores / ranks on the node)\n"
+            "  VKDP_PROGRESS=bar|lines  progress display (default: bar on a terminal; lines under MPI,\n"
+            "                       whose ranks always see a pseudo-terminal; launch/run.sh sets it)\n");
+}
+
+int main(int argc, char **argv)
+{
+    const vkdp_command *cmd = NULL;
+    int sub_argc = argc - 1;
+    char **sub_argv = argv + 1;
+
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        printf("vkdp %s (%s)\n", VKDP_VERSION, VKDP_GIT_COMMIT);
+        return 0;
+    }
+    if (argc >= 2 && argv[1][0] != '-') {
+        for (size_t i = 0; i < VKDP_ARRAY_LEN(commands); i++)
+            if (!strcmp(argv[1], commands[i].name))
+                cmd = &commands[i];
+        if (!cmd) {
+            fprintf(stderr, "trainer: unknown subcommand '%s'\n\n", argv[1]);
+            usage(stderr);
+            return 2;
+        }
+    } else {
+        /* No subcommand: the main job. */
+        static char train_name[] = "train";
+        for (size_t i = 0; i < VKDP_ARRAY_LEN(commands); i++)
+            if (!strcmp(commands[i].name, "train"))
+                cmd = &commands[i];
+        if (!cmd) {
+            usage(stderr);
+            return 2;
+        }
+        sub_argc = argc;
+        sub_argv = argv;
+        sub_argv[0] = train_name;
+    }
+
+    if (cmd->needs_mpi) {
+        int provided = 0;
+        if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+            fprintf(stderr, "vkdp: error: MPI_Init_thread failed\n");
+            return 1;
+        }
+        /* Errors in MPI calls must abort the whole job, never leave peers waiting. */
+        MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    }
+    int rc = cmd->run(sub_argc, sub_argv);
+    if (cmd->needs_mpi)
+        MPI_Finalize();
+    return rc;
+}

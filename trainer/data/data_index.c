@@ -1,0 +1,333 @@
+/* Index of an image folder in the order of Keras' `index_directory`:
+ * classes in class_names order; within a class, tf.io.gfile.walk results sorted by directory path,
+ * file names sorted within each directory, kept when name.lower() ends with an allowed extension.
+ * Directory symlinks are followed (tf.io.gfile.walk classifies entries with stat). */
+#include "vkdp/core/common.h"
+#include "vkdp/data/data.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Symlink cycles would recurse forever; Keras itself would loop, we stop and warn. */
+#define MAX_WALK_DEPTH 40
+
+typedef struct {
+    char **v;
+    int n, cap;
+} strvec;
+
+static void strvec_push(strvec *s, char *str)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 16;
+        s->v = vkdp_xrealloc(s->v, (size_t)s->cap * sizeof *s->v);
+    }
+    s->v[s->n++] = str;
+}
+
+static void strvec_free(strvec *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la == 0)
+        return vkdp_xstrdup(b);
+    char *s = vkdp_xmalloc(la + lb + 2);
+    memcpy(s, a, la);
+    s[la] = '/';
+    memcpy(s + la + 1, b, lb + 1);
+    return s;
+}
+
+static void seterr(char *err, size_t len, const char *fmt, ...) VKDP_PRINTF(3, 4);
+static void seterr(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+static int has_ext(const char *name, const char *ext)
+{
+    size_t ln = strlen(name), le = strlen(ext);
+    if (ln < le)
+        return 0;
+    for (size_t i = 0; i < le; i++) {
+        char c = name[ln - le + i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != ext[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* Lists a directory: subdirectories (stat follows links) and other entries, both sorted. */
+static int list_dir(const char *path, strvec *dirs, strvec *files)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((errno = 0, e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *full = join(path, e->d_name);
+        struct stat st;
+        int isdir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+        free(full);
+        strvec_push(isdir && dirs ? dirs : files, vkdp_xstrdup(e->d_name));
+    }
+    int rc = errno ? -1 : 0;
+    closedir(d);
+    if (dirs && dirs->n > 1)
+        qsort(dirs->v, (size_t)dirs->n, sizeof(char *), cmp_str);
+    if (files->n > 1)
+        qsort(files->v, (size_t)files->n, sizeof(char *), cmp_str);
+    return rc;
+}
+
+/* All directories under `root` (relative, "" = root itself), recursively. */
+static void walk_dirs(const char *root, const char *rel, int depth, strvec *out)
+{
+    strvec_push(out, vkdp_xstrdup(rel));
+    if (depth >= MAX_WALK_DEPTH) {
+        vkdp_warn("%s/%s: directory nesting deeper than %d (symlink cycle?): not descending", root,
+                  rel, MAX_WALK_DEPTH);
+        return;
+    }
+    char *full = rel[0] ? join(root, rel) : vkdp_xstrdup(root);
+    strvec dirs = {0}, files = {0};
+    if (list_dir(full, &dirs, &files) != 0)
+        vkdp_warn("%s: cannot list directory: %s", full, strerror(errno));
+    for (int i = 0; i < dirs.n; i++) {
+        char *sub = join(rel, dirs.v[i]);
+        walk_dirs(root, sub, depth + 1, out);
+        free(sub);
+    }
+    strvec_free(&dirs);
+    strvec_free(&files);
+    free(full);
+}
+
+typedef struct {
+    vkdp_index *idx;
+    int cap, xcap, scap;
+} builder;
+
+static void add_excluded(vkdp_excluded **arr, int *n, int *cap, const char *path, const char *reason)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 8;
+        *arr = vkdp_xrealloc(*arr, (size_t)*cap * sizeof **arr);
+    }
+    (*arr)[*n].path = vkdp_xstrdup(path);
+    (*arr)[*n].reason = vkdp_xstrdup(reason);
+    (*n)++;
+}
+
+static void add_file(builder *b, const char *rel, int label, int w, int h)
+{
+    vkdp_index *x = b->idx;
+    if (x->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 256;
+        x->rel = vkdp_xrealloc(x->rel, (size_t)b->cap * sizeof *x->rel);
+        x->label = vkdp_xrealloc(x->label, (size_t)b->cap * sizeof *x->label);
+        x->width = vkdp_xrealloc(x->width, (size_t)b->cap * sizeof *x->width);
+        x->height = vkdp_xrealloc(x->height, (size_t)b->cap * sizeof *x->height);
+    }
+    x->rel[x->n] = vkdp_xstrdup(rel);
+    x->label[x->n] = label;
+    x->width[x->n] = w;
+    x->height[x->n] = h;
+    x->n++;
+}
+
+static void index_class(builder *b, int label)
+{
+    vkdp_index *x = b->idx;
+    const char *cls = x->class_names[label];
+    char *classdir = join(x->root, cls);
+    strvec dirs = {0};
+    walk_dirs(classdir, "", 0, &dirs);
+    /* Keras sorts walk results by the directory path, a plain string sort. */
+    if (dirs.n > 1)
+        qsort(dirs.v, (size_t)dirs.n, sizeof(char *), cmp_str);
+    for (int d = 0; d < dirs.n; d++) {
+        char *dirfull = dirs.v[d][0] ? join(classdir, dirs.v[d]) : vkdp_xstrdup(classdir);
+        strvec files = {0};
+        list_dir(dirfull, NULL, &files); /* dirs == NULL: subdirectories land in files, skip them */
+        for (int f = 0; f < files.n; f++) {
+            const char *name = files.v[f];
+            int jpeg = has_ext(name, ".jpg") || has_ext(name, ".jpeg");
+            int other = has_ext(name, ".png") || has_ext(name, ".bmp") || has_ext(name, ".gif");
+            if (!jpeg && !other)
+                continue;
+            char *full = join(dirfull, name);
+            struct stat st;
+            if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+                free(full);
+                continue;
+            }
+            char *relpath = dirs.v[d][0] ? join(dirs.v[d], name) : vkdp_xstrdup(name);
+            char *rel = join(cls, relpath);
+            char reason[256];
+            int w = 0, h = 0;
+            if (other) {
+                snprintf(reason, sizeof reason, "%s image: only JPEG files are decoded",
+                         has_ext(name, ".png") ? "PNG" : has_ext(name, ".bmp") ? "BMP" : "GIF");
+                add_excluded(&x->skipped_types, &x->nskipped_types, &b->scap, full, reason);
+            } else if (vkdp_jpeg_probe(full, &w, &h, reason, sizeof reason) != 0) {
+                add_excluded(&x->excluded, &x->nexcluded, &b->xcap, full, reason);
+            } else {
+                add_file(b, rel, label, w, h);
+                x->class_counts[label]++;
+            }
+            free(rel);
+            free(relpath);
+            free(full);
+        }
+        strvec_free(&files);
+        free(dirfull);
+    }
+    strvec_free(&dirs);
+    free(classdir);
+}
+
+int vkdp_index_build(const char *dir, const char *const *class_names, int nclass_names,
+                     vkdp_index *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!dir || !dir[0]) {
+        seterr(err, errlen, "no data folder given");
+        return -1;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        seterr(err, errlen, "data folder %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        seterr(err, errlen, "data folder %s: not a directory", dir);
+        return -1;
+    }
+    vkdp_index *x = out;
+    x->root = vkdp_xstrdup(dir);
+    for (size_t l = strlen(x->root); l > 1 && x->root[l - 1] == '/'; l--)
+        x->root[l - 1] = 0;
+
+    strvec subdirs = {0}, files = {0};
+    if (list_dir(x->root, &subdirs, &files) != 0) {
+        seterr(err, errlen, "data folder %s: cannot list: %s", x->root, strerror(errno));
+        goto fail;
+    }
+    /* Keras ignores hidden top-level folders. */
+    strvec classes = {0};
+    for (int i = 0; i < subdirs.n; i++)
+        if (subdirs.v[i][0] != '.')
+            strvec_push(&classes, vkdp_xstrdup(subdirs.v[i]));
+    if (class_names) {
+        for (int i = 0; i < nclass_names; i++) {
+            int found = 0, dup = 0;
+            for (int j = 0; j < classes.n; j++)
+                found |= !strcmp(classes.v[j], class_names[i]);
+            for (int j = 0; j < i; j++)
+                dup |= !strcmp(class_names[j], class_names[i]);
+            if (!found || dup || !class_names[i][0]) {
+                seterr(err, errlen, "class '%s' %s in %s", class_names[i],
+                       dup ? "is given twice" : "is not a subfolder", x->root);
+                strvec_free(&classes);
+                goto fail;
+            }
+        }
+        strvec_free(&classes);
+        for (int i = 0; i < nclass_names; i++)
+            strvec_push(&classes, vkdp_xstrdup(class_names[i]));
+    }
+    if (classes.n == 0) {
+        seterr(err, errlen, "data folder %s has no class subfolders (expected one folder per class)",
+               x->root);
+        strvec_free(&classes);
+        goto fail;
+    }
+    x->nclasses = classes.n;
+    x->class_names = classes.v; /* ownership moves to the index */
+    x->class_counts = vkdp_xcalloc((size_t)x->nclasses, sizeof(int));
+
+    builder b = {x, 0, 0, 0};
+    for (int c = 0; c < x->nclasses; c++) {
+        index_class(&b, c);
+        if (x->class_counts[c] == 0)
+            x->nempty_classes++;
+    }
+    if (x->n == 0) {
+        seterr(err, errlen, "data folder %s: no usable JPEG image in its %d class folder(s)%s",
+               x->root, x->nclasses,
+               x->nexcluded || x->nskipped_types ? " (all files excluded, see the reasons above)"
+                                                 : "");
+        goto fail;
+    }
+    strvec_free(&subdirs);
+    strvec_free(&files);
+    return 0;
+fail:
+    strvec_free(&subdirs);
+    strvec_free(&files);
+    /* Keep the exclusion lists readable by the caller on failure: report them, then free. */
+    for (int i = 0; i < x->nexcluded; i++)
+        vkdp_warn("%s: excluded: %s", x->excluded[i].path, x->excluded[i].reason);
+    vkdp_index_free(x);
+    return -1;
+}
+
+static void free_excl(vkdp_excluded *e, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(e[i].path);
+        free(e[i].reason);
+    }
+    free(e);
+}
+
+void vkdp_index_free(vkdp_index *x)
+{
+    if (!x)
+        return;
+    for (int c = 0; c < x->nclasses; c++)
+        free(x->class_names[c]);
+    free(x->class_names);
+    free(x->class_counts);
+    for (int i = 0; i < x->n; i++)
+        free(x->rel[i]);
+    free(x->rel);
+    free(x->label);
+    free(x->width);
+    free(x->height);
+    free_excl(x->excluded, x->nexcluded);
+    free_excl(x->skipped_types, x->nskipped_types);
+    free(x->root);
+    memset(x, 0, sizeof *x);
+}
+
+const char *vkdp_index_path(const vkdp_index *idx, int id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", idx->root, idx->rel[id]);
+    return buf;
+}

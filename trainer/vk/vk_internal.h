@@ -1,0 +1,65 @@
+/* Private to trainer/vk_*.c: the structs behind vk.h's opaque handles. */
+#ifndef VKDP_VK_INTERNAL_H
+#define VKDP_VK_INTERNAL_H
+#include "vkdp/vk/vk.h"
+
+typedef struct {
+    uint64_t off, size;
+} vk_range;
+
+typedef struct {
+    VkDeviceMemory mem;
+    uint64_t size;
+    uint32_t type;
+    uint8_t *map;
+    vk_range *free;     /* sorted by offset, coalesced */
+    int nfree, capfree;
+} vk_block;
+
+struct vkdp_buf {
+    vkdp_device *dev;
+    VkBuffer buffer;
+    int block;
+    uint64_t off;       /* in the block */
+    uint64_t alloc;     /* bytes taken from the block (aligned) */
+    uint64_t size;      /* bytes asked for */
+    char name[64];
+};
+
+struct vkdp_pipeline {
+    char shader[64];
+    uint32_t spec[16];
+    uint32_t nspec, nbindings, push_bytes;
+    VkShaderModule module;
+    VkDescriptorSetLayout dsl;
+    VkPipelineLayout layout;
+    VkPipeline pipeline;
+};
+
+struct vkdp_device {
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;
+    VkPhysicalDevice phys;
+    VkDevice device;
+    VkQueue queue;
+    uint32_t queue_family;
+    vkdp_device_info info;
+    VkPhysicalDeviceMemoryProperties memprops;
+    uint32_t memtype_pref, memtype_host; /* preferred (device-local + host-visible) and fallback */
+    uint64_t block_size;
+    vk_block *blocks;
+    int nblocks;
+    uint64_t in_use, peak;
+    VkPipelineCache pcache;
+    vkdp_pipeline **pipes;
+    int npipes;
+    int profile;
+    int validation_errors;
+    char **labels;      /* interned op labels: recordings and profiles keep pointers to them */
+    int nlabels;
+};
+
+/* A stable copy of an op label, owned by the device (one per distinct string). */
+const char *vkdp_intern_label(vkdp_device *dev, const char *label);
+
+#endif
