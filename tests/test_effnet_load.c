@@ -241,7 +241,7 @@ int main(int argc, char **argv)
         vkdp_effnet_free(&vlen);
     }
 
-    expect_error(bad("no_layer_names.h5"), "no 'layer_names' attribute", NULL);
+    expect_error(bad("no_layer_names.h5"), "missing attribute 'layer_names' of /", "not a Keras weights file");
     expect_error(bad("missing_tensor.h5"), "missing tensor block3b_dwconv/block3b_dwconv/depthwise_kernel:0", NULL);
     expect_error(bad("missing_layer.h5"), "missing tensor block5c_se_expand/block5c_se_expand/kernel:0",
                  "no such layer");

@@ -77,17 +77,10 @@ int cmd_evaluate(int argc, char **argv)
     sc.image_size = ck.image_size;
     sc.batch = batch > 0 ? batch : ck.batch;
     sc.device = device;
-    /* the checkpoint's classes, in its label order */
-    size_t len = 1;
-    for (int i = 0; i < ck.nclasses; i++)
-        len += strlen(ck.class_names[i]) + 1;
-    char *csv = vkdp_xcalloc(len, 1);
-    for (int i = 0; i < ck.nclasses; i++) {
-        if (i)
-            strcat(csv, ",");
-        strcat(csv, ck.class_names[i]);
-    }
-    sc.class_names = csv;
+    /* the checkpoint's classes, in its label order, as the array it stores: never joined into a
+     * comma-separated string, so any folder name (commas included) round-trips */
+    sc.class_list = (const char *const *)ck.class_names;
+    sc.nclass_list = ck.nclasses;
     vkdp_session s;
     vkdp_session_open(&s, &sc, 1);
     vkdp_head *h = vkdp_session_head_for_ckpt(&s, &ck, ckpath);
@@ -172,7 +165,7 @@ int cmd_evaluate(int argc, char **argv)
         }
         fflush(stdout);
     }
-    free(x); free(probs); free(labels); free(conf); free(all); free(csv);
+    free(x); free(probs); free(labels); free(conf); free(all);
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
     vkdp_ckpt_state_free(&ck);

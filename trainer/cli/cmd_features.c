@@ -2,13 +2,13 @@
  * /features [N,1280] float32, /labels [N] int32, /paths [N] strings, attribute class_names.
  * Images in Keras' index order (class by class, sorted); the ranks share the work, rank 0 writes. */
 #include <getopt.h>
-#include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vkdp/cli/cli.h"
 #include "vkdp/core/common.h"
+#include "vkdp/h5/atomic_file.h"
+#include "vkdp/h5/h5.h"
 #include "vkdp/train/session.h"
 
 static void usage(FILE *f)
@@ -23,7 +23,7 @@ static void usage(FILE *f)
             "\n"
             "  --data DIR           image folder, one subfolder per class\n"
             "  --weights FILE       Keras EfficientNetB0 weights .h5\n"
-            "  --out FILE.h5        output file (written to a temporary file, then renamed)\n"
+            "  --out FILE.h5        output file (written to a temporary file, fsynced, then renamed)\n"
             "  --limit N            only the first N images\n"
             "  --batch B            images per global batch (default 32)\n"
             "  --image-size N       input side (default 224)\n"
@@ -34,59 +34,62 @@ static void usage(FILE *f)
             "  -h, --help           this help\n");
 }
 
-#define H5_OK(expr, what)                                                                       \
-    do {                                                                                        \
-        if ((expr) < 0)                                                                         \
-            VKDP_FATAL("%s: cannot %s", out, what);                                             \
-    } while (0)
+typedef struct {
+    vkdp_h5_io *io;
+    const vkdp_session *s;
+    int n;
+    const float *feat;
+    const int *labels;
+    void *img;
+    size_t len;
+} feature_file;
+
+/* The whole file, built in memory. */
+static int build_file(void *arg)
+{
+    feature_file *ff = arg;
+    vkdp_h5_io *io = ff->io;
+    hid_t f = vkdp_h5_mem_create(io);
+    if (f < 0)
+        return -1;
+    hsize_t d2[2] = {(hsize_t)ff->n, VKDP_EFFNET_FEATURES}, d1[1] = {(hsize_t)ff->n};
+    char **paths = vkdp_xcalloc((size_t)ff->n + 1, sizeof *paths);
+    for (int i = 0; i < ff->n; i++) {
+        char buf[4096];
+        paths[i] = vkdp_xstrdup(vkdp_index_path(&ff->s->idx, i, buf, sizeof buf));
+    }
+    int rc = vkdp_h5_dset_write(io, f, "features", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, d2, NULL,
+                                ff->feat);
+    if (rc == 0)
+        rc = vkdp_h5_dset_write(io, f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT, 1, d1, NULL,
+                                ff->labels);
+    if (rc == 0)
+        rc = vkdp_h5_dset_write_strs(io, f, "paths", (const char *const *)paths, (size_t)ff->n);
+    if (rc == 0)
+        rc = vkdp_h5_attr_write_strs(io, f, "class_names",
+                                     (const char *const *)ff->s->idx.class_names,
+                                     (size_t)ff->s->idx.nclasses, 1);
+    for (int i = 0; i < ff->n; i++)
+        free(paths[i]);
+    free(paths);
+    if (rc < 0) {
+        H5Fclose(f);
+        return -1;
+    }
+    return vkdp_h5_mem_finish(io, f, &ff->img, &ff->len);
+}
 
 static void write_h5(const char *out, const vkdp_session *s, int n, const float *feat, const int *labels)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", out, (int)getpid());
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
-        VKDP_FATAL("%s: cannot create the HDF5 file", tmp);
-    hsize_t d2[2] = {(hsize_t)n, VKDP_EFFNET_FEATURES}, d1[1] = {(hsize_t)n};
-    hid_t sp = H5Screate_simple(2, d2, NULL);
-    hid_t ds = H5Dcreate2(f, "features", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5_OK(ds, "create /features");
-    H5_OK(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, feat), "write /features");
-    H5Dclose(ds);
-    H5Sclose(sp);
-    sp = H5Screate_simple(1, d1, NULL);
-    ds = H5Dcreate2(f, "labels", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5_OK(ds, "create /labels");
-    H5_OK(H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels), "write /labels");
-    H5Dclose(ds);
-    hid_t st = H5Tcopy(H5T_C_S1);
-    H5_OK(H5Tset_size(st, H5T_VARIABLE), "make a string type");
-    H5_OK(H5Tset_cset(st, H5T_CSET_UTF8), "make a string type");
-    char **paths = vkdp_xcalloc((size_t)n + 1, sizeof *paths);
-    for (int i = 0; i < n; i++) {
-        char buf[4096];
-        paths[i] = vkdp_xstrdup(vkdp_index_path(&s->idx, i, buf, sizeof buf));
-    }
-    ds = H5Dcreate2(f, "paths", st, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5_OK(ds, "create /paths");
-    H5_OK(H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, paths), "write /paths");
-    H5Dclose(ds);
-    H5Sclose(sp);
-    hsize_t dc[1] = {(hsize_t)s->idx.nclasses};
-    sp = H5Screate_simple(1, dc, NULL);
-    hid_t a = H5Acreate2(f, "class_names", st, sp, H5P_DEFAULT, H5P_DEFAULT);
-    H5_OK(a, "create attribute class_names");
-    H5_OK(H5Awrite(a, st, s->idx.class_names), "write attribute class_names");
-    H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(st);
-    H5_OK(H5Fclose(f), "close the file");
-    for (int i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
-    if (rename(tmp, out) != 0)
-        VKDP_FATAL("rename %s -> %s: %s", tmp, out, vkdp_errno_str());
+    char err[4096];
+    vkdp_h5_io io = {out, NULL, NULL, err, sizeof err};
+    feature_file ff = {&io, s, n, feat, labels, NULL, 0};
+    if (vkdp_h5_quietly(build_file, &ff) < 0)
+        VKDP_FATAL("%s", err);
+    int rc = vkdp_atomic_write(&io, out, ff.img, ff.len);
+    free(ff.img);
+    if (rc < 0)
+        VKDP_FATAL("%s", err);
 }
 
 int cmd_features(int argc, char **argv)

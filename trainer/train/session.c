@@ -57,8 +57,10 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
     char err[4096];
     if (cfg->data_dir) {
         char **names = NULL;
-        int nnames = cfg->class_names ? vkdp_split_csv(cfg->class_names, &names) : 0;
-        if (vkdp_index_build(cfg->data_dir, (const char *const *)names, nnames, &s->idx, err, sizeof err) != 0)
+        int nnames = cfg->class_names && cfg->nclass_list <= 0 ? vkdp_split_csv(cfg->class_names, &names) : 0;
+        const char *const *classes = cfg->nclass_list > 0 ? cfg->class_list : (const char *const *)names;
+        int nclasses = cfg->nclass_list > 0 ? cfg->nclass_list : nnames;
+        if (vkdp_index_build(cfg->data_dir, classes, nclasses, &s->idx, err, sizeof err) != 0)
             VKDP_FATAL("%s", err);
         vkdp_free_strings(names, nnames);
         vkdp_split_make(&s->idx, cfg->seed, cfg->validation_split, &s->split);

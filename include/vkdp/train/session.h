@@ -15,6 +15,9 @@ typedef struct {
     const char *data_dir;        /* NULL: no data folder (predict) */
     const char *weights;
     const char *class_names;     /* comma-separated, or NULL */
+    const char *const *class_list; /* or the classes as an array (a checkpoint's: any folder name,
+                                      commas included, round-trips); used when nclass_list > 0 */
+    int nclass_list;
     uint32_t seed;
     double validation_split;
     int image_size;
