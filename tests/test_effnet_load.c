@@ -251,6 +251,7 @@ int main(int argc, char **argv)
     expect_error(bad("nan.h5"), "stem_bn/stem_bn/gamma:0", "non-finite");
     expect_error(bad("extra_weight.h5"), "layer 'stem_conv' holds unexpected weight 'stem_conv/bias:0'", NULL);
     expect_error(bad("foreign_layer.h5"), "block1b_dwconv", "not part of EfficientNetB0");
+    expect_error(bad("external_link.h5"), "stem_conv/stem_conv/kernel:0 is an external link", "refused");
     expect_error(bad("not_hdf5.h5"), "not an HDF5 file", NULL);
     expect_error(bad("truncated.h5"), "truncated", NULL);
     expect_error(bad("does_not_exist.h5"), "No such file", NULL);

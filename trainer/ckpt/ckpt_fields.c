@@ -23,7 +23,7 @@
 
 /* Ranges are the command line's (trainer train --help) where a flag sets the value. Adam's betas
  * must stay below 1: its bias correction divides by 1 - beta^t. */
-#define BETA_MAX (1.0 - 1e-12)
+#define BETA_MAX 0.999999
 static const vkdp_ckpt_field fields[] = {
     I32("config", nclasses, 1, 1 << 20, NULL),
     I32("config", image_size, 32, 4096, NULL),

@@ -248,19 +248,23 @@ int vkdp_h5_dset_open(vkdp_h5_io *io, hid_t loc, const char *rel, const char *fu
     if (d->id < 0)
         return vkdp_h5_fail_h5(io, "%s is not a readable dataset", full);
     int nfilters = 0;
-    hid_t ft = -1;
-    if (check_storage(io, d->id, full, &nfilters) < 0 ||
-        check_shape(io, d, full, max_rank, max_count) < 0 ||
-        check_stored(io, d, full, nfilters) < 0 || (ft = H5Dget_type(d->id)) < 0 ||
-        (d->cls = H5Tget_class(ft)) == H5T_NO_CLASS) {
-        if (ft < 0 || d->cls == H5T_NO_CLASS)
-            vkdp_h5_fail_h5(io, "cannot read the element type of %s", full);
+    int rc = check_storage(io, d->id, full, &nfilters);
+    if (rc == 0)
+        rc = check_shape(io, d, full, max_rank, max_count);
+    if (rc == 0)
+        rc = check_stored(io, d, full, nfilters);
+    if (rc == 0) {
+        hid_t ft = H5Dget_type(d->id);
+        d->cls = ft >= 0 ? H5Tget_class(ft) : H5T_NO_CLASS;
         if (ft >= 0)
             H5Tclose(ft);
+        if (d->cls == H5T_NO_CLASS)
+            rc = vkdp_h5_fail_h5(io, "cannot read the element type of %s", full);
+    }
+    if (rc < 0) {
         vkdp_h5_dset_close(d);
         return -1;
     }
-    H5Tclose(ft);
     return 1;
 }
 
