@@ -220,7 +220,7 @@ static int check_stored(vkdp_h5_io *io, const vkdp_h5_dset *d, const char *full,
         return vkdp_h5_fail(io, "%s claims %llu bytes of storage in a %llu-byte file (truncated "
                                 "or corrupt)", full, (unsigned long long)stored,
                             (unsigned long long)fsize);
-    if (nfilters == 0 && stored < declared)
+    if ((nfilters == 0 && stored < declared) || stored == 0)
         return vkdp_h5_fail(io, "%s declares %llu bytes of data but the file stores %llu for it "
                                 "(truncated or crafted): refused before allocating", full,
                             (unsigned long long)declared, (unsigned long long)stored);

@@ -1,3 +1,4 @@
+/* The session every subcommand opens: MPI layout, device, indexed data, weights, backbone. */
 #include "vkdp/train/session.h"
 
 #include <stdlib.h>

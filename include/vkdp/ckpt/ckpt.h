@@ -166,8 +166,11 @@ int vkdp_ckpt_write(const char *dir, const vkdp_ckpt_state *s, int keep, char *p
                     size_t path_len, char *err, size_t errlen);
 
 /* Reads a checkpoint into *s (initialised here; free with vkdp_ckpt_state_free even on error).
- * Returns 0, or -1 with a message naming the file and what is wrong (not HDF5, truncated,
- * missing group / attribute / tensor, wrong shape or type). */
+ * Returns 0, or -1 with a message naming the file and what is wrong: not HDF5, truncated,
+ * missing group / attribute / tensor, wrong shape or type, a field outside its range (naming the
+ * group and field), /state inconsistent with itself or with the /metrics row counts, a tensor
+ * over 2^28 values or declaring more data than the file stores (refused before allocating), or a
+ * link, external storage or virtual dataset that would read outside the file. */
 int vkdp_ckpt_read(const char *path, vkdp_ckpt_state *s, char *err, size_t errlen);
 
 /* Resolves --resume: NULL, "" or "none" -> 0 (start fresh); "auto" -> dir/latest.h5 when it
