@@ -2,6 +2,7 @@
  * its summary and optionally the chosen training or validation files in order. */
 #include "vkdp/cli/cli.h"
 #include "vkdp/core/common.h"
+#include "vkdp/core/strlist.h"
 #include "vkdp/data/data.h"
 
 #include <errno.h>
@@ -30,18 +31,6 @@ static void usage(FILE *f)
             "                           print the chosen files in order, one path per line, on\n"
             "                           stdout (the summary then goes to stderr)\n"
             "  -h, --help               this help\n");
-}
-
-static int parse_classes(char *s, char ***out)
-{
-    int n = 0;
-    char **v = NULL;
-    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-        v = vkdp_xrealloc(v, (size_t)(n + 1) * sizeof *v);
-        v[n++] = tok;
-    }
-    *out = v;
-    return n;
 }
 
 int cmd_dataset(int argc, char **argv)
@@ -104,20 +93,17 @@ int cmd_dataset(int argc, char **argv)
     }
     char **names = NULL;
     int nnames = 0;
-    char *classes_copy = classes_arg ? vkdp_xstrdup(classes_arg) : NULL;
-    if (classes_copy) {
-        nnames = parse_classes(classes_copy, &names);
+    if (classes_arg) {
+        nnames = vkdp_split_csv(classes_arg, &names);
         if (nnames == 0) {
             fprintf(stderr, "trainer dataset: --class-names is empty\n");
-            free(classes_copy);
             return 2;
         }
     }
     vkdp_index idx;
     char err[1024];
     int rc = vkdp_index_build(data, (const char *const *)names, nnames, &idx, err, sizeof err);
-    free(names);
-    free(classes_copy);
+    vkdp_free_strings(names, nnames);
     if (rc != 0) {
         fprintf(stderr, "trainer dataset: error: %s\n", err);
         return 1;

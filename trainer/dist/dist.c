@@ -93,17 +93,6 @@ void vkdp_bcast(void *buf, size_t bytes, int root)
     }
 }
 
-uint64_t vkdp_checksum64(const void *data, size_t bytes, uint64_t seed)
-{
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ull ^ seed;
-    for (size_t i = 0; i < bytes; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 void vkdp_check_replicas(uint64_t local_checksum, int64_t step, const char *what)
 {
     if (!vkdp_dist_running() || vkdp_world_size() == 1)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/core/strlist.h"
 
 void vkdp_session_cfg_default(vkdp_session_cfg *c)
 {
@@ -15,27 +16,6 @@ void vkdp_session_cfg_default(vkdp_session_cfg *c)
     c->image_size = 224;
     c->batch = 32;
     c->device = -1;
-}
-
-int vkdp_split_csv(const char *csv, char ***out)
-{
-    char *copy = vkdp_xstrdup(csv), *save = NULL;
-    char **v = NULL;
-    int n = 0;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        v = vkdp_xrealloc(v, (size_t)(n + 1) * sizeof *v);
-        v[n++] = vkdp_xstrdup(t);
-    }
-    free(copy);
-    *out = v;
-    return n;
-}
-
-void vkdp_free_strings(char **v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
 }
 
 void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary)

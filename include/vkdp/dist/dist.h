@@ -24,8 +24,6 @@ void vkdp_barrier(void);
 /* Broadcasts bytes from root to every rank. */
 void vkdp_bcast(void *buf, size_t bytes, int root);
 
-/* 64-bit FNV-1a of the bytes, for comparing replicas. */
-uint64_t vkdp_checksum64(const void *data, size_t bytes, uint64_t seed);
 /* Compares every rank's checksum of its replica (e.g. vkdp_head_checksum) after `step` steps;
  * on any mismatch, rank 0 reports "replicas diverged after step N (what): rank r has X, rank 0
  * has Y" and the whole job aborts (non-zero exit, no rank left waiting). A collective. */

@@ -44,8 +44,4 @@ typedef struct {
 void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary);
 void vkdp_session_close(vkdp_session *s);
 
-/* Splits "a,b,c" into a malloc'ed array of malloc'ed strings; returns the count. */
-int vkdp_split_csv(const char *csv, char ***out);
-void vkdp_free_strings(char **v, int n);
-
 #endif
