@@ -176,6 +176,5 @@ int cmd_evaluate(int argc, char **argv)
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
     vkdp_ckpt_state_free(&ck);
-    vkdp_dist_shutdown();
     return 0;
 }

@@ -148,6 +148,5 @@ int cmd_features(int argc, char **argv)
     }
     free(items);
     vkdp_session_close(&s);
-    vkdp_dist_shutdown();
     return 0;
 }

@@ -124,6 +124,5 @@ int cmd_predict(int argc, char **argv)
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
     vkdp_ckpt_state_free(&ck);
-    vkdp_dist_shutdown();
     return failed ? 1 : 0;
 }

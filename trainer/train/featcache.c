@@ -1,6 +1,5 @@
 #include "vkdp/train/featcache.h"
 
-#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +7,6 @@
 #include "vkdp/core/common.h"
 #include "vkdp/dist/dist.h"
 #include "vkdp/core/progress.h"
-
-#define MPI_OK(expr)                                                                            \
-    do {                                                                                        \
-        int mpi_rc_ = (expr);                                                                   \
-        if (mpi_rc_ != MPI_SUCCESS)                                                             \
-            VKDP_FATAL("%s failed (MPI error %d)", #expr, mpi_rc_);                             \
-    } while (0)
 
 void vkdp_featcache_init(vkdp_featcache *fc, int n, int dim)
 {
@@ -67,18 +59,27 @@ int vkdp_featcache_complete(const vkdp_featcache *fc, const int *items, int n)
 
 double vkdp_featcache_bytes(const vkdp_featcache *fc) { return (double)fc->n * fc->dim * sizeof(float); }
 
+/* Every rank's part of a gather whose items are `item` bytes each (counts: items per rank). */
+static void gather_items(const void *mine, void *all, const size_t *counts, size_t item, size_t *bytes, int P)
+{
+    for (int r = 0; r < P; r++)
+        bytes[r] = counts[r] * item;
+    vkdp_allgatherv_bytes(mine, all, bytes);
+}
+
 void vkdp_featcache_sync(vkdp_featcache *fc)
 {
-    if (!vkdp_dist_running() || vkdp_world_size() == 1) {
+    int P = vkdp_world_size();
+    if (P == 1) {
         fc->nfresh = 0;
         return;
     }
-    int P = vkdp_world_size();
-    int *counts = vkdp_xcalloc((size_t)P, sizeof *counts), *displs = vkdp_xcalloc((size_t)P, sizeof *displs);
-    MPI_OK(MPI_Allgather(&fc->nfresh, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD));
-    int total = 0;
+    size_t *counts = vkdp_xcalloc((size_t)P, sizeof *counts), *bytes = vkdp_xcalloc((size_t)P, sizeof *bytes);
+    vkdp_allgather_size((size_t)fc->nfresh, counts);
+    size_t total = 0, dim = (size_t)fc->dim;
     for (int r = 0; r < P; r++) {
-        displs[r] = total;
+        if (counts[r] > (size_t)fc->n)
+            VKDP_FATAL("feature sync: rank %d reports %zu fresh images of %d", r, counts[r], fc->n);
         total += counts[r];
     }
     if (total > 0) {
@@ -86,33 +87,28 @@ void vkdp_featcache_sync(vkdp_featcache *fc)
         int *mine = vkdp_xcalloc((size_t)fc->nfresh + 1, sizeof *mine);
         for (int i = 0; i < fc->nfresh; i++)
             mine[i] = fc->state[fc->fresh[i]] == VKDP_FEAT_BAD ? -(fc->fresh[i] + 1) : fc->fresh[i];
-        int *all = vkdp_xcalloc((size_t)total, sizeof *all);
-        MPI_OK(MPI_Allgatherv(mine, fc->nfresh, MPI_INT, all, counts, displs, MPI_INT, MPI_COMM_WORLD));
-        float *fmine = vkdp_xcalloc((size_t)fc->nfresh * fc->dim + 1, sizeof *fmine);
+        int *all = vkdp_xcalloc(total, sizeof *all);
+        gather_items(mine, all, counts, sizeof *all, bytes, P);
+        float *fmine = vkdp_xcalloc((size_t)fc->nfresh * dim + 1, sizeof *fmine);
         for (int i = 0; i < fc->nfresh; i++)
-            memcpy(fmine + (size_t)i * fc->dim, fc->feat + (size_t)fc->fresh[i] * fc->dim, (size_t)fc->dim * 4);
-        float *fall = vkdp_xcalloc((size_t)total * fc->dim, sizeof *fall);
-        int *fcounts = vkdp_xcalloc((size_t)P, sizeof *fcounts), *fdispls = vkdp_xcalloc((size_t)P, sizeof *fdispls);
-        for (int r = 0; r < P; r++) {
-            if ((int64_t)counts[r] * fc->dim > INT32_MAX || (int64_t)displs[r] * fc->dim > INT32_MAX)
-                VKDP_FATAL("feature sync of %d images exceeds MPI's int counts", total);
-            fcounts[r] = counts[r] * fc->dim;
-            fdispls[r] = displs[r] * fc->dim;
-        }
-        MPI_OK(MPI_Allgatherv(fmine, fcounts[vkdp_rank()], MPI_FLOAT, fall, fcounts, fdispls, MPI_FLOAT,
-                              MPI_COMM_WORLD));
-        for (int i = 0; i < total; i++) {
+            memcpy(fmine + (size_t)i * dim, fc->feat + (size_t)fc->fresh[i] * dim, dim * sizeof *fmine);
+        float *fall = vkdp_xcalloc(total * dim, sizeof *fall);
+        gather_items(fmine, fall, counts, dim * sizeof *fall, bytes, P);
+        for (size_t i = 0; i < total; i++) {
+            int id = all[i] < 0 ? -(all[i] + 1) : all[i];
+            if (id < 0 || id >= fc->n)
+                VKDP_FATAL("feature sync: image id %d out of range 0..%d", id, fc->n - 1);
             if (all[i] < 0) {
-                fc->state[-all[i] - 1] = VKDP_FEAT_BAD;
+                fc->state[id] = VKDP_FEAT_BAD;
             } else {
-                memcpy(fc->feat + (size_t)all[i] * fc->dim, fall + (size_t)i * fc->dim, (size_t)fc->dim * 4);
-                fc->state[all[i]] = VKDP_FEAT_HAVE;
+                memcpy(fc->feat + (size_t)id * dim, fall + i * dim, dim * sizeof *fall);
+                fc->state[id] = VKDP_FEAT_HAVE;
             }
         }
-        free(mine); free(all); free(fmine); free(fall); free(fcounts); free(fdispls);
+        free(mine); free(all); free(fmine); free(fall);
     }
     free(counts);
-    free(displs);
+    free(bytes);
     fc->nfresh = 0;
 }
 

@@ -436,6 +436,5 @@ int vkdp_train_run(const vkdp_train_opts *t)
     vkdp_ckpt_state_free(&st);
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
-    vkdp_dist_shutdown();
     return 0;
 }

@@ -6,7 +6,7 @@
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
-    int needs_mpi;          /* main() calls MPI_Init/Finalize around it */
+    int needs_mpi;          /* main() calls vkdp_dist_init/finalize around it */
     const char *summary;    /* one line for `trainer --help` */
 } vkdp_command;
 
