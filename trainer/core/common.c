@@ -114,15 +114,27 @@ int vkdp_parse_long(const char *cmd, const char *opt, const char *s, long lo, lo
     return 0;
 }
 
-int vkdp_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+static int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, int hi_open,
+                        double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || !*s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "trainer %s: %s '%s' is not a number in [%g, %g]\n", cmd, opt, s, lo, hi);
+    if (errno || !*s || *end || !(v >= lo && (hi_open ? v < hi : v <= hi))) {
+        fprintf(stderr, "trainer %s: %s '%s' is not a number in [%g, %g%c\n", cmd, opt, s, lo, hi,
+                hi_open ? ')' : ']');
         return -1;
     }
     *out = v;
     return 0;
+}
+
+int vkdp_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+    return parse_double(cmd, opt, s, lo, hi, 0, out);
+}
+
+int vkdp_parse_double_below(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+    return parse_double(cmd, opt, s, lo, hi, 1, out);
 }

@@ -50,9 +50,11 @@ int vkdp_world_size(void);
 void vkdp_set_world(int rank, int size, void (*abort_job)(int status));
 
 /* Command-line numbers: 0 and *out on success; -1 after printing
- * "trainer CMD: OPT 'S' is not an integer in LO..HI" (or "a number in [LO, HI]") to stderr. */
+ * "trainer CMD: OPT 'S' is not an integer in LO..HI" (or "a number in [LO, HI]", "[LO, HI)" for
+ * vkdp_parse_double_below, which excludes HI) to stderr. */
 int vkdp_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int vkdp_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+int vkdp_parse_double_below(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
 /* Monotonic wall clock in seconds. */
 double vkdp_now(void);
