@@ -11,16 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* splitmix64: tiny, seedable, the same stream on every platform. */
+#include "vkdp/core/rng.h"
+
+/* splitmix64 (vkdp's own, core/rng.h): tiny, seedable, the same stream on every platform. */
 typedef struct { uint64_t s; } test_rng;
 
-static inline uint64_t test_rng_u64(test_rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static inline uint64_t test_rng_u64(test_rng *r) { return vkdp_splitmix64(&r->s); }
 
 /* Uniform in [lo, hi). */
 static inline float test_rng_uniform(test_rng *r, float lo, float hi)

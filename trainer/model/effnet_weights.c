@@ -8,6 +8,7 @@
 
 #include "vkdp/core/common.h"
 #include "vkdp/h5/h5.h"
+#include "vkdp/core/rng.h"
 #include "vkdp/model/effnet.h"
 #include "vkdp/model/effnet_arch.h"
 #include "vkdp/core/sha256.h"
@@ -37,15 +38,7 @@ static const char *weight_basename(const char *w)
 
 /* ---- missing-weight initialisation, as Keras' EfficientNet initialisers would ---- */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double uniform01(uint64_t *s) { return ((splitmix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+static double uniform01(uint64_t *s) { return ((vkdp_splitmix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
 
 /* Keras' TruncatedNormal: normal samples beyond 2 stddev are redrawn. */
 static double truncated_normal(uint64_t *s)
@@ -60,10 +53,7 @@ static double truncated_normal(uint64_t *s)
 static void init_missing(vkdp_tensor *t, const vkdp_effnet_tensor_spec *spec, size_t n, uint64_t seed)
 {
     /* one stream per tensor name: a tensor's values do not depend on which others are missing */
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = t->name; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    uint64_t s = seed ^ h;
+    uint64_t s = seed ^ vkdp_fnv1a64(t->name, strlen(t->name), 0);
     switch (spec->init) {
     case VKDP_INIT_ZEROS:
         memset(t->data, 0, n * sizeof *t->data);
