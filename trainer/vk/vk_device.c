@@ -88,13 +88,16 @@ static VkInstance create_instance(int want_validation, vkdp_device *dev, VkDebug
         .apiVersion = api,
     };
     const char *layers[1] = {"VK_LAYER_KHRONOS_validation"};
-    const char *exts[1] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+    /* the second, provided by the validation layer, carries the synchronization switch */
+    const char *exts[2] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME,
+                           VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
     int validation = want_validation && layer_available(layers[0]);
     if ((want_validation == 1 || want_validation == 3) && !validation && dev)
         vkdp_warn("validation requested but VK_LAYER_KHRONOS_validation is not installed "
                   "(apt-get install vulkan-validationlayers)");
     /* 3: also synchronization validation (hazards between dispatches the recorder missed) */
     VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    int sync_validation = validation && want_validation == 3;
     VkValidationFeaturesEXT features = {
         .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
         .enabledValidationFeatureCount = 1,
@@ -102,11 +105,11 @@ static VkInstance create_instance(int want_validation, vkdp_device *dev, VkDebug
     };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pNext = validation && want_validation == 3 ? &features : NULL,
+        .pNext = sync_validation ? &features : NULL,
         .pApplicationInfo = &app,
         .enabledLayerCount = validation ? 1 : 0,
         .ppEnabledLayerNames = layers,
-        .enabledExtensionCount = validation ? 1 : 0,
+        .enabledExtensionCount = validation ? 1 + (uint32_t)sync_validation : 0,
         .ppEnabledExtensionNames = exts,
     };
     VkInstance inst;
