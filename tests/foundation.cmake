@@ -1,12 +1,8 @@
-# Foundation: Vulkan runtime and the first two ops against their C references.
-vkdp_add_test_exe(test_op_conv1x1 tests/test_op_conv1x1.c)
-vkdp_add_test_exe(test_op_eltwise tests/test_op_eltwise.c)
+# Foundation: the Vulkan runtime and the CLI's first words (the ops: tests/ops.cmake).
 vkdp_add_test_exe(test_vk_runtime tests/test_vk_runtime.c)
-add_test(NAME op_conv1x1 COMMAND test_op_conv1x1)
-add_test(NAME op_eltwise COMMAND test_op_eltwise)
 add_test(NAME vk_runtime COMMAND test_vk_runtime)
 add_test(NAME cli_devices COMMAND trainer devices)
 set_tests_properties(cli_devices PROPERTIES PASS_REGULAR_EXPRESSION "maxStorageBufferRange")
 add_test(NAME cli_help COMMAND trainer --help)
 set_tests_properties(cli_help PROPERTIES PASS_REGULAR_EXPRESSION "subcommands:")
-set_tests_properties(op_conv1x1 op_eltwise vk_runtime cli_devices cli_help PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+set_tests_properties(vk_runtime cli_devices cli_help PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
