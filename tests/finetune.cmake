@@ -19,3 +19,13 @@ set_tests_properties(effnet_block_grad_vs_torch PROPERTIES FIXTURES_REQUIRED eff
 
 set_tests_properties(grad_ref_fd effnet_grad_torch_ref effnet_block_grad_vs_torch
   PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+
+vkdp_add_test_exe(test_augment_dump ${CMAKE_SOURCE_DIR}/tests/test_augment_dump.c)
+add_test(NAME augment_vs_numpy
+  COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ref/augment_ref.py
+          $<TARGET_FILE:test_augment_dump> ${VKDP_SHARED_DIR}/data/flower_photos)
+set_tests_properties(augment_vs_numpy PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+
+vkdp_add_test_exe(test_augment ${CMAKE_SOURCE_DIR}/tests/test_augment.c)
+add_test(NAME augment_ref COMMAND test_augment)
+set_tests_properties(augment_ref PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
