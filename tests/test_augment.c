@@ -26,7 +26,8 @@ static void check_reflect(void)
         float want;
     } c[] = {{-1, 5, 0},  {-2, 5, 1},     {-0.5f, 5, 0},   {-1.5f, 5, 0.5f}, {5, 5, 4},    {5.5f, 5, 3.5f},
              {4.5f, 5, 4}, {-10, 5, 0},   {-12, 5, 1},     {13, 5, 3},       {-7, 5, 3},   {2.25f, 5, 2.25f},
-             {-3, 1, 0},  {7.5f, 1, 0},   {-6.5f, 3, 0}, {9, 3, 2},       {0, 1, 0}};
+             {-3, 1, 0},  {7.5f, 1, 0},   {-6.5f, 3, 0}, {9, 3, 2},       {0, 1, 0},
+             {-INFINITY, 5, 0}, {NAN, 5, 0}};
     for (size_t i = 0; i < VKDP_ARRAY_LEN(c); i++) {
         float got = vkdp_augment_reflect(c[i].in, c[i].len);
         CHECK(got == c[i].want, "reflect(%g, %d) = %g, want %g", (double)c[i].in, c[i].len, (double)got,

@@ -113,6 +113,8 @@ void vkdp_augment_translation_matrix(float dy, float dx, float t[8])
 float vkdp_augment_reflect(float in, int len)
 {
     const float sz2 = 2.0f * (float)len;
+    if (!isfinite(in))  /* only from non-finite parameters; TF's integer cast would be undefined */
+        return 0.0f;
     if (in < 0.0f) {
         if (len <= 1) {
             in = 0.0f;

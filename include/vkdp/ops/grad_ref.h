@@ -4,11 +4,12 @@
  * swish, do not fit it). The later backward shaders are checked against these.
  *
  * Layouts are the forward ops' (NHWC activations; weights as in vkdp/model/effnet.h: 1x1 conv
- * [Cin, Cout] with Cout fastest, depthwise [k, k, C]). Every backward OVERWRITES its outputs;
- * any gradient output may be NULL to skip it. Sums over samples or positions (weight and bias
- * gradients, the SE gate's and a 1x1 conv's input gradient) accumulate in double, then round once
- * to float. Each backward is the exact adjoint of the forward named next to it: tests/
- * test_grad_ref.c checks it against central differences of that forward. */
+ * [Cin, Cout] with Cout fastest, depthwise [k, k, C]). Every backward OVERWRITES its outputs
+ * (vkdp_grad_gap can also accumulate); of several gradient outputs any may be NULL. Sums over
+ * samples or positions (weight and bias gradients, the SE gate's and a 1x1 conv's input
+ * gradient) accumulate in double, then round once to float. Each backward is the exact adjoint
+ * of the forward named next to it: tests/test_grad_ref.c checks it against central differences
+ * of that forward. */
 #ifndef VKDP_GRAD_REF_H
 #define VKDP_GRAD_REF_H
 #include <stddef.h>
