@@ -38,7 +38,7 @@ set_tests_properties(ckpt_h5py ckpt_info ckpt_plot PROPERTIES FIXTURES_REQUIRED 
 vkdp_add_test_exe(mpi_hello ${CMAKE_SOURCE_DIR}/tests/mpi_hello.c)
 add_test(NAME ckpt_slurm COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
   --job "srun --mpi=pmix -n 2 $<TARGET_FILE:mpi_hello> && $<TARGET_FILE:trainer> --version"
-  --ntasks 2 --expect "rank 1 of 2 on .*allreduce\\(rank\\) = 1 \\(ok\\)")
+  --ntasks 2 --deadline 120 --expect "rank 1 of 2 on .*allreduce\\(rank\\) = 1 \\(ok\\)")
 set_tests_properties(ckpt_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 
 # Under srun (PMIx direct launch), Open MPI's runtime leaks from components it has dlclosed by
@@ -53,19 +53,21 @@ if(H5DUMP)
 endif()
 
 # launch/train.sbatch under real Slurm running the real trainer on 4 flower photos per class,
-# requeued once its first checkpoint exists: the job comes back with --resume auto and continues.
-# 30 epochs without the feature cache so that, even on a fast machine, the requeue (1 s after the
-# first checkpoint) lands mid-run: 6 epochs once finished within that second.
+# requeued once its first epoch's checkpoint exists: the job comes back with --resume auto and
+# continues. The first run holds after that checkpoint until it is killed (test hook
+# VKDP_TEST_HOLD_AFTER_EPOCH; a resumed run ignores it), so the requeue always lands mid-run and
+# the resumed run always starts from exactly one epoch, however fast or loaded the machine is.
 add_test(NAME slurm_train_data COMMAND bash ${CMAKE_SOURCE_DIR}/tests/make_subset.sh
   ${VKDP_SHARED_DIR}/data/flower_photos ${CKPT_TEST_DIR}/slurm_data 4)
 set_tests_properties(slurm_train_data PROPERTIES FIXTURES_SETUP slurm_train_data)
 add_test(NAME ckpt_slurm_requeue COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_cluster.sh
   --script ${CMAKE_SOURCE_DIR}/launch/train.sbatch --sbatch-args "--ntasks-per-node=2 --time=10"
-  --workdir ${CKPT_TEST_DIR} --requeue-after 1
+  --workdir ${CKPT_TEST_DIR} --requeue-after 0 --deadline 330
   --requeue-when ${CKPT_TEST_DIR}/requeue/latest.h5 --fresh-dir ${CKPT_TEST_DIR}/requeue
-  --expect "Resuming from .*/latest.h5: ([1-9]|1[0-9]|2[0-9]) epoch\\(s\\)" --expect "^Epoch 30/30$")
+  --expect "holding after epoch 1 until killed" --expect "Resuming from .*/latest.h5: 1 epoch\\(s\\) and"
+  --expect "^Epoch 3/3$")
 set_tests_properties(ckpt_slurm_requeue PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400
   FIXTURES_REQUIRED slurm_train_data
-  ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:trainer>;VKDP_DATA=${CKPT_TEST_DIR}/slurm_data;VKDP_WEIGHTS=${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=30;VKDP_TRAIN_ARGS=--batch 8 --image-size 96 --no-feature-cache;LP_NUM_THREADS=1")
+  ENVIRONMENT "${CKPT_SLURM_ENV};VKDP_TRAINER=$<TARGET_FILE:trainer>;VKDP_DATA=${CKPT_TEST_DIR}/slurm_data;VKDP_WEIGHTS=${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5;VKDP_OUTPUT=${CKPT_TEST_DIR}/requeue;VKDP_EPOCHS=3;VKDP_TEST_HOLD_AFTER_EPOCH=1;VKDP_TRAIN_ARGS=--batch 8 --image-size 96 --no-feature-cache;LP_NUM_THREADS=1")
 # One test cluster at a time: each believes it owns every CPU of this host.
 set_tests_properties(ckpt_slurm ckpt_slurm_requeue PROPERTIES RESOURCE_LOCK vkdp_slurm)

@@ -18,6 +18,9 @@
 #                        checkpoint's latest.h5), then SEC more seconds
 #   --workdir DIR        job working directory (default: the current directory)
 #   --fresh-dir DIR      remove DIR before submitting (a checkpoint directory left by an earlier run)
+#   --deadline SEC       give up SEC seconds after the cluster is up (default 300): the job is
+#                        cancelled and its output and state printed, before ctest's own timeout
+#                        would kill this script and leave the job's processes behind
 #   --keep               keep the temporary directory (logs, job output) for inspection
 #
 # The job runs as root with the caller's environment (sbatch --export=ALL). Its output is printed.
@@ -26,7 +29,7 @@
 set -uo pipefail
 
 SKIP=77
-job="" script="" sbatch_args="" ntasks=2 time_min=10 requeue_after="" requeue_when="" keep=0
+job="" script="" sbatch_args="" ntasks=2 time_min=10 requeue_after="" requeue_when="" keep=0 deadline_s=300
 expect=() fresh_dirs=()
 workdir=$PWD
 while [ $# -gt 0 ]; do
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
     --requeue-when) requeue_when=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --fresh-dir) fresh_dirs+=("$2"); shift 2 ;;
+    --deadline) deadline_s=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "slurm_cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -69,6 +73,14 @@ chmod 700 "$T"
 pids=()
 cleanup() {
   local p
+  # Jobs first: stopping the daemons under a running job would orphan its slurmstepd and ranks.
+  if [ -n "${SLURM_CONF:-}" ] && [ ${#pids[@]} -gt 0 ]; then
+    scancel --user=root 2>/dev/null   # SIGTERM, then SIGKILL after KillWait (5 s)
+    for _ in $(seq 150); do
+      [ -z "$(squeue -h -t RUNNING,COMPLETING,CONFIGURING 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+  fi
   for p in "${pids[@]}"; do
     kill "$p" 2>/dev/null
   done
@@ -164,6 +176,8 @@ for _ in $(seq 150); do
   sleep 0.2
 done
 [ "$state" = "idle" ] || skip "node did not become idle in 30 s (state '$state'): $(tail -3 "$T/slurmctld.log" "$T/slurmd.log" 2>/dev/null)"
+deadline=$(( $(date +%s) + deadline_s ))
+in_time() { [ "$(date +%s)" -lt "$deadline" ]; }
 echo "slurm_cluster: cluster up in $T (slurmctld :$ctld_port, slurmd :$slurmd_port, node $node)"
 
 # ---- the job ----
@@ -206,7 +220,7 @@ if [ -n "$requeue_after" ]; then
     sleep 0.2
   done
   if [ -n "$requeue_when" ]; then
-    for _ in $(seq 1500); do
+    while in_time; do
       [ -e "$requeue_when" ] && break
       [ "$(squeue -h -j "$jobid" -o '%T' 2>/dev/null)" = "RUNNING" ] || break
       sleep 0.2
@@ -238,7 +252,7 @@ if [ -n "$requeue_after" ]; then
 fi
 
 # sbatch --wait would return at the requeue; poll until the job has really finished.
-for _ in $(seq $((time_min * 60 * 5 + 600))); do
+while in_time; do
   st=$(scontrol show job "$jobid" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
   case "$st" in
     COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED) break ;;
@@ -254,6 +268,7 @@ cat "$out" 2>/dev/null
 echo "---- job $jobid: state $st, exit code $ec, restarts ${restarts:-0} ----"
 fail=0
 if [ "$st" != "COMPLETED" ] || [ "$ec" != "0:0" ]; then
+  in_time || echo "FAIL job $jobid had not finished $deadline_s s after the cluster came up (--deadline)"
   echo "FAIL job $jobid ended $st with exit code $ec"
   tail -5 "$T/slurmd.log" 2>/dev/null
   fail=1

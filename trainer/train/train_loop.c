@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "phase.h"
 #include "vkdp/ckpt/ckpt.h"
@@ -29,6 +30,7 @@ typedef struct {
     int start_epoch, start_step;
     sums resumed;            /* the interrupted epoch's sums (skipped: over all ranks) */
     double resumed_seconds;
+    int resumed_run;         /* 1 when resume() found a checkpoint to continue */
     int steps, vsteps;       /* training / validation steps per epoch */
     int *order;              /* this epoch's training order */
 } run;
@@ -114,6 +116,21 @@ static void test_kill_hook(int64_t global_step)
     }
 }
 
+/* Test hook for requeue tests: VKDP_TEST_HOLD_AFTER_EPOCH=E makes every rank of a run that
+ * started from scratch stop after writing epoch E's checkpoint and wait there until it is killed,
+ * so that a requeue always lands mid-run however fast the machine is; a resumed run ignores it. */
+static void test_hold_hook(const run *r, int epochs_done)
+{
+    const char *h = getenv("VKDP_TEST_HOLD_AFTER_EPOCH");
+    if (!h || r->resumed_run || atoi(h) != epochs_done)
+        return;
+    vkdp_log("test hook VKDP_TEST_HOLD_AFTER_EPOCH: holding after epoch %d until killed\n", epochs_done);
+    fflush(stdout);
+    fflush(stderr);
+    for (;;)
+        pause();
+}
+
 static void run_open(run *r, const vkdp_train_opts *t)
 {
     memset(r, 0, sizeof *r);
@@ -176,6 +193,7 @@ static void resume(run *r)
         vkdp_ckpt_add_step_metrics(st, &ck.step_m[i]);
     r->resumed = (sums){ck.epoch_loss_sum, ck.epoch_correct, ck.epoch_count, ck.epoch_skipped};
     r->resumed_seconds = ck.epoch_seconds;
+    r->resumed_run = 1;
     vkdp_log("Resuming from %s: %d epoch(s) and %lld step(s) done (step %d of epoch %d).\n", ckpath, ck.epoch,
              (long long)ck.global_step, r->start_step, ck.epoch + 1);
     vkdp_ckpt_state_free(&ck);
@@ -331,6 +349,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
             vkdp_featcache_sync(r.s.fc);
         epoch_metrics(&r, &ep, &va, train_s, skipped);
         checkpoint_epoch_end(&r, e);
+        test_hold_hook(&r, e + 1);
     }
     if (r.start_epoch >= t->epochs)
         vkdp_log("Nothing to do: the checkpoint already has %d of %d epoch(s).\n", r.start_epoch, t->epochs);
