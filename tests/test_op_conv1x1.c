@@ -34,7 +34,8 @@ static int run(vkdp_device *dev, vkdp_cmd *cmd, const shape *s, uint64_t seed)
     vkdp_buf_upload(bb, 0, b, s->N * 4);
     vkdp_buf_upload(br, 0, r, ny * 4);
     vkdp_buf_upload(bs, 0, sc, groups * s->K * 4);
-    memset(vkdp_buf_host(by), 0xff, ny * 4); /* NaN: unwritten outputs fail the check */
+    memset(got, 0xff, ny * 4); /* NaN: unwritten outputs fail the check */
+    vkdp_buf_upload(by, 0, got, ny * 4);
 
     vkdp_conv1x1_args a = {
         .M = s->M, .K = s->K, .N = s->N, .act = s->act,

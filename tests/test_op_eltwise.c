@@ -15,6 +15,7 @@ int main(void)
             for (int act = 0; act < 3; act++) {
                 uint32_t n = sizes[si];
                 float *a = vkdp_xmalloc(n * 4), *b = vkdp_xmalloc(n * 4), *ref = vkdp_xmalloc(n * 4);
+                float *got = vkdp_xmalloc(n * 4);
                 test_fill_uniform(a, n, 7 + si, -3, 3);
                 test_fill_uniform(b, n, 8 + si, -3, 3);
                 vkdp_buf *ba = vkdp_buf_create(dev, n * 4, "a"), *bb = vkdp_buf_create(dev, n * 4, "b");
@@ -29,13 +30,14 @@ int main(void)
                 vkdp_ref_eltwise((vkdp_elt_op)op, (vkdp_act)act, n, a, b, ref);
                 char what[64];
                 snprintf(what, sizeof what, "eltwise n=%u op=%d act=%d", n, op, act);
-                if (test_check(what, vkdp_buf_host(ba), ref, n, 1e-6))
+                vkdp_buf_download(ba, 0, got, n * 4);
+                if (test_check(what, got, ref, n, 1e-6))
                     pass++;
                 else
                     fail++;
                 vkdp_buf_destroy(ba);
                 vkdp_buf_destroy(bb);
-                free(a); free(b); free(ref);
+                free(a); free(b); free(ref); free(got);
             }
     vkdp_cmd_destroy(cmd);
     vkdp_device_destroy(dev);

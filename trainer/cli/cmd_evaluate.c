@@ -29,7 +29,7 @@ static void usage(FILE *f)
             "                      training, or all\n"
             "  --batch N           images per global batch (default: the checkpoint's)\n"
             "  --decode-threads N  JPEG decode threads per rank\n"
-            "  --device N          Vulkan device index\n"
+            "  --device N[,M...]   Vulkan device for every rank, or one per rank on a node\n"
             "  -h, --help          this help\n");
 }
 
@@ -43,7 +43,8 @@ int cmd_evaluate(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *ckpath = NULL, *data = NULL, *weights = NULL, *subset = "validation";
-    int batch = 0, threads = 0, device = -1, c;
+    int batch = 0, threads = 0, c;
+    const char *device = NULL;
     long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -54,7 +55,7 @@ int cmd_evaluate(int argc, char **argv)
         case 's': subset = optarg; break;
         case 'b': if (vkdp_parse_long("evaluate", "--batch", optarg, 1, 4096, &v)) return 2; batch = (int)v; break;
         case 't': if (vkdp_parse_long("evaluate", "--decode-threads", optarg, 1, 256, &v)) return 2; threads = (int)v; break;
-        case 'D': if (vkdp_parse_long("evaluate", "--device", optarg, 0, 64, &v)) return 2; device = (int)v; break;
+        case 'D': if (vkdp_check_device_flag("evaluate", optarg)) return 2; device = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

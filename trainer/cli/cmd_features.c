@@ -29,7 +29,7 @@ static void usage(FILE *f)
             "  --image-size N       input side (default 224)\n"
             "  --class-names a,b    classes in this order\n"
             "  --allow-missing-weights  initialise missing tensors as Keras would (warns)\n"
-            "  --device N           Vulkan device index\n"
+            "  --device N[,M...]    Vulkan device for every rank, or one per rank on a node\n"
             "  --profile            print the per-op device time table\n"
             "  -h, --help           this help\n");
 }
@@ -117,7 +117,7 @@ int cmd_features(int argc, char **argv)
         case O_SIZE: if (vkdp_parse_long("features", "--image-size", optarg, 32, 4096, &v)) return 2; sc.image_size = (int)v; break;
         case O_CLASSES: sc.class_names = optarg; break;
         case O_MISSING: sc.allow_missing_weights = 1; break;
-        case O_DEVICE: if (vkdp_parse_long("features", "--device", optarg, 0, 64, &v)) return 2; sc.device = (int)v; break;
+        case O_DEVICE: if (vkdp_check_device_flag("features", optarg)) return 2; sc.device = optarg; break;
         case O_PROFILE: sc.profile = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

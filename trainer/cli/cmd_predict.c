@@ -24,7 +24,7 @@ static void usage(FILE *f)
             "  --checkpoint FILE   checkpoint .h5\n"
             "  --top K             classes per image (default 3)\n"
             "  --weights FILE      backbone weights (default: the checkpoint's; SHA-256 must match)\n"
-            "  --device N          Vulkan device index\n"
+            "  --device N[,M...]   Vulkan device for every rank, or one per rank on a node\n"
             "  -h, --help          this help\n");
 }
 
@@ -36,7 +36,8 @@ int cmd_predict(int argc, char **argv)
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     const char *ckpath = NULL, *weights = NULL;
-    int top = 3, device = -1, c;
+    int top = 3, c;
+    const char *device = NULL;
     long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -44,7 +45,7 @@ int cmd_predict(int argc, char **argv)
         case 'c': ckpath = optarg; break;
         case 'k': if (vkdp_parse_long("predict", "--top", optarg, 1, 1000, &v)) return 2; top = (int)v; break;
         case 'w': weights = optarg; break;
-        case 'D': if (vkdp_parse_long("predict", "--device", optarg, 0, 64, &v)) return 2; device = (int)v; break;
+        case 'D': if (vkdp_check_device_flag("predict", optarg)) return 2; device = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

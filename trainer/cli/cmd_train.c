@@ -53,7 +53,8 @@ static void usage(FILE *f)
             "diagnostics:\n"
             "  --check-replicas N       compare a checksum of every rank's head every N steps; abort\n"
             "                           on divergence (default 0 = off)\n"
-            "  --device N               Vulkan device index (see `trainer devices`)\n"
+            "  --device N[,M...]        Vulkan device index (see `trainer devices`) for every rank, or\n"
+            "                           one per rank on a node (default: by PCI bus order)\n"
             "  --profile                print the per-op device time table at the end\n"
             "  --log-interval S         seconds between progress lines when stdout is not a TTY (default 10)\n"
             "  -h, --help               this help\n");
@@ -120,7 +121,7 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
         case O_KEEP: if (vkdp_parse_long("train", "--keep", optarg, 0, 1000000, &v)) return 2; t->keep = (int)v; break;
         case O_CKEVERY: if (vkdp_parse_long("train", "--checkpoint-every", optarg, 0, 1L << 30, &v)) return 2; t->ckpt_every = v; break;
         case O_CHECK: if (vkdp_parse_long("train", "--check-replicas", optarg, 0, 1L << 30, &v)) return 2; t->check_replicas = v; break;
-        case O_DEVICE: if (vkdp_parse_long("train", "--device", optarg, 0, 64, &v)) return 2; t->sc.device = (int)v; break;
+        case O_DEVICE: if (vkdp_check_device_flag("train", optarg)) return 2; t->sc.device = optarg; break;
         case O_PROFILE: t->sc.profile = 1; break;
         case O_LOGINT: if (vkdp_parse_double("train", "--log-interval", optarg, 0.01, 1e6, &t->log_interval)) return 2; break;
         case 'h': usage(stdout); return 1;

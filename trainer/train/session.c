@@ -1,5 +1,6 @@
 #include "vkdp/train/session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,17 @@ void vkdp_session_cfg_default(vkdp_session_cfg *c)
     c->validation_split = 0.2;
     c->image_size = 224;
     c->batch = 32;
-    c->device = -1;
+    c->device = NULL;
+}
+
+int vkdp_check_device_flag(const char *cmd, const char *s)
+{
+    int list[VKDP_MAX_DEVICE_LIST];
+    char err[256];
+    if (vkdp_parse_device_list(s, list, err, sizeof err) >= 0)
+        return 0;
+    fprintf(stderr, "trainer %s: --device: %s\n", cmd, err);
+    return -1;
 }
 
 int vkdp_split_csv(const char *csv, char ***out)
@@ -46,7 +57,12 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
 
     vkdp_device_opts o;
     vkdp_device_opts_default(&o);
-    o.device_index = cfg->device;
+    if (cfg->device) {
+        char err[256];
+        o.ndevices = vkdp_parse_device_list(cfg->device, o.devices, err, sizeof err);
+        if (o.ndevices < 0)
+            VKDP_FATAL("--device: %s", err);
+    }
     o.local_rank = s->dist.local_rank;
     o.local_size = s->dist.local_size;
     o.profile = cfg->profile;

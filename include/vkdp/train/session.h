@@ -19,7 +19,7 @@ typedef struct {
     double validation_split;
     int image_size;
     int batch;                   /* global batch: the backbone's largest micro-batch per rank */
-    int device;                  /* -1 auto */
+    const char *device;          /* NULL: automatic; "N" (every rank) or "N,M,..." (per local rank) */
     int profile;
     int allow_missing_weights;
 } vkdp_session_cfg;
@@ -43,6 +43,9 @@ typedef struct {
  * prints Keras' "Found N files belonging to C classes." lines and every excluded file. */
 void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary);
 void vkdp_session_close(vkdp_session *s);
+
+/* --device's value: 0, or -1 after printing "trainer CMD: --device 'S': why" to stderr. */
+int vkdp_check_device_flag(const char *cmd, const char *s);
 
 /* Splits "a,b,c" into a malloc'ed array of malloc'ed strings; returns the count. */
 int vkdp_split_csv(const char *csv, char ***out);
