@@ -3,7 +3,7 @@
 # package mirror: run HERE (Debian 12, the build machine), then run check.sh THERE with this
 # folder carried (the device tool's `carry`, 64 MiB in all with the working tree).
 #
-#   bash tests/gpu/prepare.sh [--per-class N] [--dir DIR] [--selftest]
+#   bash tests/gpu/prepare.sh [--per-class N] [--dir DIR] [--build BUILD] [--selftest]
 #
 # DIR (default .gpu in the repository root, git-ignored) receives:
 #   bin/      Release build of trainer, benchmarks and the op tests (shaders are embedded)
@@ -14,21 +14,24 @@
 #   weights/  efficientnetb0_notop.h5 (a copy: links travel as links)
 #   flowers/  the first N photos of each class (copies), N = 50 by default
 #   MANIFEST  what is in it and how large
-# --selftest then runs check.sh --small here inside a private mount namespace in which the
-# system's copies of every carried library are hidden, so that a missing one fails here first.
+# BUILD (default build-gpu) is the Release build folder used (configured and built if needed).
+# --selftest then runs tests/gpu/selftest.sh: check.sh --small here, with the system's copies of
+# every carried library hidden, so that a missing one fails here first.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 dir="$root/.gpu"
 per_class=50
 selftest=0
+build="$root/build-gpu"
 limit_mib=60   # the carry limit is 64 MiB including the working tree
 while [ $# -gt 0 ]; do
   case "$1" in
     --per-class) per_class="$2"; shift 2 ;;
     --dir) dir="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
+    --build) case "$2" in /*) build="$2" ;; *) build="$PWD/$2" ;; esac; shift 2 ;;
     --selftest) selftest=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "prepare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +43,6 @@ flowers="$shared/data/flower_photos"
 case "$dir" in "$root"/*) ;; *) echo "prepare.sh: note: $dir is outside the repository, carry cannot take it" >&2 ;; esac
 
 # 1. Release build (its own build folder; the binaries are copied into DIR/bin).
-build="$root/build-gpu"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVKDP_BUILD_TESTS=ON -DVKDP_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j2 --target trainer bench_gemm bench_forward bench_decode test_vk_runtime \
   test_op_conv1x1 test_op_eltwise test_backbone_ops test_head_ops test_vk_staging >/dev/null
@@ -89,8 +91,8 @@ cp "$weights" "$dir/weights/"
 for cdir in "$flowers"/*/; do
   c="$(basename "$cdir")"
   mkdir -p "$dir/flowers/$c"
-  find "$cdir" -maxdepth 1 -type f -iname '*.jp*g' | LC_ALL=C sort | head -n "$per_class" \
-    | while IFS= read -r f; do cp "$f" "$dir/flowers/$c/"; done
+  mapfile -t files < <(find "$cdir" -maxdepth 1 -type f -iname '*.jp*g' | LC_ALL=C sort)
+  cp "${files[@]:0:$per_class}" "$dir/flowers/$c/"
 done
 
 # 4. Size: what travels is the working tree plus this folder.
@@ -115,21 +117,5 @@ echo "carry [\"$rel\"] and run: bash tests/gpu/check.sh --dir $rel"
 
 # 5. Self-test: check.sh --small with the system's copies of the carried libraries hidden.
 if [ "$selftest" = 1 ]; then
-  hide=()
-  for deb in "$dir"/debs/*.deb; do
-    while IFS= read -r f; do
-      case "$f" in *.so|*.so.*|*/bin/*) [ -f "$f" ] && [ ! -L "$f" ] && hide+=("$f") ;; esac
-    done < <(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\.||')
-  done
-  printf '%s\n' "${hide[@]}" >"$dir/hidden.txt"
-  echo "selftest: hiding $(wc -l <"$dir/hidden.txt") system files, running check.sh --small"
-  out="${OUT:-$root/build-gpu/selftest-out}"
-  rm -rf "$out" && mkdir -p "$out"
-  unshare --mount --fork bash -c '
-    set -e
-    mount --make-rprivate /
-    while IFS= read -r f; do mount --bind /dev/null "$f"; done <"$1"
-    cd "$2" && OUT="$3" bash tests/gpu/check.sh --small --dir "$4"' \
-    selftest "$dir/hidden.txt" "$root" "$out" "$rel"
-  echo "selftest report: $out/$(ls "$out" | head -1)"
+  OUT="${OUT:-$build/selftest-out}" bash "$here/selftest.sh" "$dir"
 fi
