@@ -158,7 +158,8 @@ if [ "$nranks" -gt 1 ]; then train "train_np$nranks" "$nranks"; else say "== one
   grep -h "^ours batch=" "$work/bench_forward.log" 2>/dev/null | sed 's/^/  forward: /'
   grep -h "^loader, " "$work/bench_decode.log" 2>/dev/null | tail -1 | sed 's/^/  decode: /'
   fwd=$(grep -h "^ours batch=${fwd_batches[0]} " "$work/bench_forward.log" 2>/dev/null | sed 's/.*images_per_s=\([0-9.]*\).*/\1/')
-  dec=$(grep -h "^loader, " "$work/bench_decode.log" 2>/dev/null | tail -1 | sed 's/.*: \([0-9.]*\) img\/s first.*/\1/')
+  # the loader's steady rate (after restart): the cold first pass would flatter "decode-bound"
+  dec=$(grep -h "^loader, " "$work/bench_decode.log" 2>/dev/null | tail -1 | sed 's/.*, \([0-9.]*\) img\/s after restart.*/\1/')
   if [ -n "$fwd" ] && [ -n "$dec" ]; then
     awk -v f="$fwd" -v d="$dec" -v b="${fwd_batches[0]}" 'BEGIN{
       printf "  backbone %.3f ms/image (batch %s) vs decode %.3f ms/image (all cores): %s\n", 1000/f, b, 1000/d,

@@ -41,7 +41,7 @@ int vkdp_pipeline_stats(vkdp_device *dev, const vkdp_pipeline *p, vkdp_pipeline_
         VK_CHECK(r);
     int w = 0;
     for (uint32_t i = 0; i < n && w < max; i++, w++) {
-        snprintf(out[w].name, sizeof out[w].name, "%s", st[i].name);
+        snprintf(out[w].name, sizeof out[w].name, "%.63s", st[i].name);
         switch (st[i].format) {
         case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: out[w].value = st[i].value.b32; break;
         case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: out[w].value = (uint64_t)st[i].value.i64; break;
