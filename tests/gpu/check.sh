@@ -47,6 +47,10 @@ elapsed() { echo $(( $(date +%s) - t0 )); }
 rt="$work/rt"
 mkdir -p "$rt"
 for d in "$dir"/debs/*.deb; do dpkg -x "$d" "$rt" || { echo "check.sh: dpkg -x $d failed" >&2; exit 1; }; done
+# what dpkg's maintainer scripts would have done: libpsm-infinipath1's update-alternatives link
+for f in "$rt"/usr/lib/libpsm1/libpsm_infinipath.so.1.*; do
+  [ -f "$f" ] && ln -sf "../libpsm1/$(basename "$f")" "$rt/usr/lib/x86_64-linux-gnu/libpsm_infinipath.so.1"
+done
 libdirs="$(find "$rt" -name '*.so*' \( -type f -o -type l \) -printf '%h\n' | sort -u | tr '\n' ':')"
 for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -d "$d" ] && libdirs="$libdirs$d:"; done
 if [ -z "${VK_DRIVER_FILES:-}" ]; then
@@ -58,7 +62,9 @@ if [ -z "${VK_DRIVER_FILES:-}" ]; then
 fi
 # Only our programs see the carried libraries; Open MPI and PMIx are told where they now live.
 RUN=(env "LD_LIBRARY_PATH=${libdirs}${LD_LIBRARY_PATH:-}" "PATH=$rt/usr/bin:$PATH" "OPAL_PREFIX=$rt/usr"
-     "PMIX_INSTALL_PREFIX=$rt/usr/lib/x86_64-linux-gnu/pmix2" "VK_LAYER_PATH=$rt/usr/share/vulkan/explicit_layer.d"
+     "PMIX_INSTALL_PREFIX=$rt/usr/lib/x86_64-linux-gnu/pmix2"
+     "PMIX_MCA_mca_base_component_path=$rt/usr/lib/x86_64-linux-gnu/pmix2/lib/pmix"
+     "VK_LAYER_PATH=$rt/usr/share/vulkan/explicit_layer.d"
      OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1)
 [ "$small" = 1 ] && RUN+=(VKDP_FORCE_STAGING=1)
 SYNC=(VKDP_VALIDATION=1
@@ -167,7 +173,8 @@ if [ "$nranks" -gt 1 ]; then train "train_np$nranks" "$nranks"; else say "== one
   fi
   for t in "$work"/train_np*.log; do
     [ -f "$t" ] || continue
-    echo "  $(basename "$t" .log): $(grep -E '^[0-9]+/[0-9]+ \[' "$t" | tail -1 | sed 's/.*loss:/loss:/')"
+    echo "  $(basename "$t" .log):"
+    grep -E '^[0-9]+/[0-9]+ \[.*val_accuracy' "$t" | sed 's/^/    epoch end: /'   # epoch 1: decode + backbone + head
     grep -E '^total +' "$t" | sed 's/^/    backbone device time (ms): /'
   done
   echo "elapsed: $(elapsed) s"
