@@ -71,16 +71,22 @@ for p in "${seeds[@]}"; do pkgs[$p]=1; done
 core=(libc6 libgcc-s1 libstdc++6 libatomic1 zlib1g libzstd1 liblzma5 libbz2-1.0 libudev1 libssl3 libgnutls30
       libp11-kit0 libtasn1-6 libnettle8 libhogweed6 libgmp10 libidn2-0 libunistring2 libffi8 libuuid1
       libcom-err2 libkeyutils1 libselinux1 libpcre2-8-0 libcrypt1 libmd0 libbsd0 libsystemd0 libcap2)
-while IFS= read -r lib; do
-  lib="$(readlink -f "$lib")"
-  owner="$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1)" || true
-  if [ -z "$owner" ]; then  # /lib -> /usr/lib merged-usr: dpkg may know the other spelling
-    alt="${lib#/usr}"; [ "$alt" = "$lib" ] && alt="/usr$lib"
-    owner="$(dpkg -S "$alt" 2>/dev/null | head -1 | cut -d: -f1)" || true
-  fi
-  [ -n "$owner" ] || { echo "prepare.sh: no package owns $lib" >&2; exit 1; }
-  pkgs[$owner]=1
-done < <(for o in "${objs[@]}"; do ldd "$o" 2>/dev/null | awk '/=> \//{print $3}'; done | sort -u)
+mapfile -t libs < <(for o in "${objs[@]}"; do ldd "$o" 2>/dev/null | awk '/=> \//{print $3}'; done | sort -u \
+                    | xargs -r readlink -f | sort -u)
+other() { local a="${1#/usr}"; [ "$a" = "$1" ] && a="/usr$1"; echo "$a"; }  # merged /usr: dpkg knows one spelling
+spellings=()
+for l in "${libs[@]}"; do spellings+=("$l" "$(other "$l")"); done
+declare -A owner_of=()
+while IFS= read -r line; do
+  o="${line%%:*}"
+  owner_of["${line#*: }"]="${o%%,*}"
+done < <(dpkg -S "${spellings[@]}" 2>/dev/null || true)   # one query: dpkg -S reads its whole database
+for l in "${libs[@]}"; do
+  a="$(other "$l")"
+  o="${owner_of[$l]:-${owner_of[$a]:-}}"
+  [ -n "$o" ] || { echo "prepare.sh: no package owns $l" >&2; exit 1; }
+  pkgs[$o]=1
+done
 for p in "${core[@]}"; do unset "pkgs[$p]"; done
 (cd "$dir/debs" && apt-get download "${!pkgs[@]}" >/dev/null 2>"$dir/debs/apt.log") \
   || { cat "$dir/debs/apt.log" >&2; echo "prepare.sh: apt-get download failed (apt-get update?)" >&2; exit 1; }
