@@ -3,7 +3,7 @@
  *
  *   test_radv_spills keys OUT WEIGHTS
  *     on lavapipe: one image through the backbone, a head training step and evaluation, every
- *     eltwise variant; writes the key of every pipeline created to OUT, and fails when a shader
+ *     eltwise variant, and the ops only the backward runs (generic form); writes the key of every pipeline created to OUT, and fails when a shader
  *     built into the binary was not among them (all shaders x the specialisations in use).
  *   test_radv_spills compile KEYS KNOWN FAMILY
  *     on RADV: compiles every key, prints its statistics, and fails on a spill unless KNOWN lists
@@ -14,6 +14,7 @@
 
 #include "vkdp/model/backbone.h"
 #include "vkdp/model/head.h"
+#include "vkdp/ops/op.h"
 #include "vkdp/ops/ops.h"
 #include "vkdp/vk/shaders.h"
 
@@ -22,9 +23,32 @@
 
 static void key_str(const vkdp_pipeline_key *k, char *out, size_t len)
 {
-    size_t w = (size_t)snprintf(out, len, "%s", k->shader);
+    size_t w = (size_t)snprintf(out, len, "%s wg%u", k->shader, k->wg_x);
     for (uint32_t i = 0; i < k->nspec && w < len; i++)
         w += (size_t)snprintf(out + w, len - w, " %u", k->spec[i]);
+}
+
+/* One recording of op's generic form (vkdp/ops/op.h) at parameters p: for the ops the backbone
+ * and head do not run yet (backward ops). */
+static void record_generic(vkdp_device *dev, vkdp_cmd *cmd, const vkdp_op *op, const int64_t *p)
+{
+    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS];
+    vkdp_buf *bufs[VKDP_OP_MAX_TENSORS] = {0};
+    vkdp_view views[VKDP_OP_MAX_TENSORS];
+    int nt = vkdp_op_ntensors(op);
+    memset(sh, 0, sizeof sh);
+    op->shape(op, dev, p, sh);
+    for (int i = 0; i < nt; i++) {
+        if (!sh[i].absent)
+            bufs[i] = vkdp_buf_create(dev, sh[i].count * 8, op->tensors[i].name);
+        views[i] = sh[i].absent ? (vkdp_view){0} : vkdp_whole(bufs[i]);
+    }
+    vkdp_cmd_begin(cmd);
+    op->record(op, cmd, dev, p, views);
+    vkdp_cmd_end(cmd);
+    vkdp_cmd_submit(cmd);
+    for (int i = 0; i < nt; i++)
+        vkdp_buf_destroy(bufs[i]);
 }
 
 static int collect_keys(const char *out_path, const char *weights)
@@ -60,6 +84,8 @@ static int collect_keys(const char *out_path, const char *weights)
                             "eltwise");
     vkdp_cmd_end(cmd);
     vkdp_cmd_submit(cmd);
+    const int64_t n16[VKDP_OP_MAX_PARAMS] = {16};
+    record_generic(dev, cmd, &vkdp_rec_swish_grad, n16);
 
     FILE *f = fopen(out_path, "w");
     if (!f)
@@ -68,7 +94,7 @@ static int collect_keys(const char *out_path, const char *weights)
     for (int i = 0; i < n; i++) {
         vkdp_pipeline_key k;
         vkdp_pipeline_key_at(dev, i, &k);
-        fprintf(f, "%s %u %u %u", k.shader, k.nbindings, k.push_bytes, k.nspec);
+        fprintf(f, "%s %u %u", k.shader, k.wg_x, k.nspec);
         for (uint32_t j = 0; j < k.nspec; j++)
             fprintf(f, " %u", k.spec[j]);
         fprintf(f, "\n");
@@ -139,13 +165,13 @@ static int compile_keys(const char *keys_path, const char *known_path, const cha
     if (!f)
         VKDP_FATAL("cannot read %s: %s", keys_path, vkdp_errno_str());
     int fails = 0, n = 0;
-    printf("%-40s %6s %6s %8s %8s %8s %6s  %s\n", "pipeline (shader spec...)", "VGPRs", "SGPRs", "spill-V",
+    printf("%-44s %6s %6s %8s %8s %8s %6s  %s\n", "pipeline (shader wgN spec...)", "VGPRs", "SGPRs", "spill-V",
            "spill-S", "scratch", "waves", "verdict");
     while (fgets(line, sizeof line, f)) {
         char shader[64];
-        unsigned nb, push, nspec, spec[16];
+        unsigned wg, nspec, spec[16];
         int off = 0;
-        if (sscanf(line, "%63s %u %u %u%n", shader, &nb, &push, &nspec, &off) != 4 || nspec > 16)
+        if (sscanf(line, "%63s %u %u%n", shader, &wg, &nspec, &off) != 3 || nspec > 16)
             VKDP_FATAL("%s: bad line '%s'", keys_path, line);
         for (unsigned i = 0; i < nspec; i++) {
             int used = 0;
@@ -153,12 +179,12 @@ static int compile_keys(const char *keys_path, const char *known_path, const cha
                 VKDP_FATAL("%s: bad line '%s'", keys_path, line);
             off += used;
         }
-        vkdp_pipeline *p = vkdp_pipeline_get(dev, shader, nb, push, spec, nspec);
+        vkdp_pipeline *p = vkdp_pipeline_get(dev, shader, spec, nspec, wg);
         vkdp_pipeline_stat st[64];
         int ns = vkdp_pipeline_stats(dev, p, st, 64);
         if (ns < 0)
             VKDP_FATAL("%s reports no pipeline statistics (VK_KHR_pipeline_executable_properties)", in->name);
-        vkdp_pipeline_key k = {shader, spec, nspec, nb, push};
+        vkdp_pipeline_key k = {shader, spec, nspec, wg};
         char ks[LINE];
         key_str(&k, ks, sizeof ks);
         uint64_t sv = stat_of(st, ns, "Spilled VGPRs"), ss = stat_of(st, ns, "Spilled SGPRs");
@@ -180,7 +206,7 @@ static int compile_keys(const char *keys_path, const char *known_path, const cha
             known_hit[is_known] = 1;
             fails++;
         }
-        printf("%-40s %6llu %6llu %8llu %8llu %8llu %6llu  %s\n", ks,
+        printf("%-44s %6llu %6llu %8llu %8llu %8llu %6llu  %s\n", ks,
                (unsigned long long)stat_of(st, ns, "VGPRs"), (unsigned long long)stat_of(st, ns, "SGPRs"),
                (unsigned long long)sv, (unsigned long long)ss, (unsigned long long)stat_of(st, ns, "Scratch size"),
                (unsigned long long)stat_of(st, ns, "Subgroups per SIMD"), verdict);

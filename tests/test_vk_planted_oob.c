@@ -18,10 +18,10 @@ int main(void)
     vkdp_buf_upload(a, 0, x, n * 4);
     vkdp_buf_upload(b, 0, x, n * 4);
     uint32_t spec[2] = {0, 0};
-    vkdp_pipeline *p = vkdp_pipeline_get(dev, "eltwise", 3, 4, spec, 2);
+    vkdp_pipeline *p = vkdp_pipeline_get(dev, "eltwise", spec, 2, 64);
     vkdp_view v[3] = {vkdp_whole(a), vkdp_whole(b), vkdp_whole(y)};
     vkdp_cmd_begin(cmd);
-    vkdp_cmd_dispatch(cmd, p, "planted_oob", v, 3, 1u << 2, &told, told / 256, 1, 1);
+    vkdp_cmd_dispatch(cmd, p, "planted_oob", v, 3, 1u << 2, &told, told / (4 * 64), 1, 1);
     vkdp_cmd_end(cmd);
     vkdp_cmd_submit(cmd);
     vkdp_buf_download(y, 0, x, n * 4);

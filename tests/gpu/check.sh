@@ -134,7 +134,7 @@ say "GPUs (nvidia-smi): $ngpu; unpacked $(ls "$dir"/debs/*.deb | wc -l) packages
 step devices 30 "$bin/trainer" devices
 # Op tests under synchronization validation (within and across submissions): 0 hazards.
 plan=staged   # discrete GPUs, and lavapipe under VKDP_FORCE_STAGING in --small
-for t in test_vk_runtime test_op_eltwise test_op_conv1x1 test_head_ops test_backbone_ops "test_vk_staging $plan"; do
+for t in test_vk_runtime test_ops "test_vk_staging $plan"; do
   read -r -a cmd <<<"$t"
   step "sync_${cmd[0]#test_}" 120 "${SYNC[@]}" "$bin/${cmd[0]}" "${cmd[@]:1}"
 done

@@ -45,11 +45,10 @@ case "$dir" in "$root"/*) ;; *) echo "prepare.sh: note: $dir is outside the repo
 # 1. Release build (its own build folder; the binaries are copied into DIR/bin).
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVKDP_BUILD_TESTS=ON -DVKDP_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j2 --target trainer bench_gemm bench_forward bench_decode test_vk_runtime \
-  test_op_conv1x1 test_op_eltwise test_backbone_ops test_head_ops test_vk_staging >/dev/null
+  test_ops test_vk_staging >/dev/null
 rm -rf "$dir/bin" "$dir/debs" "$dir/weights" "$dir/flowers"
 mkdir -p "$dir/bin" "$dir/debs" "$dir/weights" "$dir/flowers"
-bins=(trainer bench_gemm bench_forward bench_decode test_vk_runtime test_op_conv1x1 test_op_eltwise
-      test_backbone_ops test_head_ops test_vk_staging)
+bins=(trainer bench_gemm bench_forward bench_decode test_vk_runtime test_ops test_vk_staging)
 for b in "${bins[@]}"; do
   cp "$build/$b" "$dir/bin/"
   strip "$dir/bin/$b"

@@ -1,11 +1,11 @@
 /* trainer: entry point. Dispatches to subcommands; `trainer` alone runs `trainer train` with its
  * defaults, the Keras tutorial's settings. */
-#include <mpi.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vkdp/cli/cli.h"
 #include "vkdp/core/common.h"
+#include "vkdp/dist/dist.h"
 
 static const vkdp_command commands[] = {
     {"train", cmd_train, 1, "train the head on a frozen EfficientNetB0, data-parallel (the default)"},
@@ -38,7 +38,8 @@ static void usage(FILE *f)
             "                       or one per rank on a node\n"
             "  VKDP_FORCE_STAGING=1 discrete-GPU memory path (staging ring, readback) on any device;\n"
             "                       VKDP_BAR_MB=N sizes its host window (default 256)\n"
-            "  VKDP_VALIDATION=0|1  force Vulkan validation layers off/on\n"
+            "  VKDP_VALIDATION=0|1|3  force Vulkan validation layers off/on (3: on, with synchronization\n"
+            "                       validation)\n"
             "  LP_NUM_THREADS=N     lavapipe threads per rank (default: cores / ranks on the node)\n"
             "  VKDP_PROGRESS=bar|lines  progress display (default: bar on a terminal; lines under MPI,\n"
             "                       whose ranks always see a pseudo-terminal; launch/run.sh sets it)\n");
@@ -82,17 +83,9 @@ int main(int argc, char **argv)
         sub_argv[0] = train_name;
     }
 
-    if (cmd->needs_mpi) {
-        int provided = 0;
-        if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-            fprintf(stderr, "vkdp: error: MPI_Init_thread failed\n");
-            return 1;
-        }
-        /* Errors in MPI calls must abort the whole job, never leave peers waiting. */
-        MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
-    }
+    if (cmd->needs_mpi && vkdp_dist_init(&argc, &argv) != 0)
+        return 1;
     int rc = cmd->run(sub_argc, sub_argv);
-    if (cmd->needs_mpi)
-        MPI_Finalize();
+    vkdp_dist_finalize();
     return rc;
 }

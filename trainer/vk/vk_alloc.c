@@ -106,7 +106,10 @@ vkdp_buf *vkdp_buf_create(vkdp_device *dev, uint64_t bytes, const char *name)
     VkBufferCreateInfo bi = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
         .size = bytes,
-        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+        /* every binding kind a shader may declare (vkdp/vk/spirv.h) */
+        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+                 VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                 VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
@@ -147,6 +150,7 @@ void vkdp_buf_destroy(vkdp_buf *b)
         return;
     vkdp_device *dev = b->dev;
     vk_xfer_quiesce(dev); /* no recorded or running copy may still name this buffer */
+    vkdp_buf_texel_views_destroy(b);
     vkDestroyBuffer(dev->device, b->buffer, NULL);
     block_free_insert(&dev->blocks[b->block], b->off, b->alloc);
     dev->in_use -= b->alloc;

@@ -79,17 +79,28 @@ VkInstance vk_create_instance(int want_validation, vkdp_device *dev, VkDebugUtil
         .apiVersion = api,
     };
     const char *layers[1] = {"VK_LAYER_KHRONOS_validation"};
-    const char *exts[1] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+    /* the second, provided by the validation layer, carries the synchronization switch */
+    const char *exts[2] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME,
+                           VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
     int validation = want_validation && layer_available(layers[0]);
-    if (want_validation == 1 && !validation && dev)
+    if ((want_validation == 1 || want_validation == 3) && !validation && dev)
         vkdp_warn("validation requested but VK_LAYER_KHRONOS_validation is not installed "
                   "(apt-get install vulkan-validationlayers)");
+    /* 3: also synchronization validation (hazards between dispatches the recorder missed) */
+    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    int sync_validation = validation && want_validation == 3;
+    VkValidationFeaturesEXT features = {
+        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+        .enabledValidationFeatureCount = 1,
+        .pEnabledValidationFeatures = &sync,
+    };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = sync_validation ? &features : NULL,
         .pApplicationInfo = &app,
         .enabledLayerCount = validation ? 1 : 0,
         .ppEnabledLayerNames = layers,
-        .enabledExtensionCount = validation ? 1 : 0,
+        .enabledExtensionCount = validation ? 1 + (uint32_t)sync_validation : 0,
         .ppEnabledExtensionNames = exts,
     };
     VkInstance inst;
@@ -181,7 +192,7 @@ vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
     vkdp_device *dev = vkdp_xcalloc(1, sizeof *dev);
     int validation = o.validation;
     if (validation < 0)
-        validation = (int)vk_env_long("VKDP_VALIDATION", -1, -1, 2);
+        validation = (int)vk_env_long("VKDP_VALIDATION", -1, -1, 3);
 #ifdef NDEBUG
     if (validation < 0)
         validation = 0;
@@ -238,6 +249,9 @@ vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
 }
 
 const vkdp_device_info *vkdp_device_get_info(const vkdp_device *dev) { return &dev->info; }
+
+const void *vkdp_device_ops_data(const vkdp_device *dev) { return dev->ops_data; }
+void vkdp_device_set_ops_data(vkdp_device *dev, const void *data) { dev->ops_data = data; }
 
 uint64_t vkdp_max_binding_bytes(const vkdp_device *dev) { return dev->info.max_storage_buffer_range; }
 

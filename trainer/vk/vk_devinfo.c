@@ -139,6 +139,13 @@ void vk_fill_info(VkPhysicalDevice p, int index, vkdp_device_info *info)
     }
     info->max_shared_memory = l->maxComputeSharedMemorySize;
     info->min_storage_buffer_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
+    info->max_uniform_buffer_range = l->maxUniformBufferRange;
+    info->min_uniform_buffer_offset_alignment = (uint32_t)l->minUniformBufferOffsetAlignment;
+    info->max_push_constants = l->maxPushConstantsSize;
+    info->max_texel_buffer_elements = l->maxTexelBufferElements;
+    info->min_texel_buffer_offset_alignment = (uint32_t)l->minTexelBufferOffsetAlignment;
+    if (v12)
+        info->driver_id = (uint32_t)drv.driverID;
     info->timestamp_period_ns = l->timestampPeriod;
     VkPhysicalDeviceMemoryProperties mp;
     vkGetPhysicalDeviceMemoryProperties(p, &mp);
@@ -267,7 +274,7 @@ int vkdp_devices_print(FILE *out)
                 "  type                    %s\n"
                 "  driver                  %s\n"
                 "  api                     %u.%u.%u\n"
-                "  vendor / device id      0x%04x / 0x%04x\n"
+                "  vendor / device id      0x%04x / 0x%04x (driver id %u)\n"
                 "  uuid                    %s\n"
                 "  pci bus                 %s\n"
                 "  memory (device-local)   %.1f GiB\n"
@@ -277,17 +284,20 @@ int vkdp_devices_print(FILE *out)
                 "  max workgroup           %u invocations, size %u x %u x %u, count %u x %u x %u\n"
                 "  shared memory           %u bytes\n"
                 "  storage offset align    %u bytes\n"
+                "  maxTexelBufferElements  %u (offset align %u bytes)\n"
+                "  maxPushConstantsSize    %u bytes\n"
                 "  timestamp period        %.3f ns\n"
                 "  shaderInt64             %s\n"
                 "  compute queue family    %d\n",
                 i, in.name, in.type_name, in.driver, VK_API_VERSION_MAJOR(in.api_version),
                 VK_API_VERSION_MINOR(in.api_version), VK_API_VERSION_PATCH(in.api_version), in.vendor_id,
-                in.device_id, uuid, pci, (double)in.device_memory_bytes / (1 << 30), in.subgroup_size,
+                in.device_id, in.driver_id, uuid, pci, (double)in.device_memory_bytes / (1 << 30), in.subgroup_size,
                 in.subgroup_min, in.subgroup_max, (unsigned long long)in.max_storage_buffer_range,
                 (double)in.max_storage_buffer_range / (1 << 20), (unsigned long long)in.max_allocation_size,
                 in.max_workgroup_invocations, in.max_workgroup_size[0], in.max_workgroup_size[1],
                 in.max_workgroup_size[2], in.max_workgroup_count[0], in.max_workgroup_count[1],
                 in.max_workgroup_count[2], in.max_shared_memory, in.min_storage_buffer_offset_alignment,
+                in.max_texel_buffer_elements, in.min_texel_buffer_offset_alignment, in.max_push_constants,
                 (double)in.timestamp_period_ns, in.has_int64 ? "yes" : "no", vk_compute_queue_family(d[i]));
         print_memory(out, d[i]);
         if (in.coopmat_khr)

@@ -14,8 +14,7 @@ void vkdp_pipeline_key_at(const vkdp_device *dev, int i, vkdp_pipeline_key *key)
     key->shader = p->shader;
     key->spec = p->spec;
     key->nspec = p->nspec;
-    key->nbindings = p->nbindings;
-    key->push_bytes = p->push_bytes;
+    key->wg_x = p->wg_x;
 }
 
 int vkdp_pipeline_stats(vkdp_device *dev, const vkdp_pipeline *p, vkdp_pipeline_stat *out, int max)
