@@ -39,7 +39,12 @@ for cmd in train evaluate features; do
   int $cmd --decode-threads 1 256
 done
 for cmd in train evaluate predict features; do
-  int $cmd --device 0 64
+  # one index for every rank, or one per local rank (vkdp/vk/devsel.h)
+  msg="is not a device index or a comma-separated list of them"
+  bad $cmd --device -1 "trainer $cmd: --device: '-1' $msg"
+  bad $cmd --device 0,x "trainer $cmd: --device: '0,x' $msg"
+  bad $cmd --device 64 "trainer $cmd: --device: '64': indices must be below 64, at most 64 of them"
+  good $cmd --device 0 63 0,1,2,3
 done
 for cmd in train features; do
   int $cmd --image-size 32 4096

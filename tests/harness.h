@@ -78,6 +78,27 @@ static inline int test_check(const char *what, const float *got, const float *re
     return ok;
 }
 
+/* EXPECT(cond, printf arguments): one "ok   ..." or "FAIL ... (file:line)" line per check,
+ * counted; main ends with `return test_summary();`. */
+__attribute__((unused)) static int test_passes, test_fails;
+#define EXPECT(cond, ...)                                                                       \
+    do {                                                                                        \
+        if (cond) {                                                                             \
+            test_passes++;                                                                      \
+            printf("ok   " __VA_ARGS__);                                                        \
+            printf("\n");                                                                       \
+        } else {                                                                                \
+            test_fails++;                                                                       \
+            printf("FAIL " __VA_ARGS__);                                                        \
+            printf("  (%s:%d)\n", __FILE__, __LINE__);                                          \
+        }                                                                                       \
+    } while (0)
+__attribute__((unused)) static int test_summary(void)
+{
+    printf("%d passed, %d failed\n", test_passes, test_fails);
+    return test_fails ? 1 : 0;
+}
+
 /* Non-fatal check for tests with many cases: prints the failed condition and a message, counts
  * it in `failures`; main returns failures != 0. */
 __attribute__((unused)) static int failures;

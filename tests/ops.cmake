@@ -20,9 +20,11 @@ vkdp_add_test_exe(test_ops tests/test_ops.c)
 add_test(NAME op_conv1x1 COMMAND test_ops conv2d_1x1)
 add_test(NAME op_eltwise COMMAND test_ops eltwise)
 add_test(NAME op_map COMMAND test_ops map)
-add_test(NAME backbone_ops COMMAND test_ops stem_conv3x3_s2 dwconv gap se_excite se_gate)
-add_test(NAME head_ops COMMAND test_ops head_bn_stats head_bn_dropout head_logits_loss
-                                        head_grad_sums adam)
+# (the op families, also run by the staged and validated twins: tests/memory.cmake, validation.cmake)
+set(VKDP_BACKBONE_OPS stem_conv3x3_s2 dwconv gap se_excite se_gate)
+set(VKDP_HEAD_OPS head_bn_stats head_bn_dropout head_logits_loss head_grad_sums adam)
+add_test(NAME backbone_ops COMMAND test_ops ${VKDP_BACKBONE_OPS})
+add_test(NAME head_ops COMMAND test_ops ${VKDP_HEAD_OPS})
 set_tests_properties(vk_spirv vk_texel head_ref op_records op_conv1x1 op_eltwise op_map backbone_ops
                      head_ops PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
 # Synchronization validation (VKDP_VALIDATION=3) over every binding kind, every op's cases and

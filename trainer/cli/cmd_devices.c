@@ -12,11 +12,12 @@ int cmd_devices(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
             printf("usage: trainer devices\n\n"
-                   "Lists every Vulkan physical device this process sees: name, type, driver, memory,\n"
-                   "subgroup size and the limits vkdp depends on (maxStorageBufferRange, workgroup\n"
-                   "limits). The index is what --device N / VKDP_DEVICE=N select. Without either, the\n"
-                   "trainer picks discrete > integrated > virtual > CPU, and ranks sharing a node take\n"
-                   "device local_rank %% count.\n");
+                   "Lists every Vulkan physical device this process sees: name, type, driver, UUID, PCI\n"
+                   "address, memory heaps and types (with the plan vkdp would use: direct or staged),\n"
+                   "subgroup sizes, cooperative-matrix shapes and the limits vkdp depends on. The index\n"
+                   "is what --device N / VKDP_DEVICE=N select (N,M,... gives one per rank on a node).\n"
+                   "Without either, the trainer picks discrete > integrated > virtual > CPU, and ranks\n"
+                   "sharing a node take those devices in PCI bus order, local rank r -> device r %% count.\n");
             return 0;
         }
         return 2;

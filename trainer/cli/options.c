@@ -8,8 +8,9 @@
 
 #include "vkdp/core/common.h"
 #include "vkdp/core/strlist.h"
+#include "vkdp/vk/devsel.h"
 
-typedef enum { T_PATH, T_LIST, T_INT, T_U32, T_FRACTION, T_SWITCH } kind;
+typedef enum { T_PATH, T_LIST, T_DEVICES, T_INT, T_U32, T_FRACTION, T_SWITCH } kind;
 
 typedef struct {
     int flag;
@@ -43,8 +44,9 @@ static const spec specs[] = {
      "global batch size, split over the ranks"},
     {VKDP_OPT_DECODE_THREADS, "decode-threads", "N", T_INT, 1, 256, F(decode_threads), NULL, 0,
      "cores / ranks per node", "JPEG decode threads per rank"},
-    {VKDP_OPT_DEVICE, "device", "N", T_INT, 0, 64, F(device), NULL, -1, "auto, see `trainer devices`",
-     "Vulkan device index"},
+    {VKDP_OPT_DEVICE, "device", "N[,M...]", T_DEVICES, 0, 0, F(device), NULL, 0,
+     "PCI bus order",
+     "Vulkan device of every rank, or one per rank on a node (`trainer devices`)"},
     {VKDP_OPT_PROFILE, "profile", NULL, T_SWITCH, 0, 0, F(profile), NULL, 0, NULL,
      "print the per-op device time table at the end"},
 };
@@ -78,6 +80,16 @@ static int store(const char *cmd, const spec *s, const char *arg, vkdp_session_c
         vkdp_free_strings(names, n);
         if (n == 0) {
             fprintf(stderr, "trainer %s: %s '%s' names no class\n", cmd, opt, arg);
+            return -1;
+        }
+        *(const char **)field = arg;
+        return 0;
+    }
+    case T_DEVICES: {
+        int list[VKDP_MAX_DEVICE_LIST];
+        char err[256];
+        if (vkdp_parse_device_list(arg, list, err, sizeof err) < 0) {
+            fprintf(stderr, "trainer %s: %s: %s\n", cmd, opt, err);
             return -1;
         }
         *(const char **)field = arg;

@@ -15,7 +15,12 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
 
     vkdp_device_opts o;
     vkdp_device_opts_default(&o);
-    o.device_index = cfg->device;
+    if (cfg->device) {
+        char err[256];
+        o.ndevices = vkdp_parse_device_list(cfg->device, o.devices, err, sizeof err);
+        if (o.ndevices < 0)
+            VKDP_FATAL("--device: %s", err);
+    }
     o.local_rank = s->dist.local_rank;
     o.local_size = s->dist.local_size;
     o.profile = cfg->profile;

@@ -1,5 +1,6 @@
-/* Buffers sub-allocated from a few large device allocations (first fit, coalescing free list).
- * Each tensor gets its own VkBuffer bound inside a block, so one binding never straddles blocks. */
+/* Buffers sub-allocated from a few large device allocations (first fit, coalescing free list),
+ * and their uploads/downloads: memcpy in the direct plan, the staging path otherwise. Each tensor
+ * gets its own VkBuffer bound inside a block, so one binding never straddles blocks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,25 +54,26 @@ static uint64_t block_take(vk_block *b, uint64_t size, uint64_t align)
 
 static int block_new(vkdp_device *dev, uint64_t size, uint32_t type_bits)
 {
-    uint32_t types[2] = {dev->memtype_pref, dev->memtype_host};
+    uint32_t types[2] = {dev->plan.device, dev->plan.device_fallback};
     for (int t = 0; t < 2; t++) {
-        if (!(type_bits & (1u << types[t])))
+        if (types[t] == VKDP_MEMTYPE_NONE || !(type_bits & (1u << types[t])))
             continue;
-        VkMemoryAllocateInfo ai = {
-            .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-            .allocationSize = size,
-            .memoryTypeIndex = types[t],
-        };
         VkDeviceMemory mem;
-        VkResult r = vkAllocateMemory(dev->device, &ai, NULL, &mem);
-        if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY && t == 0 && types[1] != types[0])
-            continue; /* small BAR heap exhausted: fall back to host memory */
+        VkResult r = vk_memory_alloc(dev, types[t], size, &mem);
+        if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY && t == 0 && types[1] != VKDP_MEMTYPE_NONE) {
+            if (!dev->fallback_warned)
+                vkdp_warn("device memory full (%llu bytes of tensors): further tensors live in host "
+                          "memory, read over the bus", (unsigned long long)dev->in_use);
+            dev->fallback_warned = 1;
+            continue;
+        }
         if (r != VK_SUCCESS)
             VKDP_FATAL("vkAllocateMemory(%llu bytes, type %u) returned %s (in use: %llu bytes)",
                        (unsigned long long)size, types[t], vkdp_vk_result_name(r),
                        (unsigned long long)dev->in_use);
-        void *map;
-        VK_CHECK(vkMapMemory(dev->device, mem, 0, VK_WHOLE_SIZE, 0, &map));
+        void *map = NULL;
+        if (dev->plan.direct)
+            VK_CHECK(vkMapMemory(dev->device, mem, 0, VK_WHOLE_SIZE, 0, &map));
         dev->blocks = vkdp_xrealloc(dev->blocks, (size_t)(dev->nblocks + 1) * sizeof *dev->blocks);
         vk_block *b = &dev->blocks[dev->nblocks];
         memset(b, 0, sizeof *b);
@@ -82,13 +84,17 @@ static int block_new(vkdp_device *dev, uint64_t size, uint32_t type_bits)
         block_free_insert(b, 0, size);
         return dev->nblocks++;
     }
-    VKDP_FATAL("no usable memory type for a buffer (type bits 0x%x)", type_bits);
+    VKDP_FATAL("no usable memory type for a buffer (type bits 0x%x, planned types %u / %u)", type_bits,
+               types[0], types[1]);
 }
 
 vkdp_buf *vkdp_buf_create(vkdp_device *dev, uint64_t bytes, const char *name)
 {
     if (bytes == 0)
         bytes = 4;
+    if (dev->plan.device == VKDP_MEMTYPE_NONE)
+        VKDP_FATAL("tensor '%s': device %s was opened to compile pipelines only", name ? name : "?",
+                   dev->info.name);
     if (bytes > dev->info.max_storage_buffer_range)
         VKDP_FATAL("tensor '%s' needs %llu bytes, over this device's maxStorageBufferRange of %llu: "
                    "the allocator does not split tensors, the op must tile it (smaller batch slices)",
@@ -110,6 +116,7 @@ vkdp_buf *vkdp_buf_create(vkdp_device *dev, uint64_t bytes, const char *name)
     VK_CHECK(vkCreateBuffer(dev->device, &bi, NULL, &b->buffer));
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(dev->device, b->buffer, &req);
+    req.memoryTypeBits = vk_memory_planned_bits(dev, req.memoryTypeBits);
     uint64_t align = req.alignment < 256 ? 256 : req.alignment;
     b->alloc = (req.size + align - 1) / align * align;
     b->block = -1;
@@ -142,6 +149,7 @@ void vkdp_buf_destroy(vkdp_buf *b)
     if (!b)
         return;
     vkdp_device *dev = b->dev;
+    vk_xfer_quiesce(dev); /* no recorded or running copy may still name this buffer */
     vkdp_buf_texel_views_destroy(b);
     vkDestroyBuffer(dev->device, b->buffer, NULL);
     block_free_insert(&dev->blocks[b->block], b->off, b->alloc);
@@ -149,24 +157,40 @@ void vkdp_buf_destroy(vkdp_buf *b)
     free(b);
 }
 
-void *vkdp_buf_host(vkdp_buf *b) { return b->dev->blocks[b->block].map + b->off; }
 uint64_t vkdp_buf_size(const vkdp_buf *b) { return b->size; }
+
+/* to_device: host -> buffer, else buffer -> host. */
+static void transfer(vkdp_buf *b, uint64_t offset, void *host, uint64_t bytes, int to_device)
+{
+    if (offset > b->size || bytes > b->size - offset)
+        VKDP_FATAL("%s of %llu bytes at %llu overflows buffer '%s' (%llu bytes)", to_device ? "upload" : "download",
+                   (unsigned long long)bytes, (unsigned long long)offset, b->name, (unsigned long long)b->size);
+    if (bytes == 0)
+        return;
+    vkdp_device *dev = b->dev;
+    if (!dev->plan.direct) {
+        if (to_device)
+            vk_xfer_upload(b, offset, host, bytes);
+        else
+            vk_xfer_download(b, offset, host, bytes);
+        return;
+    }
+    vk_block *k = &dev->blocks[b->block];
+    uint8_t *mapped = k->map + b->off + offset;
+    int coherent = vk_memtype_coherent(dev, k->type);
+    if (!to_device)
+        vk_host_sync(dev, k->mem, k->size, coherent, b->off + offset, bytes, 0);
+    memcpy(to_device ? (void *)mapped : host, to_device ? host : (const void *)mapped, bytes);
+    if (to_device)
+        vk_host_sync(dev, k->mem, k->size, coherent, b->off + offset, bytes, 1);
+}
 
 void vkdp_buf_upload(vkdp_buf *b, uint64_t offset, const void *src, uint64_t bytes)
 {
-    if (offset + bytes > b->size)
-        VKDP_FATAL("upload of %llu bytes at %llu overflows buffer '%s' (%llu bytes)", (unsigned long long)bytes,
-                   (unsigned long long)offset, b->name, (unsigned long long)b->size);
-    memcpy((uint8_t *)vkdp_buf_host(b) + offset, src, bytes);
+    transfer(b, offset, (void *)src, bytes, 1);
 }
 
-void vkdp_buf_download(vkdp_buf *b, uint64_t offset, void *dst, uint64_t bytes)
-{
-    if (offset + bytes > b->size)
-        VKDP_FATAL("download of %llu bytes at %llu overflows buffer '%s' (%llu bytes)",
-                   (unsigned long long)bytes, (unsigned long long)offset, b->name, (unsigned long long)b->size);
-    memcpy(dst, (const uint8_t *)vkdp_buf_host(b) + offset, bytes);
-}
+void vkdp_buf_download(vkdp_buf *b, uint64_t offset, void *dst, uint64_t bytes) { transfer(b, offset, dst, bytes, 0); }
 
 uint64_t vkdp_mem_in_use(const vkdp_device *dev) { return dev->in_use; }
 uint64_t vkdp_mem_peak(const vkdp_device *dev) { return dev->peak; }
@@ -174,8 +198,9 @@ uint64_t vkdp_mem_peak(const vkdp_device *dev) { return dev->peak; }
 void vkdp_blocks_destroy(vkdp_device *dev)
 {
     for (int i = 0; i < dev->nblocks; i++) {
-        vkUnmapMemory(dev->device, dev->blocks[i].mem);
-        vkFreeMemory(dev->device, dev->blocks[i].mem, NULL);
+        if (dev->blocks[i].map)
+            vkUnmapMemory(dev->device, dev->blocks[i].mem);
+        vk_memory_free(dev, dev->blocks[i].type, dev->blocks[i].size, dev->blocks[i].mem);
         free(dev->blocks[i].free);
     }
     free(dev->blocks);

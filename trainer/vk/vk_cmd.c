@@ -371,6 +371,7 @@ void vkdp_cmd_submit_async(vkdp_cmd *c)
         VKDP_FATAL("vkdp_cmd_submit before vkdp_cmd_end");
     if (c->pending)
         vkdp_cmd_wait(c);
+    vkdp_staging_flush(c->dev); /* uploads recorded since the last submission run first */
     VK_CHECK(vkResetFences(c->dev->device, 1, &c->fence));
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &c->cb};
     VK_CHECK(vkQueueSubmit(c->dev->queue, 1, &si, c->fence));

@@ -1,37 +1,28 @@
-/* Instance, physical-device choice and logical device. */
+/* Instance (with validation when asked), the device each rank opens, and the logical device. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "vk_internal.h"
 
-static const char *type_name(VkPhysicalDeviceType t)
+long vk_env_long(const char *name, long dflt, long lo, long hi)
 {
-    switch (t) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
-    default: return "other";
-    }
-}
-
-/* discrete > integrated > virtual > CPU */
-static int type_rank(VkPhysicalDeviceType t)
-{
-    switch (t) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
-    default: return 0;
-    }
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return dflt;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v < lo || v > hi)
+        VKDP_FATAL("environment variable %s=%s is not an integer in %ld..%ld", name, s, lo, hi);
+    return v;
 }
 
 void vkdp_device_opts_default(vkdp_device_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->device_index = -1;
+    o->ndevices = 0;
     o->local_rank = 0;
     o->local_size = 1;
     o->validation = -1;
@@ -70,7 +61,7 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL debug_cb(VkDebugUtilsMessageSeverityFlagBi
     return VK_FALSE;
 }
 
-static VkInstance create_instance(int want_validation, vkdp_device *dev, VkDebugUtilsMessengerEXT *msgr)
+VkInstance vk_create_instance(int want_validation, vkdp_device *dev, VkDebugUtilsMessengerEXT *msgr)
 {
     uint32_t api = VK_API_VERSION_1_1;
     PFN_vkEnumerateInstanceVersion eiv =
@@ -138,157 +129,46 @@ static VkInstance create_instance(int want_validation, vkdp_device *dev, VkDebug
     return inst;
 }
 
-static int compute_queue_family(VkPhysicalDevice p)
+/* Explicit devices (opts, else VKDP_DEVICE) or the automatic choice (vkdp/vk/devsel.h). */
+static int pick_device(VkInstance inst, const vkdp_device_opts *o, VkPhysicalDevice *out)
 {
     uint32_t n = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(p, &n, NULL);
-    VkQueueFamilyProperties *q = vkdp_xcalloc(n, sizeof *q);
-    vkGetPhysicalDeviceQueueFamilyProperties(p, &n, q);
-    int best = -1;
-    /* Prefer a compute-only family (async compute engines), else any with compute. */
-    for (uint32_t i = 0; i < n; i++)
-        if ((q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(q[i].queueFlags & VK_QUEUE_GRAPHICS_BIT) &&
-            q[i].timestampValidBits > 0) {
-            best = (int)i;
-            break;
-        }
-    if (best < 0)
-        for (uint32_t i = 0; i < n; i++)
-            if (q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
-                best = (int)i;
-                break;
-            }
-    free(q);
-    return best;
-}
-
-static void fill_info(VkPhysicalDevice p, int index, vkdp_device_info *info)
-{
-    memset(info, 0, sizeof *info);
-    VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-    VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-    VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
-                                                 .pNext = &sg};
-    VkPhysicalDeviceProperties base;
-    vkGetPhysicalDeviceProperties(p, &base);
-    if (base.apiVersion >= VK_API_VERSION_1_2)
-        sg.pNext = &drv;
-    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
-    vkGetPhysicalDeviceProperties2(p, &p2);
-    const VkPhysicalDeviceLimits *l = &p2.properties.limits;
-    snprintf(info->name, sizeof info->name, "%s", p2.properties.deviceName);
-    info->type = p2.properties.deviceType;
-    info->type_name = type_name(info->type);
-    if (base.apiVersion >= VK_API_VERSION_1_2)
-        snprintf(info->driver, sizeof info->driver, "%.120s %.120s", drv.driverName, drv.driverInfo);
-    else
-        snprintf(info->driver, sizeof info->driver, "driver version 0x%x", p2.properties.driverVersion);
-    info->api_version = p2.properties.apiVersion;
-    info->subgroup_size = sg.subgroupSize;
-    info->max_storage_buffer_range = l->maxStorageBufferRange;
-    info->max_allocation_size = m3.maxMemoryAllocationSize;
-    info->max_workgroup_invocations = l->maxComputeWorkGroupInvocations;
-    for (int i = 0; i < 3; i++) {
-        info->max_workgroup_size[i] = l->maxComputeWorkGroupSize[i];
-        info->max_workgroup_count[i] = l->maxComputeWorkGroupCount[i];
-    }
-    info->max_shared_memory = l->maxComputeSharedMemorySize;
-    info->min_storage_buffer_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
-    info->max_uniform_buffer_range = l->maxUniformBufferRange;
-    info->min_uniform_buffer_offset_alignment = (uint32_t)l->minUniformBufferOffsetAlignment;
-    info->max_push_constants = l->maxPushConstantsSize;
-    info->max_texel_buffer_elements = l->maxTexelBufferElements;
-    info->min_texel_buffer_offset_alignment = (uint32_t)l->minTexelBufferOffsetAlignment;
-    info->vendor_id = p2.properties.vendorID;
-    if (base.apiVersion >= VK_API_VERSION_1_2)
-        info->driver_id = (uint32_t)drv.driverID;
-    info->timestamp_period_ns = l->timestampPeriod;
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(p, &mp);
-    for (uint32_t i = 0; i < mp.memoryHeapCount; i++)
-        if ((mp.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
-            mp.memoryHeaps[i].size > info->device_memory_bytes)
-            info->device_memory_bytes = mp.memoryHeaps[i].size;
-    VkPhysicalDeviceFeatures f;
-    vkGetPhysicalDeviceFeatures(p, &f);
-    info->has_int64 = f.shaderInt64 == VK_TRUE;
-    info->index = index;
-}
-
-static VkPhysicalDevice *enumerate(VkInstance inst, uint32_t *n)
-{
-    VK_CHECK(vkEnumeratePhysicalDevices(inst, n, NULL));
-    if (*n == 0)
-        return NULL;
-    VkPhysicalDevice *d = vkdp_xcalloc(*n, sizeof *d);
-    VkResult r = vkEnumeratePhysicalDevices(inst, n, d);
-    if (r != VK_SUCCESS && r != VK_INCOMPLETE)
-        VK_CHECK(r);
-    return d;
-}
-
-int vkdp_devices_print(FILE *out)
-{
-    VkDebugUtilsMessengerEXT m;
-    VkInstance inst = create_instance(0, NULL, &m);
-    uint32_t n = 0;
-    VkPhysicalDevice *d = enumerate(inst, &n);
+    VkPhysicalDevice *pd = vk_enumerate(inst, &n);
+    vkdp_devsel_dev *cand = vkdp_xcalloc(n ? n : 1, sizeof *cand);
     for (uint32_t i = 0; i < n; i++) {
         vkdp_device_info in;
-        fill_info(d[i], (int)i, &in);
-        fprintf(out,
-                "device %u: %s\n"
-                "  type                    %s\n"
-                "  driver                  %s\n"
-                "  api                     %u.%u.%u\n"
-                "  memory (device-local)   %.1f GiB\n"
-                "  subgroup size           %u\n"
-                "  maxStorageBufferRange   %llu bytes (%.0f MiB)\n"
-                "  maxMemoryAllocationSize %llu bytes\n"
-                "  max workgroup           %u invocations, size %u x %u x %u, count %u x %u x %u\n"
-                "  shared memory           %u bytes\n"
-                "  storage offset align    %u bytes\n"
-                "  maxTexelBufferElements  %u (offset align %u bytes)\n"
-                "  maxPushConstantsSize    %u bytes\n"
-                "  vendor / driver id      0x%x / %u\n"
-                "  timestamp period        %.3f ns\n"
-                "  shaderInt64             %s\n"
-                "  compute queue family    %d\n",
-                i, in.name, in.type_name, in.driver, VK_API_VERSION_MAJOR(in.api_version),
-                VK_API_VERSION_MINOR(in.api_version), VK_API_VERSION_PATCH(in.api_version),
-                (double)in.device_memory_bytes / (1 << 30), in.subgroup_size,
-                (unsigned long long)in.max_storage_buffer_range, (double)in.max_storage_buffer_range / (1 << 20),
-                (unsigned long long)in.max_allocation_size, in.max_workgroup_invocations,
-                in.max_workgroup_size[0], in.max_workgroup_size[1], in.max_workgroup_size[2],
-                in.max_workgroup_count[0], in.max_workgroup_count[1], in.max_workgroup_count[2],
-                in.max_shared_memory, in.min_storage_buffer_offset_alignment,
-                in.max_texel_buffer_elements, in.min_texel_buffer_offset_alignment,
-                in.max_push_constants, in.vendor_id, in.driver_id, (double)in.timestamp_period_ns,
-                in.has_int64 ? "yes" : "no", compute_queue_family(d[i]));
+        vk_fill_info(pd[i], (int)i, &in);
+        vk_devsel_entry(pd[i], &in, &cand[i]);
     }
-    free(d);
-    vkDestroyInstance(inst, NULL);
-    return (int)n;
+    int list[VKDP_MAX_DEVICE_LIST], nlist = o->ndevices;
+    char err[512];
+    memcpy(list, o->devices, sizeof list);
+    const char *env = getenv("VKDP_DEVICE");
+    if (nlist == 0 && env && *env) {
+        nlist = vkdp_parse_device_list(env, list, err, sizeof err);
+        if (nlist < 0)
+            VKDP_FATAL("VKDP_DEVICE: %s", err);
+    }
+    vkdp_devsel sel;
+    if (vkdp_device_select(cand, (int)n, list, nlist, o->local_rank, o->local_size, &sel, err, sizeof err))
+        VKDP_FATAL("%s", err);
+    const vkdp_devsel_dev *c = &cand[sel.index];
+    if (sel.shared && o->local_rank == 0 && c->class_rank >= 2)
+        vkdp_warn("%d ranks on this node share %d GPU(s): ranks on one GPU compete for it (start one "
+                  "rank per GPU, or list devices with --device)", o->local_size, sel.candidates);
+    *out = pd[sel.index];
+    free(cand);
+    free(pd);
+    return sel.index;
 }
 
-static int env_int(const char *name, int dflt)
+static void fill_and_check(vkdp_device *dev, int index)
 {
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return dflt;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end)
-        VKDP_FATAL("environment variable %s=%s is not an integer", name, s);
-    return (int)v;
-}
-
-static uint32_t pick_memtype(const VkPhysicalDeviceMemoryProperties *mp, VkMemoryPropertyFlags want)
-{
-    for (uint32_t i = 0; i < mp->memoryTypeCount; i++)
-        if ((mp->memoryTypes[i].propertyFlags & want) == want)
-            return i;
-    return UINT32_MAX;
+    vk_fill_info(dev->phys, index, &dev->info);
+    int qf = vk_compute_queue_family(dev->phys);
+    if (qf < 0)
+        VKDP_FATAL("device %d (%s) has no compute queue", index, dev->info.name);
+    dev->queue_family = (uint32_t)qf;
 }
 
 vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
@@ -312,7 +192,7 @@ vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
     vkdp_device *dev = vkdp_xcalloc(1, sizeof *dev);
     int validation = o.validation;
     if (validation < 0)
-        validation = env_int("VKDP_VALIDATION", -1);
+        validation = (int)vk_env_long("VKDP_VALIDATION", -1, -1, 3);
 #ifdef NDEBUG
     if (validation < 0)
         validation = 0;
@@ -320,45 +200,10 @@ vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
     if (validation < 0)
         validation = 2; /* on when installed, silently off otherwise */
 #endif
-    dev->instance = create_instance(validation, dev, &dev->messenger);
+    dev->instance = vk_create_instance(validation, dev, &dev->messenger);
 
-    uint32_t n = 0;
-    VkPhysicalDevice *pd = enumerate(dev->instance, &n);
-    if (n == 0)
-        VKDP_FATAL("no Vulkan physical device found; install mesa-vulkan-drivers (lavapipe) or a GPU driver");
-    int index = o.device_index >= 0 ? o.device_index : env_int("VKDP_DEVICE", -1);
-    if (index >= (int)n)
-        VKDP_FATAL("device %d requested but only %u Vulkan device(s) exist (see `trainer devices`)", index, n);
-    if (index < 0) {
-        int best = -1, count = 0;
-        int *cands = vkdp_xcalloc(n, sizeof *cands);
-        for (uint32_t i = 0; i < n; i++) {
-            VkPhysicalDeviceProperties pr;
-            vkGetPhysicalDeviceProperties(pd[i], &pr);
-            if (compute_queue_family(pd[i]) < 0)
-                continue;
-            int r = type_rank(pr.deviceType);
-            if (r > best) {
-                best = r;
-                count = 0;
-            }
-            if (r == best)
-                cands[count++] = (int)i;
-        }
-        if (count == 0)
-            VKDP_FATAL("no Vulkan device with a compute queue");
-        /* Several GPUs per node: each rank on the node takes its own. */
-        index = cands[o.local_rank % count];
-        free(cands);
-    }
-    dev->phys = pd[index];
-    free(pd);
-    fill_info(dev->phys, index, &dev->info);
-    int qf = compute_queue_family(dev->phys);
-    if (qf < 0)
-        VKDP_FATAL("device %d (%s) has no compute queue", index, dev->info.name);
-    dev->queue_family = (uint32_t)qf;
-
+    int index = pick_device(dev->instance, &o, &dev->phys);
+    fill_and_check(dev, index);
     VkPhysicalDeviceFeatures have, want;
     vkGetPhysicalDeviceFeatures(dev->phys, &have);
     memset(&want, 0, sizeof want);
@@ -371,8 +216,19 @@ vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
         .queueCount = 1,
         .pQueuePriorities = &prio,
     };
+    /* Compiling only: ask the driver for register and spill counts of every pipeline. */
+    const char *stats_ext = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR stats = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
+        .pipelineExecutableInfo = VK_TRUE,
+    };
+    dev->compile_only = o.compile_only;
+    dev->capture_stats = o.compile_only && vk_has_extension(dev->phys, stats_ext);
     VkDeviceCreateInfo dci = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .pNext = dev->capture_stats ? &stats : NULL,
+        .enabledExtensionCount = dev->capture_stats ? 1 : 0,
+        .ppEnabledExtensionNames = &stats_ext,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &qci,
         .pEnabledFeatures = &want,
@@ -380,14 +236,8 @@ vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
     VK_CHECK(vkCreateDevice(dev->phys, &dci, NULL, &dev->device));
     vkGetDeviceQueue(dev->device, dev->queue_family, 0, &dev->queue);
 
-    vkGetPhysicalDeviceMemoryProperties(dev->phys, &dev->memprops);
-    const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    dev->memtype_pref = pick_memtype(&dev->memprops, hv | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
-    dev->memtype_host = pick_memtype(&dev->memprops, hv);
-    if (dev->memtype_host == UINT32_MAX)
-        VKDP_FATAL("device %s has no host-visible coherent memory type", dev->info.name);
-    if (dev->memtype_pref == UINT32_MAX)
-        dev->memtype_pref = dev->memtype_host;
+    vk_memory_init(dev, o.compile_only);
+    vk_xfer_init(dev);
     dev->block_size = 256ull << 20;
     if (dev->info.max_allocation_size && dev->block_size > dev->info.max_allocation_size)
         dev->block_size = dev->info.max_allocation_size;
@@ -412,9 +262,12 @@ void vkdp_device_destroy(vkdp_device *dev)
 {
     if (!dev)
         return;
-    VK_CHECK(vkDeviceWaitIdle(dev->device));
+    /* Nothing is ever submitted to a compile-only device (RADV's no-hardware device cannot wait). */
+    if (!dev->compile_only)
+        VK_CHECK(vkDeviceWaitIdle(dev->device));
     vkdp_pipelines_destroy(dev);
     vkDestroyPipelineCache(dev->device, dev->pcache, NULL);
+    vk_xfer_destroy(dev);
     vkdp_blocks_destroy(dev);
     for (int i = 0; i < dev->nlabels; i++)
         free(dev->labels[i]);

@@ -16,7 +16,7 @@ typedef struct {
     int image_size;
     int batch;                   /* global batch: the backbone's largest micro-batch per rank */
     int decode_threads;          /* JPEG decode threads per rank, 0: cores / ranks on the node */
-    int device;                  /* -1 auto */
+    const char *device;          /* NULL: automatic; "N" (every rank) or "N,M,..." (one per local rank) */
     int profile;
     int allow_missing_weights;
 } vkdp_session_cfg;

@@ -2,10 +2,11 @@
  * recorder that puts a whole pass of dispatches (with the barriers they need) into one command
  * buffer, optionally timestamped per op.
  *
- * Memory model: every buffer lives in host-visible, host-coherent memory (device-local when the
- * device offers such a type, as lavapipe, integrated GPUs and resizable-BAR GPUs do), persistently
- * mapped, so uploads and downloads are memcpy. One binding never exceeds maxStorageBufferRange:
- * vkdp_buf_create refuses a larger tensor with an error that says the op must tile it. */
+ * Memory model (vkdp/vk/memplan.h): tensors live in device-local memory. Where that memory is
+ * also host-visible and cached (CPU drivers, integrated GPUs) uploads and downloads are memcpy;
+ * on discrete GPUs they go through a staging ring and a readback area with copies on the queue.
+ * One binding never exceeds maxStorageBufferRange: vkdp_buf_create refuses a larger tensor with
+ * an error that says the op must tile it. */
 #ifndef VKDP_VK_H
 #define VKDP_VK_H
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <vulkan/vulkan.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/vk/devsel.h"
 #include "vkdp/vk/shaders.h"
 #include "vkdp/vk/spirv.h"
 
@@ -33,7 +35,11 @@ typedef struct vkdp_pipeline vkdp_pipeline;
 typedef struct vkdp_cmd vkdp_cmd;
 
 typedef struct {
-    int device_index;   /* -1: VKDP_DEVICE env, else local_rank % (#best-class devices) */
+    /* Explicit devices (see vkdp/vk/devsel.h): ndevices 0 = VKDP_DEVICE env ("N" or "N,M,..."),
+     * else automatic (best class, PCI bus order, local_rank % count). */
+    int devices[VKDP_MAX_DEVICE_LIST];
+    int ndevices;
+    int compile_only;   /* no memory: pipelines only (RADV's no-hardware device has none) */
     int local_rank;     /* rank on this node (0 without MPI) */
     int local_size;     /* ranks on this node (1 without MPI): lavapipe threads = cores / local_size */
     int validation;     /* -1: VKDP_VALIDATION env, else on in debug builds when installed;
@@ -68,23 +74,36 @@ typedef struct {
     float timestamp_period_ns;
     int has_int64;                   /* shaderInt64 */
     int index;                       /* physical device index */
+    uint32_t device_id;              /* PCI device id */
+    uint8_t uuid[16];                /* deviceUUID */
+    int has_pci;                     /* VK_EXT_pci_bus_info */
+    uint32_t pci_domain, pci_bus, pci_device, pci_function;
+    uint32_t subgroup_min, subgroup_max; /* VK_EXT_subgroup_size_control (min = max = subgroup_size without) */
+    int coopmat_khr;                 /* VK_KHR_cooperative_matrix: fp16 x fp16 -> fp32 subgroup shapes */
+    int coopmat_nv;                  /* VK_NV_cooperative_matrix */
 } vkdp_device_info;
 
 vkdp_device *vkdp_device_create(const vkdp_device_opts *opts);
 void vkdp_device_destroy(vkdp_device *dev);
 const vkdp_device_info *vkdp_device_get_info(const vkdp_device *dev);
-/* Prints every physical device with its limits; returns how many were found. */
+/* Prints every physical device with its limits, UUID, PCI address, memory heaps and types (with
+ * the plan vkdp would use), subgroup sizes and cooperative-matrix shapes; returns how many. */
 int vkdp_devices_print(FILE *out);
+/* "direct" or "staged" and the types chosen, for logs and tests. */
+void vkdp_memplan_describe(const vkdp_device *dev, char *out, size_t outlen);
 /* One pointer per device for the layer above (ops keeps its row of the per-device tuning table
  * there, looked up once); NULL until set. */
 const void *vkdp_device_ops_data(const vkdp_device *dev);
 void vkdp_device_set_ops_data(vkdp_device *dev, const void *data);
 
 /* ---------------- buffers ---------------- */
-/* A buffer is a VkBuffer bound to a sub-range of one of a few large device allocations. */
+/* A buffer is a VkBuffer bound to a sub-range of one of a few large device allocations, in
+ * device-local memory (vkdp/vk/memplan.h). upload/download work in every plan: staged uploads
+ * are ordered before the next submitted pass; a download sees every submitted pass that
+ * completed and every earlier upload. Neither may overlap a pass still running on the buffer
+ * (vkdp_cmd_submit_async without vkdp_cmd_wait). */
 vkdp_buf *vkdp_buf_create(vkdp_device *dev, uint64_t bytes, const char *name);
 void vkdp_buf_destroy(vkdp_buf *b);
-void *vkdp_buf_host(vkdp_buf *b);          /* persistent mapping */
 uint64_t vkdp_buf_size(const vkdp_buf *b);
 void vkdp_buf_upload(vkdp_buf *b, uint64_t offset, const void *src, uint64_t bytes);
 void vkdp_buf_download(vkdp_buf *b, uint64_t offset, void *dst, uint64_t bytes);
@@ -139,6 +158,25 @@ vkdp_pipeline *vkdp_pipeline_get_code(vkdp_device *dev, const vkdp_spirv *code,
 /* What the pipeline's shader declares; local_size[0] as specialized. */
 const vkdp_spirv_info *vkdp_pipeline_info(const vkdp_pipeline *p);
 const char *vkdp_pipeline_shader(const vkdp_pipeline *p);
+
+/* The pipelines created so far (in creation order) and their keys: which (shader,
+ * specialization, workgroup size) variants a run used, e.g. to compile them again for another
+ * device with vkdp_pipeline_get. */
+typedef struct {
+    const char *shader;
+    const uint32_t *spec;
+    uint32_t nspec, wg_x;
+} vkdp_pipeline_key;
+int vkdp_pipeline_count(const vkdp_device *dev);
+void vkdp_pipeline_key_at(const vkdp_device *dev, int i, vkdp_pipeline_key *key);
+/* The driver's statistics of a pipeline (registers, spills, scratch, ...; a device opened with
+ * opts.compile_only where VK_KHR_pipeline_executable_properties exists). Returns how many were
+ * written, or -1 when the device does not capture them. */
+typedef struct {
+    char name[64];
+    uint64_t value;
+} vkdp_pipeline_stat;
+int vkdp_pipeline_stats(vkdp_device *dev, const vkdp_pipeline *p, vkdp_pipeline_stat *out, int max);
 
 /* ---------------- recording ---------------- */
 vkdp_cmd *vkdp_cmd_create(vkdp_device *dev);
