@@ -53,6 +53,9 @@ static void usage(FILE *f)
             "diagnostics:\n"
             "  --check-replicas N       compare a checksum of every rank's head every N steps; abort\n"
             "                           on divergence (default 0 = off)\n"
+            "  --collective-timeout S   abort the job, naming the step and the operation, when one\n"
+            "                           collective or device wait takes longer than S seconds\n"
+            "                           (a lost host or cut link; default 600, 0 = never)\n"
             "  --device N               Vulkan device index (see `trainer devices`)\n"
             "  --profile                print the per-op device time table at the end\n"
             "  --log-interval S         seconds between progress lines when stdout is not a TTY (default 10)\n"
@@ -63,7 +66,7 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_DATA = 256, O_WEIGHTS, O_MISSING, O_CLASSES, O_SIZE, O_VSPLIT, O_SEED, O_EPOCHS, O_BATCH, O_LR,
            O_DROPOUT, O_NOCACHE, O_THREADS, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_DEVICE, O_PROFILE,
-           O_LOGINT };
+           O_LOGINT, O_COLLTIMEOUT };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA},
         {"weights", required_argument, 0, O_WEIGHTS},
@@ -86,6 +89,7 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
         {"device", required_argument, 0, O_DEVICE},
         {"profile", no_argument, 0, O_PROFILE},
         {"log-interval", required_argument, 0, O_LOGINT},
+        {"collective-timeout", required_argument, 0, O_COLLTIMEOUT},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -97,6 +101,7 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
     t->feature_cache = 1;
     t->out_dir = "checkpoints";
     t->log_interval = 10;
+    t->collective_timeout = 600;
     optind = 1;
     int c;
     long v;
@@ -123,6 +128,7 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
         case O_DEVICE: if (vkdp_parse_long("train", "--device", optarg, 0, 64, &v)) return 2; t->sc.device = (int)v; break;
         case O_PROFILE: t->sc.profile = 1; break;
         case O_LOGINT: if (vkdp_parse_double("train", "--log-interval", optarg, 0.01, 1e6, &t->log_interval)) return 2; break;
+        case O_COLLTIMEOUT: if (vkdp_parse_double("train", "--collective-timeout", optarg, 0, 1e6, &t->collective_timeout)) return 2; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/core/watchdog.h"
 
 static MPI_Comm node_comm = MPI_COMM_NULL;
 
@@ -42,8 +43,10 @@ void vkdp_dist_info_get(vkdp_dist_info *info)
     MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &info->rank));
     MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &info->size));
     if (node_comm == MPI_COMM_NULL) {
+        vkdp_watch_begin("MPI_Comm_split_type (node communicator)");
         MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, info->rank,
                                       MPI_INFO_NULL, &node_comm));
+        vkdp_watch_end();
         MPI_CHECK(MPI_Comm_set_errhandler(node_comm, MPI_ERRORS_ARE_FATAL));
     }
     MPI_CHECK(MPI_Comm_rank(node_comm, &info->local_rank));
@@ -57,10 +60,11 @@ void vkdp_dist_shutdown(void)
     node_comm = MPI_COMM_NULL;
 }
 
-static void allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype type)
+static void allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype type, const char *tname)
 {
     if (!vkdp_dist_running() || vkdp_world_size() == 1)
         return;
+    vkdp_watch_begin("MPI_Allreduce (%zu x %s)", n, tname);
     char *p = buf;
     while (n > 0) {
         int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
@@ -68,22 +72,27 @@ static void allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype type)
         p += (size_t)chunk * elem;
         n -= (size_t)chunk;
     }
+    vkdp_watch_end();
 }
 
-void vkdp_allreduce_i64_sum(int64_t *buf, size_t n) { allreduce_sum(buf, n, sizeof *buf, MPI_INT64_T); }
+void vkdp_allreduce_i64_sum(int64_t *buf, size_t n) { allreduce_sum(buf, n, sizeof *buf, MPI_INT64_T, "int64"); }
 
-void vkdp_allreduce_f64_sum(double *buf, size_t n) { allreduce_sum(buf, n, sizeof *buf, MPI_DOUBLE); }
+void vkdp_allreduce_f64_sum(double *buf, size_t n) { allreduce_sum(buf, n, sizeof *buf, MPI_DOUBLE, "double"); }
 
 void vkdp_barrier(void)
 {
-    if (vkdp_dist_running())
-        MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (!vkdp_dist_running())
+        return;
+    vkdp_watch_begin("MPI_Barrier");
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    vkdp_watch_end();
 }
 
 void vkdp_bcast(void *buf, size_t bytes, int root)
 {
     if (!vkdp_dist_running() || vkdp_world_size() == 1)
         return;
+    vkdp_watch_begin("MPI_Bcast (%zu bytes from rank %d)", bytes, root);
     char *p = buf;
     while (bytes > 0) {
         int chunk = bytes > (size_t)INT_MAX ? INT_MAX : (int)bytes;
@@ -91,6 +100,7 @@ void vkdp_bcast(void *buf, size_t bytes, int root)
         p += chunk;
         bytes -= (size_t)chunk;
     }
+    vkdp_watch_end();
 }
 
 uint64_t vkdp_checksum64(const void *data, size_t bytes, uint64_t seed)
@@ -110,8 +120,10 @@ void vkdp_check_replicas(uint64_t local_checksum, int64_t step, const char *what
         return;
     int size = vkdp_world_size(), rank = vkdp_rank();
     uint64_t *all = vkdp_xmalloc((size_t)size * sizeof *all);
+    vkdp_watch_begin("MPI_Allgather (replica checksums)");
     MPI_CHECK(MPI_Allgather(&local_checksum, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T,
                             MPI_COMM_WORLD));
+    vkdp_watch_end();
     int bad = -1;
     for (int r = 1; r < size && bad < 0; r++)
         if (all[r] != all[0])

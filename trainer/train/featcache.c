@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/core/watchdog.h"
 #include "vkdp/dist/dist.h"
 #include "vkdp/core/progress.h"
 
@@ -75,6 +76,7 @@ void vkdp_featcache_sync(vkdp_featcache *fc)
     }
     int P = vkdp_world_size();
     int *counts = vkdp_xcalloc((size_t)P, sizeof *counts), *displs = vkdp_xcalloc((size_t)P, sizeof *displs);
+    vkdp_watch_begin("MPI_Allgather(v) of the feature cache (%d new on this rank)", fc->nfresh);
     MPI_OK(MPI_Allgather(&fc->nfresh, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD));
     int total = 0;
     for (int r = 0; r < P; r++) {
@@ -111,6 +113,7 @@ void vkdp_featcache_sync(vkdp_featcache *fc)
         }
         free(mine); free(all); free(fmine); free(fall); free(fcounts); free(fdispls);
     }
+    vkdp_watch_end();
     free(counts);
     free(displs);
     fc->nfresh = 0;

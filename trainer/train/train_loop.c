@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/core/common.h"
+#include "vkdp/core/watchdog.h"
 #include "vkdp/model/head.h"
 #include "vkdp/core/progress.h"
 #include "vkdp/train/train.h"
@@ -265,8 +268,31 @@ static void test_kill_hook(int64_t global_step)
     }
 }
 
+/* Test hook for the watchdog and host-failure tests: VKDP_TEST_STALL=RANK:STEP[:FILE] makes that
+ * rank stop right after global step STEP, as a hung process would, until FILE exists (forever
+ * without FILE); the others wait for it in their next collective. */
+static void test_stall_hook(int64_t global_step)
+{
+    const char *k = getenv("VKDP_TEST_STALL");
+    int rank, file_at = 0;
+    long long step;
+    if (!k || sscanf(k, "%d:%lld%n", &rank, &step, &file_at) != 2 || rank != vkdp_rank() || step != global_step)
+        return;
+    const char *file = k[file_at] == ':' ? k + file_at + 1 : NULL;
+    fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: stalling after step %lld%s%s\n", rank, step,
+            file ? " until this file exists: " : "", file ? file : "");
+    fflush(stderr);
+    struct stat sb;
+    const struct timespec poll = {0, 20 * 1000 * 1000};
+    while (!file || stat(file, &sb) != 0)
+        nanosleep(&poll, NULL);
+    fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: %s appeared, continuing\n", rank, file);
+}
+
 int vkdp_train_run(const vkdp_train_opts *t)
 {
+    if (t->collective_timeout > 0)
+        vkdp_watchdog_start(t->collective_timeout, "--collective-timeout");
     vkdp_session s;
     vkdp_session_open(&s, &t->sc, 1);
     const int B = t->sc.batch, F = VKDP_EFFNET_FEATURES;
@@ -344,6 +370,8 @@ int vkdp_train_run(const vkdp_train_opts *t)
         phase ph;
         phase_begin(&ph, &s, order, s.split.ntrain, B, s0, t->threads);
         for (int step = s0; step < steps; step++) {
+            vkdp_watch_where("training step %lld (epoch %d, step %d of %d)", (long long)st.global_step + 1, e + 1,
+                             step + 1, steps);
             int n = phase_step(&ph, step, &tr.skipped);
             int64_t ng = global_count(n);
             vkdp_head_result res;
@@ -359,6 +387,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
             metrics_str(m, sizeof m, &tr);
             vkdp_progress_update(pg, step + 1, m);
             test_kill_hook(st.global_step);
+            test_stall_hook(st.global_step);
             vkdp_head_check_replicas(h, st.global_step, (int)t->check_replicas);
             if (t->ckpt_every > 0 && st.global_step % t->ckpt_every == 0 && step + 1 < steps) {
                 /* tr.skipped = the resumed (global) count + this rank's skips since */
@@ -376,6 +405,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
             }
         }
         phase_end(&ph);
+        vkdp_watch_where("the end of epoch %d", e + 1);
         double train_s = vkdp_now() - t_run;
         int64_t skipped = tr.skipped - (e == start_epoch ? resumed.skipped : 0);
         vkdp_allreduce_i64_sum(&skipped, 1);
@@ -388,6 +418,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
                 memset(s.fc.state, 0, (size_t)s.fc.n);
             phase_begin(&ph, &s, s.split.val, s.split.nval, B, 0, t->threads);
             for (int step = 0; step < vsteps; step++) {
+                vkdp_watch_where("validation step %d of %d (epoch %d)", step + 1, vsteps, e + 1);
                 int n = phase_step(&ph, step, &va.skipped);
                 vkdp_head_result res;
                 vkdp_head_evaluate(h, ph.x, ph.labels, n, &res, NULL);
@@ -396,6 +427,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
                 va.count += res.count;
             }
             phase_end(&ph);
+            vkdp_watch_where("the end of epoch %d", e + 1);
             vkdp_allreduce_i64_sum(&va.skipped, 1);
         }
         if (t->feature_cache)
@@ -436,6 +468,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
     vkdp_ckpt_state_free(&st);
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
+    vkdp_watchdog_stop();
     vkdp_dist_shutdown();
     return 0;
 }
