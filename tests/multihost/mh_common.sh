@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/netns_hosts.sh"
 set +e # the waits below look at exit statuses themselves; every failure calls fail()
 
 # 12 photos per class, 6 steps per epoch at batch 8, a checkpoint every 2 steps.
-JOB=(train --weights "$WEIGHTS" --epochs 2 --batch 8 --checkpoint-every 2 --image-size "${IMAGE_SIZE:-224}")
+JOB=(train --weights "$WEIGHTS" --epochs 2 --batch 8 --checkpoint-every 2 --image-size "${IMAGE_SIZE:-96}")
 
 mh_hostlist() { # FIRST LAST: "h<FIRST>,...,h<LAST>" for --host
   local i s=""

@@ -5,10 +5,10 @@
 # The job must end non-zero within 30 s with the step-8 checkpoint intact, and `--resume auto`
 # on the two remaining hosts must finish bit-identical to an uninterrupted one-host run.
 source "$(dirname "$0")/mh_common.sh"
+mh_up 3 # first: SKIP at once where namespaces cannot be made
 subset 12 "$WORK/data"
 rm -rf "$WORK/ref" "$WORK/run" "$WORK/killed.log"
 reference_run "$WORK/ref" "$WORK/ref.log"
-mh_up 3
 
 VKDP_TEST_STALL=2:9 mh_mpirun 1 --host "$(mh_hostlist 1 3)" -np 3 \
   -x VK_DRIVER_FILES -x LP_NUM_THREADS -x VKDP_TEST_STALL \

@@ -10,9 +10,9 @@
 # then end non-zero (its halt order to host 3 times out), and the step-8 checkpoint stay intact.
 source "$(dirname "$0")/mh_common.sh"
 T_OUT=${COLLECTIVE_TIMEOUT:-30}
+mh_up 3 # first: SKIP at once where namespaces cannot be made
 subset 12 "$WORK/data"
 rm -rf "$WORK/run" "$WORK/go" "$WORK/cut.log"
-mh_up 3
 
 VKDP_TEST_STALL="2:9:$WORK/go" mh_mpirun 1 --host "$(mh_hostlist 1 3)" -np 3 \
   -x VK_DRIVER_FILES -x LP_NUM_THREADS -x VKDP_TEST_STALL \

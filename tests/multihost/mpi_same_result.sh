@@ -3,10 +3,10 @@
 # subnet only) runs the real trainer on a flower subset: its checkpoint must be bit-identical
 # (tests/ckpt_digest.py) to the same job's with 3 ranks on one host.
 source "$(dirname "$0")/mh_common.sh"
+mh_up 3 # first: SKIP at once where namespaces cannot be made
 subset 12 "$WORK/data"
 rm -rf "$WORK/ref" "$WORK/run"
 reference_run "$WORK/ref" "$WORK/ref.log"
-mh_up 3
 
 # the ranks really are on three hosts, talking over the switch
 mh_mpirun 1 --host "$(mh_hostlist 1 3)" -np 3 "$MPI_HELLO" >"$WORK/hello.log" 2>&1 ||

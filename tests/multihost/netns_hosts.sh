@@ -6,6 +6,7 @@
 #   mh_up 3                 # hosts 1..3, or exit 77 (SKIP) with the reason when this machine
 #                           # cannot make namespaces (not root, no `ip netns`, no veth/bridge)
 #   mh_exec 1 CMD...        # run CMD on host 1 (its network, its host name, its hosts file)
+#   mh_exec_sys 1 CMD...    # the same, keeping the machine's /sys (cgroups, for slurmd)
 #   mh_mpirun 1 ARGS...     # mpirun started on host 1, ranks on the hosts named in ARGS (--host)
 #   mh_kill_host 3          # SIGKILL every process of host 3 (a machine lost with all it ran)
 #   mh_link 3 down|up       # host 3's switch port down/up (a cut cable: TCP sees nothing)
@@ -33,10 +34,12 @@
 # SIGKILLed (a ctest timeout): a detached reaper process waits for the test's PID to disappear
 # and runs the same clean-up from $MH_DIR/state. It kills every process left in each host's
 # namespace (by PID, until none is left), deletes the namespaces (which deletes their links),
-# removes the /etc/netns entries, $MH_DIR, and /run/netns when this run created it and it is
-# empty, then stops the reaper. Every wait is on a condition with a bounded deadline.
+# removes the /etc/netns entries, what its hosts' processes left in /tmp and /dev/shm under
+# their host names (Open MPI session folders of killed daemons), $MH_DIR, and /run/netns when
+# this run created it and it is empty, then stops the reaper. Every wait is on a condition with a bounded deadline.
 #
-# Also runnable by hand: `tests/multihost/netns_hosts.sh --cleanup DIR` redoes a run's clean-up
+# MH_FORCE_TAG=<8 hex digits> replaces the random tag (the self-test uses it to check the
+# refusal). Also runnable by hand: `tests/multihost/netns_hosts.sh --cleanup DIR` redoes a run's clean-up
 # from its state file.
 
 MH_SUBNET=198.51.100.0/24
@@ -49,7 +52,7 @@ MH_HOSTS=""
 # order, then ends in bounded time once the job has aborted (this sysctl is per namespace).
 MH_TCP_RETRIES2=${MH_TCP_RETRIES2:-7}
 
-# ---- clean-up from a state file: "ns NAME", "etc DIR", "pid PID", "runnetns" lines ----
+# ---- clean-up from a state file: "tag TAG", "ns NAME", "etc DIR", "pid PID", "runnetns" ----
 mh_netns_pids() { # PIDs of the processes in namespace $1
   ip netns pids "$1" 2>/dev/null
 }
@@ -90,6 +93,12 @@ mh_cleanup_state() { # DIR: undo everything DIR/state records (idempotent)
     [ "$kind" = etc ] || continue
     rm -rf -- "$what"
   done <"$dir/state"
+  # what processes named after this run's hosts left in the machine's /tmp and /dev/shm when
+  # they were killed (Open MPI's session folders /tmp/ompi.HOST.UID, shared-memory segments)
+  while read -r kind what; do
+    [ "$kind" = tag ] || continue
+    find /tmp /dev/shm -maxdepth 1 -name "*vkmh$what-*" -exec rm -rf -- {} + 2>/dev/null
+  done <"$dir/state"
   rmdir /etc/netns 2>/dev/null # only when no other run uses it
   if grep -qx runnetns "$dir/state" && [ -d /run/netns ] && [ -z "$(ls -A /run/netns)" ]; then
     umount /run/netns 2>/dev/null
@@ -128,10 +137,10 @@ mh_die() { echo "FAIL: netns_hosts: $*" >&2; mh_down; exit 1; }
 mh_up() {
   local n=$1 i ns name
   [ "$(id -u)" -eq 0 ] || mh_skip "network namespaces need root, this is uid $(id -u)"
-  for b in ip unshare hostname; do
+  for b in ip unshare nsenter hostname; do
     command -v "$b" >/dev/null 2>&1 || mh_skip "$b not found (apt-get install iproute2 util-linux)"
   done
-  MH_TAG=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+  MH_TAG=${MH_FORCE_TAG:-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')} # forced: self-test only
   MH_N=$n
   MH_SW="vkmh$MH_TAG-sw"
   local names=("$MH_SW")
@@ -144,7 +153,7 @@ mh_up() {
   done
   MH_DIR=$(mktemp -d /tmp/vkmh.XXXXXX) || mh_skip "mktemp failed"
   chmod 700 "$MH_DIR"
-  : >"$MH_DIR/state"
+  echo "tag $MH_TAG" >"$MH_DIR/state"
   [ -d /run/netns ] || echo runnetns >>"$MH_DIR/state"
   trap 'mh_down' EXIT
   trap 'exit 130' INT
@@ -207,6 +216,16 @@ mh_exec() { # N CMD...: CMD on host N, with the host's name
   ns=$(mh_ns "$1")
   shift
   ip netns exec "$ns" unshare --uts -- sh -c 'hostname "$0" && exec "$@"' "$ns" "$@"
+}
+
+mh_exec_sys() { # N CMD...: as mh_exec, but keeping the machine's /sys (ip netns exec mounts a
+  # fresh sysfs, which hides /sys/fs/cgroup: slurmd needs it); /etc/hosts is the run's hosts file
+  # in a private mount namespace
+  local ns
+  ns=$(mh_ns "$1")
+  shift
+  nsenter --net="/run/netns/$ns" unshare --mount --uts -- \
+    sh -c 'h=$1 f=$2; shift 2; mount --bind "$f" /etc/hosts && hostname "$h" && exec "$@"' sh "$ns" "$MH_DIR/hosts" "$@"
 }
 
 mh_mpirun() { # N MPIRUN-ARGS...: mpirun started on host N over this run's hosts
