@@ -50,7 +50,9 @@ static void *abort_guard(void *arg)
     _exit(1);
 }
 
-/* Called with mu held; never returns. */
+/* Called with mu held; never returns. The job is ended from this thread although MPI was
+ * initialised MPI_THREAD_FUNNELED: the main thread is the one stuck inside MPI, and Open MPI's
+ * MPI_Abort (vkdp_fatal_at) works from any thread; the guard covers an abort that blocks. */
 static void fire(double waited)
 {
     char host[256] = "?", msg[1024];
