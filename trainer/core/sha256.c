@@ -1,3 +1,4 @@
+/* SHA-256 (FIPS 180-4), incremental and of a whole file; see include/vkdp/core/sha256.h. */
 #include "vkdp/core/sha256.h"
 
 #include <errno.h>
