@@ -11,6 +11,7 @@ PKGS=(
   libturbojpeg0-dev
   python3 python3-numpy python3-h5py python3-torch python3-matplotlib python3-pil
   slurm-wlm munge
+  iproute2 procps
   curl ca-certificates
 )
 

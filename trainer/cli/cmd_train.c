@@ -46,7 +46,10 @@ static void usage(FILE *f)
                "  --checkpoint-every N     also checkpoint every N steps (default: once per epoch)\n"
                "diagnostics:\n"
                "  --check-replicas N       compare a checksum of every rank's head every N steps; abort\n"
-               "                           on divergence (default 0 = off)\n");
+               "                           on divergence (default 0 = off)\n"
+               "  --collective-timeout S   abort the job, naming the step and the operation, when one\n"
+               "                           collective or device wait takes longer than S seconds\n"
+               "                           (a lost host or cut link; default 600, 0 = never)\n");
     vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_PROFILE, W, NULL);
     fprintf(f, "  --log-interval S         seconds between progress lines when stdout is not a TTY (default 10)\n"
@@ -56,7 +59,8 @@ static void usage(FILE *f)
 /* 0: parsed; 1: --help printed; 2: bad usage (message printed). */
 static int parse(int argc, char **argv, vkdp_train_opts *t)
 {
-    enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT };
+    enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT,
+           O_COLLTIMEOUT };
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
@@ -72,6 +76,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         {"checkpoint-every", required_argument, 0, O_CKEVERY},
         {"check-replicas", required_argument, 0, O_CHECK},
         {"log-interval", required_argument, 0, O_LOGINT},
+        {"collective-timeout", required_argument, 0, O_COLLTIMEOUT},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -84,6 +89,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     t->feature_cache = 1;
     t->out_dir = "checkpoints";
     t->log_interval = 10;
+    t->collective_timeout = 600;
     int c;
     long v;
     while ((c = vkdp_opts_next(&opts)) != -1) {
@@ -99,6 +105,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         case O_CKEVERY: if (vkdp_parse_long("train", "--checkpoint-every", optarg, 0, 1L << 30, &v)) return 2; t->ckpt_every = v; break;
         case O_CHECK: if (vkdp_parse_long("train", "--check-replicas", optarg, 0, 1L << 30, &v)) return 2; t->check_replicas = v; break;
         case O_LOGINT: if (vkdp_parse_double("train", "--log-interval", optarg, 0.01, 1e6, &t->log_interval)) return 2; break;
+        case O_COLLTIMEOUT: if (vkdp_parse_double("train", "--collective-timeout", optarg, 0, 1e6, &t->collective_timeout)) return 2; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/core/watchdog.h"
 
 static MPI_Comm node_comm = MPI_COMM_NULL;
 static int initialised;          /* vkdp_dist_init ran, vkdp_dist_finalize not yet */
@@ -88,8 +89,10 @@ void vkdp_dist_info_get(vkdp_dist_info *info)
     info->rank = world_rank;
     info->size = world_size;
     if (node_comm == MPI_COMM_NULL) {
+        vkdp_watch_begin("MPI_Comm_split_type (node communicator)");
         MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, info->rank,
                                       MPI_INFO_NULL, &node_comm));
+        vkdp_watch_end();
         MPI_CHECK(MPI_Comm_set_errhandler(node_comm, MPI_ERRORS_ARE_FATAL));
     }
     MPI_CHECK(MPI_Comm_rank(node_comm, &info->local_rank));
@@ -105,10 +108,11 @@ void vkdp_dist_set_max_count(size_t n)
 
 static int chunk_of(size_t n) { return (int)(n > max_count ? max_count : n); }
 
-static void allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype type)
+static void allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype type, const char *tname)
 {
     if (job_size() == 1)
         return;
+    vkdp_watch_begin("MPI_Allreduce (%zu x %s)", n, tname);
     char *p = buf;
     while (n > 0) {
         int chunk = chunk_of(n);
@@ -116,22 +120,27 @@ static void allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype type)
         p += (size_t)chunk * elem;
         n -= (size_t)chunk;
     }
+    vkdp_watch_end();
 }
 
-void vkdp_allreduce_i64_sum(int64_t *buf, size_t n) { allreduce_sum(buf, n, sizeof *buf, MPI_INT64_T); }
+void vkdp_allreduce_i64_sum(int64_t *buf, size_t n) { allreduce_sum(buf, n, sizeof *buf, MPI_INT64_T, "int64"); }
 
-void vkdp_allreduce_f64_sum(double *buf, size_t n) { allreduce_sum(buf, n, sizeof *buf, MPI_DOUBLE); }
+void vkdp_allreduce_f64_sum(double *buf, size_t n) { allreduce_sum(buf, n, sizeof *buf, MPI_DOUBLE, "double"); }
 
 void vkdp_barrier(void)
 {
-    if (job_size() > 1)
-        MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (job_size() == 1)
+        return;
+    vkdp_watch_begin("MPI_Barrier");
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    vkdp_watch_end();
 }
 
 void vkdp_bcast(void *buf, size_t bytes, int root)
 {
     if (job_size() == 1)
         return;
+    vkdp_watch_begin("MPI_Bcast (%zu bytes from rank %d)", bytes, root);
     char *p = buf;
     while (bytes > 0) {
         int chunk = chunk_of(bytes);
@@ -139,6 +148,7 @@ void vkdp_bcast(void *buf, size_t bytes, int root)
         p += chunk;
         bytes -= (size_t)chunk;
     }
+    vkdp_watch_end();
 }
 
 void vkdp_allgather_size(size_t mine, size_t *counts)
@@ -149,7 +159,9 @@ void vkdp_allgather_size(size_t mine, size_t *counts)
         return;
     }
     uint64_t m = mine, *all = vkdp_xcalloc((size_t)P, sizeof *all);
+    vkdp_watch_begin("MPI_Allgather (sizes: %zu on this rank)", mine);
     MPI_CHECK(MPI_Allgather(&m, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD));
+    vkdp_watch_end();
     for (int r = 0; r < P; r++) {
         if (all[r] > SIZE_MAX)
             VKDP_FATAL("rank %d reported a count of %llu", r, (unsigned long long)all[r]);
@@ -174,6 +186,8 @@ void vkdp_allgatherv_bytes(const void *mine, void *all, const size_t *counts)
         total += counts[r];
     }
     char *dst = all;
+    /* the chunked path's broadcasts nest inside this mark, which keeps the outer name */
+    vkdp_watch_begin("MPI_Allgatherv (%zu bytes in all, %zu from this rank)", total, counts[world_rank]);
     if (total <= max_count) {
         /* one call: every count and displacement fits MPI's int */
         int *ic = vkdp_xcalloc((size_t)P, sizeof *ic), *id = vkdp_xcalloc((size_t)P, sizeof *id);
@@ -191,6 +205,7 @@ void vkdp_allgatherv_bytes(const void *mine, void *all, const size_t *counts)
         for (int r = 0; r < P; r++)
             vkdp_bcast(dst + displs[r], counts[r], r);
     }
+    vkdp_watch_end();
     free(displs);
 }
 
@@ -200,8 +215,10 @@ void vkdp_check_replicas(uint64_t local_checksum, int64_t step, const char *what
     if (size == 1)
         return;
     uint64_t *all = vkdp_xmalloc((size_t)size * sizeof *all);
+    vkdp_watch_begin("MPI_Allgather (replica checksums)");
     MPI_CHECK(MPI_Allgather(&local_checksum, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T,
                             MPI_COMM_WORLD));
+    vkdp_watch_end();
     int bad = -1;
     for (int r = 1; r < size && bad < 0; r++)
         if (all[r] != all[0])
@@ -223,8 +240,10 @@ void vkdp_check_replicas(uint64_t local_checksum, int64_t step, const char *what
     }
     free(all);
     /* Rank 0 reports and aborts the job; the others wait here to be taken down with it, so the
-     * message is never lost to a faster abort. */
+     * message is never lost to a faster abort (the watchdog covers a rank 0 that is gone). */
+    vkdp_watch_begin("MPI_Barrier (waiting for rank 0 to abort on diverged replicas)");
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    vkdp_watch_end();
     VKDP_FATAL("replicas diverged after step %lld (%s); rank 0 did not abort the job",
                (long long)step, what);
 }

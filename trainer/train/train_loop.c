@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "phase.h"
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/core/common.h"
 #include "vkdp/core/progress.h"
+#include "vkdp/core/watchdog.h"
 #include "vkdp/model/head.h"
 #include "vkdp/train/head_ckpt.h"
 #include "vkdp/train/session.h"
@@ -131,6 +134,27 @@ static void test_hold_hook(const run *r, int epochs_done)
         pause();
 }
 
+/* Test hook for the watchdog and host-failure tests: VKDP_TEST_STALL=RANK:STEP[:FILE] makes that
+ * rank stop right after global step STEP, as a hung process would, until FILE exists (forever
+ * without FILE); the others wait for it in their next collective. */
+static void test_stall_hook(int64_t global_step)
+{
+    const char *k = getenv("VKDP_TEST_STALL");
+    int rank, file_at = 0;
+    long long step;
+    if (!k || sscanf(k, "%d:%lld%n", &rank, &step, &file_at) != 2 || rank != vkdp_rank() || step != global_step)
+        return;
+    const char *file = k[file_at] == ':' ? k + file_at + 1 : NULL;
+    fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: stalling after step %lld%s%s\n", rank, step,
+            file ? " until this file exists: " : "", file ? file : "");
+    fflush(stderr);
+    struct stat sb;
+    const struct timespec poll = {0, 20 * 1000 * 1000};
+    while (!file || stat(file, &sb) != 0)
+        nanosleep(&poll, NULL);
+    fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: %s appeared, continuing\n", rank, file);
+}
+
 static void run_open(run *r, const vkdp_train_opts *t)
 {
     memset(r, 0, sizeof *r);
@@ -243,6 +267,8 @@ static void train_epoch(run *r, epoch *ep)
     vkdp_phase ph;
     vkdp_phase_begin(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0);
     for (int step = ep->s0; step < r->steps; step++) {
+        vkdp_watch_where("training step %lld (epoch %d, step %d of %d)", (long long)st->global_step + 1,
+                         ep->e + 1, step + 1, r->steps);
         int n = vkdp_phase_step(&ph, step, &ep->tr.skipped);
         int64_t ng = global_count(n);
         vkdp_head_result res;
@@ -258,15 +284,17 @@ static void train_epoch(run *r, epoch *ep)
         metrics_str(m, sizeof m, &ep->tr);
         vkdp_progress_update(ep->pg, step + 1, m);
         test_kill_hook(st->global_step);
+        test_stall_hook(st->global_step);
         vkdp_head_check_replicas(r->h, st->global_step, (int)t->check_replicas);
         if (t->ckpt_every > 0 && st->global_step % t->ckpt_every == 0 && step + 1 < r->steps)
             checkpoint_mid_epoch(r, ep, step);
     }
     vkdp_phase_end(&ph);
+    vkdp_watch_where("the end of epoch %d", ep->e + 1);
 }
 
 /* Inference over the fixed validation order; sums over this rank, skipped over all ranks. */
-static sums validate(run *r)
+static sums validate(run *r, int e)
 {
     sums va = {0, 0, 0, 0};
     if (r->vsteps == 0)
@@ -276,6 +304,7 @@ static sums validate(run *r)
     vkdp_phase ph;
     vkdp_phase_begin(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0);
     for (int step = 0; step < r->vsteps; step++) {
+        vkdp_watch_where("validation step %d of %d (epoch %d)", step + 1, r->vsteps, e + 1);
         int n = vkdp_phase_step(&ph, step, &va.skipped);
         vkdp_head_result res;
         vkdp_head_evaluate(r->h, ph.fb.x, ph.fb.labels, n, &res, NULL);
@@ -284,6 +313,7 @@ static sums validate(run *r)
         va.count += res.count;
     }
     vkdp_phase_end(&ph);
+    vkdp_watch_where("the end of epoch %d", e + 1);
     vkdp_allreduce_i64_sum(&va.skipped, 1);
     return va;
 }
@@ -331,6 +361,8 @@ static void checkpoint_epoch_end(run *r, int e)
 
 int vkdp_train_run(const vkdp_train_opts *t)
 {
+    if (t->collective_timeout > 0)
+        vkdp_watchdog_start(t->collective_timeout, "--collective-timeout");
     run r;
     run_open(&r, t);
     resume(&r);
@@ -344,7 +376,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
         train_epoch(&r, &ep);
         double train_s = vkdp_now() - ep.t_run;
         int64_t skipped = global_skipped(&ep);
-        sums va = validate(&r);
+        sums va = validate(&r, e);
         if (t->feature_cache)
             vkdp_featcache_sync(r.s.fc);
         epoch_metrics(&r, &ep, &va, train_s, skipped);
@@ -354,5 +386,6 @@ int vkdp_train_run(const vkdp_train_opts *t)
     if (r.start_epoch >= t->epochs)
         vkdp_log("Nothing to do: the checkpoint already has %d of %d epoch(s).\n", r.start_epoch, t->epochs);
     run_close(&r);
+    vkdp_watchdog_stop();
     return 0;
 }

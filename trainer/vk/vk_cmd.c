@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vk_internal.h"
+#include "vkdp/core/watchdog.h"
 
 #define SETS_PER_POOL 256
 #define MAX_QUERIES 4096
@@ -382,7 +383,9 @@ void vkdp_cmd_wait(vkdp_cmd *c)
 {
     if (!c->pending)
         return;
+    vkdp_watch_begin("device wait (vkWaitForFences)");
     VK_CHECK(vkWaitForFences(c->dev->device, 1, &c->fence, VK_TRUE, UINT64_MAX));
+    vkdp_watch_end();
     c->pending = 0;
     if (c->qpool && c->nqueries > 1) {
         VK_CHECK(vkGetQueryPoolResults(c->dev->device, c->qpool, 0, c->nqueries, c->nqueries * sizeof(uint64_t),

@@ -15,6 +15,7 @@ typedef struct {
     long ckpt_every;             /* also checkpoint every N global steps, 0 only per epoch */
     long check_replicas;         /* compare the ranks' heads every N steps, 0 never */
     double log_interval;         /* seconds between progress lines when stdout is no TTY */
+    double collective_timeout;   /* --collective-timeout: seconds a collective or device wait may take, 0 never */
 } vkdp_train_opts;
 
 /* Runs the whole training (a collective over all ranks); returns the exit status. Any error is
