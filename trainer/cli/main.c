@@ -51,10 +51,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (argc >= 2 && !strcmp(argv[1], "--version")) {
-        printf("vkdp %s (%s)\n", VKDP_VERSION, VKDP_GIT_COMMIT);
-        return 0;
-    }
+    if (argc >= 2 && !strcmp(argv[1], "--version"))
+        return vkdp_print_version(stdout);
     if (argc >= 2 && argv[1][0] != '-') {
         for (size_t i = 0; i < VKDP_ARRAY_LEN(commands); i++)
             if (!strcmp(argv[1], commands[i].name))

@@ -151,7 +151,7 @@ static int compute_queue_family(VkPhysicalDevice p)
     return best;
 }
 
-static void fill_info(VkPhysicalDevice p, int index, vkdp_device_info *info)
+void vk_fill_info(VkPhysicalDevice p, int index, vkdp_device_info *info)
 {
     memset(info, 0, sizeof *info);
     VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -216,7 +216,7 @@ int vkdp_devices_print(FILE *out)
     VkPhysicalDevice *d = enumerate(inst, &n);
     for (uint32_t i = 0; i < n; i++) {
         vkdp_device_info in;
-        fill_info(d[i], (int)i, &in);
+        vk_fill_info(d[i], (int)i, &in);
         fprintf(out,
                 "device %u: %s\n"
                 "  type                    %s\n"
@@ -267,6 +267,40 @@ static uint32_t pick_memtype(const VkPhysicalDeviceMemoryProperties *mp, VkMemor
     return UINT32_MAX;
 }
 
+int vk_pick_device(const VkPhysicalDevice *pd, uint32_t n, int device_index, int local_rank, char *why,
+                   size_t len)
+{
+    int index = device_index >= 0 ? device_index : env_int("VKDP_DEVICE", -1);
+    if (index >= (int)n) {
+        snprintf(why, len, "device %d requested but only %u Vulkan device(s) exist (see `trainer devices`)",
+                 index, n);
+        return -1;
+    }
+    if (index >= 0)
+        return index;
+    int best = -1, count = 0;
+    int *cands = vkdp_xcalloc(n ? n : 1, sizeof *cands);
+    for (uint32_t i = 0; i < n; i++) {
+        VkPhysicalDeviceProperties pr;
+        vkGetPhysicalDeviceProperties(pd[i], &pr);
+        if (compute_queue_family(pd[i]) < 0)
+            continue;
+        int r = type_rank(pr.deviceType);
+        if (r > best) {
+            best = r;
+            count = 0;
+        }
+        if (r == best)
+            cands[count++] = (int)i;
+    }
+    /* Several GPUs per node: each rank on the node takes its own. */
+    index = count ? cands[local_rank % count] : -1;
+    free(cands);
+    if (index < 0)
+        snprintf(why, len, "no Vulkan device with a compute queue");
+    return index;
+}
+
 vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
 {
     vkdp_device_opts o;
@@ -302,34 +336,13 @@ vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
     VkPhysicalDevice *pd = enumerate(dev->instance, &n);
     if (n == 0)
         VKDP_FATAL("no Vulkan physical device found; install mesa-vulkan-drivers (lavapipe) or a GPU driver");
-    int index = o.device_index >= 0 ? o.device_index : env_int("VKDP_DEVICE", -1);
-    if (index >= (int)n)
-        VKDP_FATAL("device %d requested but only %u Vulkan device(s) exist (see `trainer devices`)", index, n);
-    if (index < 0) {
-        int best = -1, count = 0;
-        int *cands = vkdp_xcalloc(n, sizeof *cands);
-        for (uint32_t i = 0; i < n; i++) {
-            VkPhysicalDeviceProperties pr;
-            vkGetPhysicalDeviceProperties(pd[i], &pr);
-            if (compute_queue_family(pd[i]) < 0)
-                continue;
-            int r = type_rank(pr.deviceType);
-            if (r > best) {
-                best = r;
-                count = 0;
-            }
-            if (r == best)
-                cands[count++] = (int)i;
-        }
-        if (count == 0)
-            VKDP_FATAL("no Vulkan device with a compute queue");
-        /* Several GPUs per node: each rank on the node takes its own. */
-        index = cands[o.local_rank % count];
-        free(cands);
-    }
+    char why[256];
+    int index = vk_pick_device(pd, n, o.device_index, o.local_rank, why, sizeof why);
+    if (index < 0)
+        VKDP_FATAL("%s", why);
     dev->phys = pd[index];
     free(pd);
-    fill_info(dev->phys, index, &dev->info);
+    vk_fill_info(dev->phys, index, &dev->info);
     int qf = compute_queue_family(dev->phys);
     if (qf < 0)
         VKDP_FATAL("device %d (%s) has no compute queue", index, dev->info.name);

@@ -59,6 +59,14 @@ struct vkdp_device {
     int nlabels;
 };
 
+/* Properties and limits of a physical device. */
+void vk_fill_info(VkPhysicalDevice p, int index, vkdp_device_info *info);
+/* The device a process would use: device_index >= 0, else VKDP_DEVICE, else the best type
+ * (discrete > integrated > virtual > CPU) with a compute queue, local_rank % count among equals.
+ * Returns its index, or -1 with the reason in why. */
+int vk_pick_device(const VkPhysicalDevice *pd, uint32_t n, int device_index, int local_rank, char *why,
+                   size_t len);
+
 /* A stable copy of an op label, owned by the device (one per distinct string). */
 const char *vkdp_intern_label(vkdp_device *dev, const char *label);
 

@@ -16,6 +16,9 @@ void vkdp_dist_info_get(vkdp_dist_info *info);
 /* Frees the cached node communicator; call before MPI_Finalize (no-op otherwise). */
 void vkdp_dist_shutdown(void);
 int vkdp_dist_running(void);
+/* First line of MPI_Get_library_version ("Open MPI v4.1.4, package: ..."); callable before
+ * MPI_Init, as the standard allows. */
+void vkdp_mpi_library_version(char *buf, size_t len);
 
 /* In-place sums over all ranks. */
 void vkdp_allreduce_i64_sum(int64_t *buf, size_t n);

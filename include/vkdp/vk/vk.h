@@ -65,6 +65,9 @@ void vkdp_device_destroy(vkdp_device *dev);
 const vkdp_device_info *vkdp_device_get_info(const vkdp_device *dev);
 /* Prints every physical device with its limits; returns how many were found. */
 int vkdp_devices_print(FILE *out);
+/* For --version: the loader's version ("1.3.239") and the driver (driverName driverInfo) of the
+ * device a single process would pick, with its index, name and type; or "none (why)". */
+void vkdp_vk_versions(char *loader, size_t loader_len, char *driver, size_t driver_len);
 
 /* ---------------- buffers ---------------- */
 /* A buffer is a VkBuffer bound to a sub-range of one of a few large device allocations. */
