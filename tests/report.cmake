@@ -3,3 +3,17 @@
 add_test(NAME cli_version COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_version.sh)
 set_tests_properties(cli_version PROPERTIES
   ENVIRONMENT "${VKDP_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SRC=${CMAKE_SOURCE_DIR}")
+
+set(VKDP_REPORT_TEST_DIR ${CMAKE_BINARY_DIR}/report_test)
+file(MAKE_DIRECTORY ${VKDP_REPORT_TEST_DIR})
+# CSV log: number formatting against Python's repr, file handling (sanitized), then end to end
+vkdp_add_test_exe(test_py_repr ${CMAKE_SOURCE_DIR}/tests/test_py_repr.c)
+vkdp_add_test_exe(test_csv_log ${CMAKE_SOURCE_DIR}/tests/test_csv_log.c)
+add_test(NAME csv_py_repr COMMAND sh -c "$0 > ${VKDP_REPORT_TEST_DIR}/repr.txt && ${VKDP_SYS_PYTHON} $1 ${VKDP_REPORT_TEST_DIR}/repr.txt"
+  $<TARGET_FILE:test_py_repr> ${CMAKE_SOURCE_DIR}/tests/py_repr_check.py)
+add_test(NAME csv_log_file COMMAND test_csv_log ${VKDP_REPORT_TEST_DIR}/csv_log_file)
+set_tests_properties(csv_py_repr csv_log_file PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+# six short training runs: nosan, the sanitized tests above cover the CSV code
+add_test(NAME train_csv_log COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_csv_log.sh)
+set_tests_properties(train_csv_log PROPERTIES TIMEOUT 900 LABELS nosan ENVIRONMENT
+  "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/csv_log")

@@ -56,6 +56,8 @@ static void usage(FILE *f)
             "  --device N               Vulkan device index (see `trainer devices`)\n"
             "  --profile                print the per-op device time table at the end\n"
             "  --log-interval S         seconds between progress lines when stdout is not a TTY (default 10)\n"
+            "  --csv-log FILE           one row per epoch in Keras' CSVLogger format (epoch,accuracy,loss,\n"
+            "                           val_accuracy,val_loss); a fresh run truncates FILE, a resumed one appends\n"
             "  -h, --help               this help\n");
 }
 
@@ -63,7 +65,7 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_DATA = 256, O_WEIGHTS, O_MISSING, O_CLASSES, O_SIZE, O_VSPLIT, O_SEED, O_EPOCHS, O_BATCH, O_LR,
            O_DROPOUT, O_NOCACHE, O_THREADS, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_DEVICE, O_PROFILE,
-           O_LOGINT };
+           O_LOGINT, O_CSVLOG };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA},
         {"weights", required_argument, 0, O_WEIGHTS},
@@ -86,6 +88,7 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
         {"device", required_argument, 0, O_DEVICE},
         {"profile", no_argument, 0, O_PROFILE},
         {"log-interval", required_argument, 0, O_LOGINT},
+        {"csv-log", required_argument, 0, O_CSVLOG},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -123,6 +126,7 @@ int vkdp_train_parse(int argc, char **argv, vkdp_train_opts *t)
         case O_DEVICE: if (vkdp_parse_long("train", "--device", optarg, 0, 64, &v)) return 2; t->sc.device = (int)v; break;
         case O_PROFILE: t->sc.profile = 1; break;
         case O_LOGINT: if (vkdp_parse_double("train", "--log-interval", optarg, 0.01, 1e6, &t->log_interval)) return 2; break;
+        case O_CSVLOG: t->csv_log = optarg; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }

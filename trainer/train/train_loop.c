@@ -10,6 +10,7 @@
 #include "vkdp/core/common.h"
 #include "vkdp/model/head.h"
 #include "vkdp/core/progress.h"
+#include "vkdp/train/csv_log.h"
 #include "vkdp/train/train.h"
 
 typedef struct {
@@ -322,6 +323,9 @@ int vkdp_train_run(const vkdp_train_opts *t)
         vkdp_ckpt_state_free(&ck);
     }
 
+    const int has_val = s.split.nval > 0, csv = t->csv_log && s.dist.rank == 0;
+    if (csv)
+        vkdp_csv_log_start(t->csv_log, has_val, r == 1, st.epoch_m, st.nepochs_m);
     if (t->feature_cache)
         vkdp_log("Feature cache: the frozen backbone's pooled features of each image are computed once and kept "
                  "in host memory (%.1f MB); later epochs run only the head (--no-feature-cache disables).\n",
@@ -428,6 +432,8 @@ int vkdp_train_run(const vkdp_train_opts *t)
         st.epoch_correct = st.epoch_count = st.epoch_skipped = 0;
         st.epoch_seconds = 0;
         write_checkpoint(&st, h, t);
+        if (csv) /* after the checkpoint: a crash in between is repaired from it on resume */
+            vkdp_csv_log_append(t->csv_log, has_val, &em);
     }
     if (start_epoch >= t->epochs)
         vkdp_log("Nothing to do: the checkpoint already has %d of %d epoch(s).\n", start_epoch, t->epochs);

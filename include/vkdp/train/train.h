@@ -19,6 +19,7 @@ typedef struct {
     long ckpt_every;
     long check_replicas;
     double log_interval;
+    const char *csv_log;  /* --csv-log FILE (Keras CSVLogger rows), or NULL */
 } vkdp_train_opts;
 
 /* 0: parsed; 1: --help printed; 2: bad usage (message printed). */
