@@ -17,3 +17,9 @@ set_tests_properties(csv_py_repr csv_log_file PROPERTIES ENVIRONMENT "${VKDP_TES
 add_test(NAME train_csv_log COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_csv_log.sh)
 set_tests_properties(train_csv_log PROPERTIES TIMEOUT 900 LABELS nosan ENVIRONMENT
   "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/csv_log")
+
+vkdp_add_test_exe(test_font ${CMAKE_SOURCE_DIR}/tests/test_font.c)
+add_test(NAME image_font COMMAND test_font)
+add_test(NAME dataset_grid COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_grid.sh)
+set_tests_properties(image_font dataset_grid PROPERTIES ENVIRONMENT
+  "${VKDP_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/grid")

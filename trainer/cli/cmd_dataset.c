@@ -3,6 +3,7 @@
 #include "vkdp/cli/cli.h"
 #include "vkdp/core/common.h"
 #include "vkdp/data/data.h"
+#include "vkdp/data/image.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,11 @@ static void usage(FILE *f)
             "  --list training|validation\n"
             "                           print the chosen files in order, one path per line, on\n"
             "                           stdout (the summary then goes to stderr)\n"
+            "  --grid OUT.jpg           also draw the first N training images of every class, one\n"
+            "                           row per class, each labelled with its class (as the Keras\n"
+            "                           tutorial shows them), into OUT.jpg\n"
+            "  --grid-per-class N       images per class in the grid, 1..64 (default 9)\n"
+            "  --grid-cell PX           cell side in pixels, a multiple of 16 in 32..1024 (default 160)\n"
             "  -h, --help               this help\n");
 }
 
@@ -52,10 +58,14 @@ int cmd_dataset(int argc, char **argv)
         {"validation-split", required_argument, 0, 'v'},
         {"class-names", required_argument, 0, 'c'},
         {"list", required_argument, 0, 'l'},
+        {"grid", required_argument, 0, 'g'},
+        {"grid-per-class", required_argument, 0, 'G'},
+        {"grid-cell", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *data = NULL, *list = NULL;
+    const char *data = NULL, *list = NULL, *grid = NULL;
+    long grid_n = 9, grid_cell = 160;
     char *classes_arg = NULL;
     unsigned long long seed = 123;
     double split = 0.2;
@@ -88,6 +98,15 @@ int cmd_dataset(int argc, char **argv)
                 return 2;
             }
             list = optarg;
+            break;
+        case 'g': grid = optarg; break;
+        case 'G': if (vkdp_parse_long("dataset", "--grid-per-class", optarg, 1, 64, &grid_n)) return 2; break;
+        case 'P':
+            if (vkdp_parse_long("dataset", "--grid-cell", optarg, 32, 1024, &grid_cell)) return 2;
+            if (grid_cell % 16) {
+                fprintf(stderr, "trainer dataset: --grid-cell %ld is not a multiple of 16\n", grid_cell);
+                return 2;
+            }
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -132,8 +151,16 @@ int cmd_dataset(int argc, char **argv)
         for (int i = 0; i < n; i++)
             printf("%s\n", vkdp_index_path(&idx, ids[i], path, sizeof path));
     }
+    if (grid) {
+        const int *ids = sp.ntrain ? sp.train : sp.val;
+        if (vkdp_dataset_grid(&idx, ids, sp.ntrain ? sp.ntrain : sp.nval, (int)grid_n, (int)grid_cell, grid, err,
+                              sizeof err) != 0) {
+            fprintf(stderr, "trainer dataset: error: %s\n", err);
+            rc = 1;
+        }
+    }
     fflush(stdout);
     vkdp_split_free(&sp);
     vkdp_index_free(&idx);
-    return ferror(stdout) ? 1 : 0;
+    return ferror(stdout) ? 1 : rc;
 }
