@@ -23,3 +23,11 @@ add_test(NAME image_font COMMAND test_font)
 add_test(NAME dataset_grid COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_grid.sh)
 set_tests_properties(image_font dataset_grid PROPERTIES ENVIRONMENT
   "${VKDP_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/grid")
+
+# HTML report: built and checked, then rendered by headless Chromium (skipped without chromium)
+add_test(NAME report_e2e COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_e2e.sh)
+add_test(NAME report_render COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_render.sh)
+set_tests_properties(report_e2e PROPERTIES FIXTURES_SETUP report_html TIMEOUT 900 ENVIRONMENT
+  "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/report_e2e")
+set_tests_properties(report_render PROPERTIES FIXTURES_REQUIRED report_html SKIP_RETURN_CODE 77 TIMEOUT 600
+  ENVIRONMENT "WORK=${VKDP_REPORT_TEST_DIR}/report_render;PAGE=${VKDP_REPORT_TEST_DIR}/report_e2e/report/index.html")

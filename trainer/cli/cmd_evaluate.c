@@ -8,6 +8,7 @@
 
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/cli/cli.h"
+#include "vkdp/cli/report.h"
 #include "vkdp/core/common.h"
 #include "vkdp/model/head.h"
 #include "vkdp/train/session.h"
@@ -30,6 +31,9 @@ static void usage(FILE *f)
             "  --batch N           images per global batch (default: the checkpoint's)\n"
             "  --decode-threads N  JPEG decode threads per rank\n"
             "  --device N          Vulkan device index\n"
+            "  --report DIR        also write DIR/index.html: learning curves, confusion heat map,\n"
+            "                      per-class scores and the misclassified images (self-contained)\n"
+            "  --report-max N      misclassified images shown in the report, worst first (default 100)\n"
             "  -h, --help          this help\n");
 }
 
@@ -40,10 +44,11 @@ int cmd_evaluate(int argc, char **argv)
         {"weights", required_argument, 0, 'w'},    {"subset", required_argument, 0, 's'},
         {"batch", required_argument, 0, 'b'},      {"decode-threads", required_argument, 0, 't'},
         {"device", required_argument, 0, 'D'},     {"help", no_argument, 0, 'h'},
+        {"report", required_argument, 0, 'r'},     {"report-max", required_argument, 0, 'R'},
         {0, 0, 0, 0},
     };
-    const char *ckpath = NULL, *data = NULL, *weights = NULL, *subset = "validation";
-    int batch = 0, threads = 0, device = -1, c;
+    const char *ckpath = NULL, *data = NULL, *weights = NULL, *subset = "validation", *report = NULL;
+    int batch = 0, threads = 0, device = -1, report_max = 100, c;
     long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -55,6 +60,8 @@ int cmd_evaluate(int argc, char **argv)
         case 'b': if (vkdp_parse_long("evaluate", "--batch", optarg, 1, 4096, &v)) return 2; batch = (int)v; break;
         case 't': if (vkdp_parse_long("evaluate", "--decode-threads", optarg, 1, 256, &v)) return 2; threads = (int)v; break;
         case 'D': if (vkdp_parse_long("evaluate", "--device", optarg, 0, 64, &v)) return 2; device = (int)v; break;
+        case 'r': report = optarg; break;
+        case 'R': if (vkdp_parse_long("evaluate", "--report-max", optarg, 0, 100000, &v)) return 2; report_max = (int)v; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -66,6 +73,8 @@ int cmd_evaluate(int argc, char **argv)
     vkdp_ckpt_state ck;
     char err[4096];
     if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
+        VKDP_FATAL("%s", err);
+    if (report && vkdp_rank() == 0 && vkdp_report_dir(report, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
 
     vkdp_session_cfg sc;
@@ -118,7 +127,9 @@ int cmd_evaluate(int argc, char **argv)
     double loss_sum = 0;
     int64_t correct = 0, count = 0, bad = 0;
     float *x = vkdp_xmalloc((size_t)sc.batch * F * sizeof *x), *probs = vkdp_xmalloc((size_t)sc.batch * C * 4);
-    int *labels = vkdp_xcalloc((size_t)sc.batch, sizeof *labels);
+    int *labels = vkdp_xcalloc((size_t)sc.batch, sizeof *labels), *where = vkdp_xcalloc((size_t)sc.batch, sizeof *where);
+    vkdp_report_samples rs;
+    vkdp_report_samples_init(&rs, report ? n : 0, C);
     for (int step = 0; step < vkdp_num_steps(n, sc.batch); step++) {
         int lo, hi, m = 0;
         vkdp_shard_range(n, sc.batch, step, s.dist.rank, s.dist.size, &lo, &hi);
@@ -129,6 +140,7 @@ int cmd_evaluate(int argc, char **argv)
                 continue;
             }
             memcpy(x + (size_t)m * F, s.fc.feat + (size_t)id * F, F * sizeof *x);
+            where[m] = p;
             labels[m++] = s.idx.label[id];
         }
         vkdp_head_result res;
@@ -142,6 +154,8 @@ int cmd_evaluate(int argc, char **argv)
                 if (probs[i * C + k] > probs[i * C + best])
                     best = k;
             conf[labels[i] * C + best]++;
+            if (report)
+                vkdp_report_samples_set(&rs, where[i], labels[i], probs + (size_t)i * C);
         }
     }
     vkdp_allreduce_i64_sum(conf, (size_t)C * C);
@@ -151,13 +165,9 @@ int cmd_evaluate(int argc, char **argv)
                (double)correct / (double)count, (long long)count, bad ? ", undecodable ones skipped" : "");
         printf("\n%-16s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");
         for (int k = 0; k < C; k++) {
-            int64_t tp = conf[k * C + k], col = 0, row = 0;
-            for (int j = 0; j < C; j++) {
-                col += conf[j * C + k];
-                row += conf[k * C + j];
-            }
-            double p = col ? (double)tp / (double)col : 0, r = row ? (double)tp / (double)row : 0;
-            double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+            double p, r, f1;
+            int64_t row;
+            vkdp_class_prf(conf, C, k, &p, &r, &f1, &row);
             printf("%-16s %9.4f %9.4f %9.4f %9lld\n", ck.class_names[k], p, r, f1, (long long)row);
         }
         printf("\nconfusion matrix (rows: true, columns: predicted)\n%-16s", "");
@@ -172,7 +182,16 @@ int cmd_evaluate(int argc, char **argv)
         }
         fflush(stdout);
     }
-    free(x); free(probs); free(labels); free(conf); free(all); free(csv);
+    if (report) {
+        vkdp_report_samples_gather(&rs);
+        vkdp_report_input ri = {ckpath, &ck, sc.data_dir, subset, &s.idx, items, &rs, conf,
+                                loss_sum / (double)count, (double)correct / (double)count, count, bad, report_max};
+        if (s.dist.rank == 0 && vkdp_report_write(report, &ri, err, sizeof err) != 0)
+            VKDP_FATAL("%s", err);
+        vkdp_log("report: %s/index.html\n", report);
+    }
+    vkdp_report_samples_free(&rs);
+    free(x); free(probs); free(labels); free(where); free(conf); free(all); free(csv);
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
     vkdp_ckpt_state_free(&ck);
