@@ -31,3 +31,8 @@ set_tests_properties(report_e2e PROPERTIES FIXTURES_SETUP report_html TIMEOUT 90
   "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/report_e2e")
 set_tests_properties(report_render PROPERTIES FIXTURES_REQUIRED report_html SKIP_RETURN_CODE 77 TIMEOUT 600
   ENVIRONMENT "WORK=${VKDP_REPORT_TEST_DIR}/report_render;PAGE=${VKDP_REPORT_TEST_DIR}/report_e2e/report/index.html")
+
+# Packaging: cmake --install and the .deb (the Release build's; a sanitized binary is no package)
+add_test(NAME package_deb COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_deb.sh)
+set_tests_properties(package_deb PROPERTIES LABELS nosan TIMEOUT 600 ENVIRONMENT
+  "${VKDP_TEST_ENV};BUILD=${CMAKE_BINARY_DIR};VERSION=${PROJECT_VERSION};WORK=${VKDP_REPORT_TEST_DIR}/package")

@@ -41,6 +41,16 @@ static void usage(FILE *f)
             "                       whose ranks always see a pseudo-terminal; launch/run.sh sets it)\n");
 }
 
+/* `trainer SUBCOMMAND --help` needs no MPI: it works on a login node, and the build generates the
+ * man page from it. (A subcommand run without MPI_Init is a single process anyway.) */
+static int asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const vkdp_command *cmd = NULL;
@@ -77,7 +87,8 @@ int main(int argc, char **argv)
         sub_argv[0] = train_name;
     }
 
-    if (cmd->needs_mpi) {
+    int use_mpi = cmd->needs_mpi && !asks_help(sub_argc, sub_argv);
+    if (use_mpi) {
         int provided = 0;
         if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
             fprintf(stderr, "vkdp: error: MPI_Init_thread failed\n");
@@ -87,7 +98,7 @@ int main(int argc, char **argv)
         MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
     }
     int rc = cmd->run(sub_argc, sub_argv);
-    if (cmd->needs_mpi)
+    if (use_mpi)
         MPI_Finalize();
     return rc;
 }
