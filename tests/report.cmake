@@ -27,8 +27,12 @@ set_tests_properties(image_font dataset_grid PROPERTIES ENVIRONMENT
 # HTML report: built and checked, then rendered by headless Chromium (skipped without chromium)
 add_test(NAME report_e2e COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_e2e.sh)
 add_test(NAME report_render COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_render.sh)
+add_test(NAME report_limit COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_limit.sh)
 set_tests_properties(report_e2e PROPERTIES FIXTURES_SETUP report_html TIMEOUT 900 ENVIRONMENT
   "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/report_e2e")
+# one more evaluation of the same model, on one rank: nosan, report_e2e is its sanitized twin
+set_tests_properties(report_limit PROPERTIES FIXTURES_REQUIRED report_html LABELS nosan TIMEOUT 600 ENVIRONMENT
+  "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/report_limit;E2E=${VKDP_REPORT_TEST_DIR}/report_e2e")
 set_tests_properties(report_render PROPERTIES FIXTURES_REQUIRED report_html SKIP_RETURN_CODE 77 TIMEOUT 600
   ENVIRONMENT "WORK=${VKDP_REPORT_TEST_DIR}/report_render;PAGE=${VKDP_REPORT_TEST_DIR}/report_e2e/report/index.html")
 
