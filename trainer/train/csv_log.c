@@ -183,8 +183,13 @@ static void replace_file(const char *path, const char *text, size_t n)
     if (fd < 0)
         VKDP_FATAL("--csv-log %s: cannot create %s: %s", path, tmp, vkdp_errno_str());
     write_sync_close(fd, text, n, path, tmp);
-    if (rename(tmp, path) != 0)
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        if (unlink(tmp) != 0)
+            vkdp_warn("cannot remove %s: %s", tmp, vkdp_errno_str());
+        errno = e;
         VKDP_FATAL("--csv-log %s: rename from %s: %s", path, tmp, vkdp_errno_str());
+    }
     free(tmp);
 }
 
