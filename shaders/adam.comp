@@ -4,7 +4,7 @@
 // host, computed in float32 as Keras does. The gradient arrives as an allreduced fixed-point sum.
 //   m += (g - m) * (1 - beta1);  v += (g*g - v) * (1 - beta2);  p -= (m * alpha) / (sqrt(v) + eps)
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
-layout(local_size_x = 64) in;
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 
 layout(std430, set = 0, binding = 0) readonly buffer Grad { int64_t grad[]; }; // [>= P] fixed point
 layout(std430, set = 0, binding = 1) buffer Params { float params[]; };

@@ -6,7 +6,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "act.glsl"
 
-layout(local_size_x = 64) in;
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 layout(constant_id = 0) const int ACT = 0;
 layout(constant_id = 1) const bool HAS_RES = false;
 layout(constant_id = 2) const bool HAS_SCALE = false;
@@ -30,7 +30,8 @@ layout(push_constant) uniform P {
 
 void main()
 {
-    uint tile = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u + gl_LocalInvocationID.x;
+    uint tile = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * gl_WorkGroupSize.x +
+                gl_LocalInvocationID.x;
     if (tile >= p.tiles)
         return;
     uint n0 = (tile % p.tiles_n) * 8u;
@@ -69,11 +70,11 @@ void main()
             if (m0 + r >= p.M)
                 break;
             uint base = (m0 + r) * N4;
-            vec4 v0 = act_apply4(ACT, acc0[r] + bias0);
+            vec4 v0 = act_apply(ACT, acc0[r] + bias0);
             if (HAS_RES) v0 += rv[base + c0];
             yv[base + c0] = v0;
             if (second) {
-                vec4 v1 = act_apply4(ACT, acc1[r] + bias1);
+                vec4 v1 = act_apply(ACT, acc1[r] + bias1);
                 if (HAS_RES) v1 += rv[base + c1];
                 yv[base + c1] = v1;
             }

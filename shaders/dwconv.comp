@@ -1,5 +1,4 @@
 #version 450
-#extension GL_EXT_control_flow_attributes : require
 // Depthwise KxK conv (BN folded) + swish. Stride 1: symmetric "same" padding K/2. Stride 2: Keras
 // correct_pad (asymmetric, passed as pad_top/pad_left) + "valid".
 // x [B,H,W,C]; w [K,K,C]; bias [C]; y [B,Ho,Wo,C];
@@ -13,7 +12,11 @@
 // (one trip per lane, all components of a vec4 at once), so memory accesses per output are what
 // costs; a vec4 access costs little more than a scalar one. Out-of-range invocations and padding
 // taps read a clamped (valid) address and select zero instead of branching.
-layout(local_size_x = 64) in;
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
+
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 layout(constant_id = 0) const uint K = 3;
 layout(constant_id = 1) const uint S = 1;
 layout(constant_id = 2) const bool VEC4 = true;
@@ -92,7 +95,7 @@ void main()
             [[unroll]] for (uint qx = 0; qx < TX; qx++) {
                 uint oy = oy0 + qy, ox = ox0 + qx;
                 vec4 a = acc[qy * TX + qx];
-                a = a / (1.0 + exp(-a));
+                a = swish(a);
                 if (oy < p.Ho && ox < p.Wo) {
                     uint e = ((b * p.Ho + oy) * p.Wo + ox) * p.C + c0;
                     tile_sum += a;

@@ -3,7 +3,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "act.glsl"
 
-layout(local_size_x = 64) in;
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 layout(constant_id = 0) const int OP = 0;   // 0 add, 1 mul
 layout(constant_id = 1) const int ACT = 0;
 
@@ -14,7 +14,8 @@ layout(push_constant) uniform P { uint n; } p;
 
 void main()
 {
-    uint i0 = ((gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u + gl_LocalInvocationID.x) * 4u;
+    uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    uint i0 = (group * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * 4u;
     for (uint i = i0; i < min(i0 + 4u, p.n); i++) {
         float v = OP == 0 ? a[i] + b[i] : a[i] * b[i];
         y[i] = act_apply(ACT, v);

@@ -5,7 +5,7 @@
 //   xd   = keep ? bn * keep_scale : 0                 (TF dropout: keep when u >= rate)
 // mean/inv_std are the global batch statistics in training, the moving ones in inference.
 #include "head_common.glsl"
-layout(local_size_x = 64) in;
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 
 layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };          // [n, F]
 layout(std430, set = 0, binding = 1) readonly buffer Stats { float stats[]; };  // mean[F], inv_std[F]

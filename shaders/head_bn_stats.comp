@@ -1,10 +1,10 @@
 #version 450
-// BatchNorm batch statistics of this rank's samples, in fixed point (include/vkdp/head_fx.h):
+// BatchNorm batch statistics of this rank's samples, in fixed point (include/vkdp/ops/head_fx.h):
 // mode 0: sums[j] = sum_i fx(x[i,j]); mode 1: sums[j] = sum_i fx((x[i,j] - mean[j])^2).
 // One invocation per feature loops over the samples: no atomics, and a sum that is exact, so
 // the allreduced mean and variance do not depend on how the batch was split.
 #include "head_common.glsl"
-layout(local_size_x = 64) in;
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 
 layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };        // [n, F]
 layout(std430, set = 0, binding = 1) readonly buffer Stats { float mean[]; }; // [F] (mode 1)

@@ -1,6 +1,6 @@
 // Shared by the head_*.comp shaders: fixed-point conversion (twin of vkdp_fx in
-// include/vkdp/head_fx.h) and the counter-based dropout generator (twin of vkdp_philox4x32 in
-// trainer/ops/head_ref.c). Both must stay bit-identical to their C twins.
+// include/vkdp/ops/head_fx.h) and the counter-based dropout generator (twin of vkdp_philox4x32 in
+// trainer/ops/head_dropout.c). Both must stay bit-identical to their C twins.
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 
 const float FX_LIMIT = 1125899906842624.0; // 2^50 units, VKDP_FX_LIMIT_LOG2

@@ -1,5 +1,5 @@
 #version 450
-// The head's backward, summed over this rank's samples in fixed point (include/vkdp/head_fx.h),
+// The head's backward, summed over this rank's samples in fixed point (include/vkdp/ops/head_fx.h),
 // one invocation per output element e of the gradient vector (no atomics):
 //   [0,F)        dgamma_j = sum_i dbn[i,j] * xhat[i,j]
 //   [F,2F)       dbeta_j  = sum_i dbn[i,j],  dbn = keep ? (sum_c kernel[j,c] dl[i,c]) * keep_scale : 0
@@ -8,7 +8,7 @@
 //   P            loss sum (loss scale), P+1: correct count
 // Elements from `first` on are computed (evaluation needs only the last two).
 #include "head_common.glsl"
-layout(local_size_x = 64) in;
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 
 layout(std430, set = 0, binding = 0) readonly buffer Xhat { float xhat[]; };     // [n, F]
 layout(std430, set = 0, binding = 1) readonly buffer Xd { float xd[]; };         // [n, F]

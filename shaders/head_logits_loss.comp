@@ -5,7 +5,7 @@
 //   dl[i,:] = (p - onehot(y)) * inv_batch          (the batch loss is the mean over B_global)
 //   correct_i = argmax p == y (first maximum, as tf.argmax)
 #include "head_common.glsl"
-layout(local_size_x = 64) in;
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 layout(constant_id = 0) const int C = 5;
 
 layout(std430, set = 0, binding = 0) readonly buffer Xd { float xd[]; };         // [n, F]

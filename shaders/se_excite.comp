@@ -3,7 +3,10 @@
 // The SE gate is two of these: reduce (ACT=1 swish) then expand (ACT=2 sigmoid).
 // x [B,K]; w [K,N]; bias [N]; y [B,N]. One invocation = one (image, n); the image is the
 // workgroup's z index, so x loads are uniform.
-layout(local_size_x = 64) in;
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
+
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 layout(constant_id = 0) const uint ACT = 1;   // 1 swish, 2 sigmoid
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -24,5 +27,5 @@ void main()
     float a = bias[n];
     for (uint k = 0; k < p.K; k++)
         a += x[b * p.K + k] * w[k * p.N + n];
-    y[b * p.N + n] = ACT == 1 ? a / (1.0 + exp(-a)) : 1.0 / (1.0 + exp(-a));
+    y[b * p.N + n] = ACT == 1 ? swish(a) : sigmoid(a);
 }

@@ -1,12 +1,12 @@
 #version 450
-#extension GL_EXT_control_flow_attributes : require
 // SE gating in place: x[b,p,c] *= gate[b,c] for x [B,P,C], gate [B,C].
 // A separate pass rather than a row scale fused into the project GEMM: the GEMM reads every input
 // element once per 8 output columns, and lavapipe pays per storage-buffer access, so scaling there
 // costs N/8 extra accesses per element where this pass costs about two.
 // One invocation = PPI consecutive pixels x 4 channels (VEC4, C % 4 == 0) or x 1 channel; the gate
 // is loaded once for them. Channel group fastest across invocations.
-layout(local_size_x = 64) in;
+#extension GL_EXT_control_flow_attributes : require
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 layout(constant_id = 0) const bool VEC4 = true;
 layout(constant_id = 1) const uint PPI = 8;
 

@@ -5,7 +5,7 @@
 // One invocation = one (image, 4 channels) when C % 4 == 0 (vec4 loads: lavapipe pays per
 // access, not per component), else one (image, channel). Four partial sums shorten the float
 // accumulation chain.
-layout(local_size_x = 64) in;
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 layout(constant_id = 0) const bool VEC4 = true;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };

@@ -1,5 +1,4 @@
 #version 450
-#extension GL_EXT_control_flow_attributes : require
 // EfficientNet stem: per-channel input normalization, Keras correct_pad zero padding (applied
 // after the normalization, so it cannot be folded into the weights), 3x3 stride-2 valid conv with
 // BN-folded weights, swish.
@@ -10,7 +9,11 @@
 // access into a loop over the SIMD lanes, so the tile shape is chosen for few accesses per
 // output: each input pixel of the tile's window is read once, the 27 x 8 weights once per tile
 // (see dwconv.comp for the same reasoning).
-layout(local_size_x = 64) in;
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_GOOGLE_include_directive : require
+#include "act.glsl"
+
+layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
 layout(constant_id = 0) const uint TX = 4;
 layout(constant_id = 1) const uint TY = 4;
 const uint COUT = 32;
@@ -84,8 +87,8 @@ void main()
                 if (oy < p.Ho && ox < p.Wo) {
                     uint e = (((b * p.Ho + oy) * p.Wo + ox) * COUT) / 4 + 2 * g;
                     vec4 a0 = acc0[qy * TX + qx], a1 = acc1[qy * TX + qx];
-                    y4[e] = a0 / (1.0 + exp(-a0));
-                    y4[e + 1] = a1 / (1.0 + exp(-a1));
+                    y4[e] = swish(a0);
+                    y4[e + 1] = swish(a1);
                 }
             }
     }

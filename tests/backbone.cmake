@@ -1,9 +1,5 @@
-# Backbone ops (per-op shader vs C reference) and the whole EfficientNetB0 forward vs the
-# model's plain-C reference.
-vkdp_add_test_exe(test_backbone_ops ${CMAKE_CURRENT_LIST_DIR}/test_backbone_ops.c)
-add_test(NAME backbone_ops COMMAND test_backbone_ops)
-set_tests_properties(backbone_ops PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
-
+# The whole EfficientNetB0 forward vs the model's plain-C reference (its ops one by one:
+# backbone_ops in tests/ops.cmake).
 vkdp_add_test_exe(test_backbone ${CMAKE_CURRENT_LIST_DIR}/test_backbone.c)
 add_test(NAME backbone_forward
   COMMAND test_backbone ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5

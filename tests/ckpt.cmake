@@ -3,6 +3,7 @@ set(CKPT_TEST_DIR ${CMAKE_BINARY_DIR}/ckpt_tests)
 file(MAKE_DIRECTORY ${CKPT_TEST_DIR})
 vkdp_add_test_exe(test_ckpt ${CMAKE_SOURCE_DIR}/tests/test_ckpt.c)
 vkdp_add_test_exe(test_ckpt_failures ${CMAKE_SOURCE_DIR}/tests/test_ckpt_failures.c)
+vkdp_add_test_exe(test_ckpt_hostile ${CMAKE_SOURCE_DIR}/tests/test_ckpt_hostile.c)
 
 # Round trip; leaves ckpt_tests/roundtrip/latest.h5 (3 epochs) for the readers below.
 add_test(NAME ckpt_roundtrip COMMAND test_ckpt roundtrip ${CKPT_TEST_DIR}/roundtrip)
@@ -12,6 +13,8 @@ add_test(NAME ckpt_resolve COMMAND test_ckpt resolve ${CKPT_TEST_DIR}/resolve)
 add_test(NAME ckpt_compat COMMAND test_ckpt compat)
 add_test(NAME ckpt_kill COMMAND test_ckpt_failures kill ${CKPT_TEST_DIR}/kill)
 add_test(NAME ckpt_bad_files COMMAND test_ckpt_failures bad ${CKPT_TEST_DIR}/bad)
+# Crafted checkpoints: out-of-range fields, oversized tensors, links and storage outside the file.
+add_test(NAME ckpt_hostile_files COMMAND test_ckpt_hostile ${CKPT_TEST_DIR}/hostile)
 add_test(NAME ckpt_disk_full COMMAND test_ckpt_failures enospc ${CKPT_TEST_DIR}/enospc)
 set_tests_properties(ckpt_disk_full PROPERTIES SKIP_RETURN_CODE 77)
 
@@ -43,7 +46,7 @@ set_tests_properties(ckpt_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 # Leak checking of the checkpoint code itself is done by the tests above; here it is off.
 set(CKPT_SLURM_ENV ${VKDP_MPI_TEST_ENV})
 set_tests_properties(ckpt_roundtrip ckpt_keep ckpt_resolve ckpt_compat ckpt_kill ckpt_bad_files
-  ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+  ckpt_hostile_files ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
 set_tests_properties(ckpt_slurm PROPERTIES ENVIRONMENT "${CKPT_SLURM_ENV}")
 if(H5DUMP)
   set_tests_properties(ckpt_h5dump PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")

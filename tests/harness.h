@@ -10,17 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-/* splitmix64: tiny, seedable, the same stream on every platform. */
+#include "vkdp/core/rng.h"
+
+/* splitmix64 (vkdp's own, core/rng.h): tiny, seedable, the same stream on every platform. */
 typedef struct { uint64_t s; } test_rng;
 
-static inline uint64_t test_rng_u64(test_rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static inline uint64_t test_rng_u64(test_rng *r) { return vkdp_splitmix64(&r->s); }
 
 /* Uniform in [lo, hi). */
 static inline float test_rng_uniform(test_rng *r, float lo, float hi)
@@ -92,6 +90,43 @@ __attribute__((unused)) static int failures;
             failures++;                         \
         }                                       \
     } while (0)
+
+/* Runs fn(ctx) in a child process with its stderr captured into msg (cap bytes): for checking
+ * that a misuse is refused with one clear line and a non-zero exit. Returns 1 when the child
+ * exited non-zero. */
+static inline int test_run_fatal(void (*fn)(void *), void *ctx, char *msg, size_t cap)
+{
+    fflush(stdout);
+    fflush(stderr);
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        fn(ctx);
+        _exit(0);
+    }
+    close(fds[1]);
+    memset(msg, 0, cap);
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < cap && (r = read(fds[0], msg + got, cap - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fds[0]);
+    int st = 0;
+    if (waitpid(pid, &st, 0) != pid) {
+        perror("waitpid");
+        exit(1);
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) != 0;
+}
 
 /* Central finite difference of a scalar loss f(x) w.r.t. x[i]. */
 typedef double (*test_loss_fn)(void *ctx);

@@ -1,8 +1,5 @@
-# Head (issue 5): per-op shader vs C reference, backward vs finite differences, whole-head
-# training, and bit-identical results for any number of MPI ranks.
-vkdp_add_test_exe(test_head_ops tests/test_head_ops.c)
-add_test(NAME head_ops COMMAND test_head_ops)
-set_tests_properties(head_ops PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 120)
+# Head (issue 5): backward vs finite differences, whole-head training, and bit-identical results
+# for any number of MPI ranks (its ops one by one: head_ops and head_ref in tests/ops.cmake).
 vkdp_add_test_exe(test_head_grad tests/test_head_grad.c)
 add_test(NAME head_grad_fd COMMAND test_head_grad)
 set_tests_properties(head_grad_fd PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 120)
@@ -56,11 +53,6 @@ add_test(NAME head_fx_overflow
           $<TARGET_FILE:test_head_np> ${HEAD_NP_DIR}/overflow.bin --ref --feature-scale 1e6)
 set_tests_properties(head_fx_overflow PROPERTIES ENVIRONMENT "${HEAD_MPI_ENV}" TIMEOUT 60
   PASS_REGULAR_EXPRESSION "per-sample terms of the BatchNorm sum exceed the fixed-point range")
-# MPI helpers on their own.
-vkdp_add_test_exe(test_dist tests/test_dist.c)
-add_test(NAME dist_mpi COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe -np 3
-         $<TARGET_FILE:test_dist>)
-set_tests_properties(dist_mpi PROPERTIES ENVIRONMENT "${HEAD_MPI_ENV}" TIMEOUT 60)
 # Independent replay in float64 torch of Keras' formulas (BN, dropout, dense, CE, Adam, moving
 # statistics, inference), tensors compared after every step.
 vkdp_add_test_exe(test_head_dump tests/test_head_dump.c)

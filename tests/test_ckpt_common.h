@@ -1,10 +1,12 @@
 /* Shared by the checkpoint tests: a seeded synthetic training state shaped like the real head
- * (features x classes), bitwise comparison, and scratch-directory handling. */
+ * (features x classes), bitwise comparison, scratch-directory handling, and crafted variants of a
+ * good checkpoint that must fail to read with a given message. */
 #ifndef VKDP_TEST_CKPT_COMMON_H
 #define VKDP_TEST_CKPT_COMMON_H
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +209,52 @@ static inline int tc_count_prefix(const char *dir, const char *prefix)
         n += !strncmp(e->d_name, prefix, strlen(prefix));
     closedir(d);
     return n;
+}
+
+/* Copies nbytes (all when < 0) of from to to. */
+static inline void tc_copy_file(const char *from, const char *to, long nbytes)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    if (!in || !out)
+        VKDP_FATAL("cannot copy %s to %s: %s", from, to, strerror(errno));
+    char buf[65536];
+    long left = nbytes < 0 ? -1 : nbytes;
+    size_t n;
+    while ((n = fread(buf, 1, left < 0 || left > (long)sizeof buf ? sizeof buf : (size_t)left, in)) > 0) {
+        if (fwrite(buf, 1, n, out) != n)
+            VKDP_FATAL("write %s failed", to);
+        if (left >= 0 && (left -= (long)n) == 0)
+            break;
+    }
+    fclose(in);
+    if (fclose(out) != 0)
+        VKDP_FATAL("close %s failed", to);
+}
+
+/* Copies good to dir/name (path in out) and lets edit(f, arg) change it with the HDF5 API. */
+static inline void tc_make_variant(const char *good, const char *dir, const char *name, char *out,
+                                   size_t len, void (*edit)(hid_t f, const void *arg),
+                                   const void *arg)
+{
+    snprintf(out, len, "%s/%s", dir, name);
+    tc_copy_file(good, out, -1);
+    hid_t f = H5Fopen(out, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0)
+        VKDP_FATAL("cannot open %s to edit it", out);
+    edit(f, arg);
+    if (H5Fclose(f) < 0)
+        VKDP_FATAL("cannot close %s", out);
+}
+
+/* Reading path must fail with a message naming it and containing a (and b unless NULL). */
+static inline void tc_expect_error(const char *path, const char *what, const char *a, const char *b)
+{
+    vkdp_ckpt_state r;
+    char err[2048] = "";
+    int rc = vkdp_ckpt_read(path, &r, err, sizeof err);
+    vkdp_ckpt_state_free(&r);
+    TC_CHECK(rc < 0 && strstr(err, path) && tc_contains(err, a, b), "%s: %s", what,
+             rc < 0 ? err : "read succeeded");
 }
 
 #endif

@@ -106,51 +106,21 @@ static void test_kill(const char *dir)
     TC_CHECK(ok, "latest.h5 now reads as the epoch-2 state %s", ok ? "" : err);
 }
 
-static void copy_file(const char *from, const char *to, long nbytes)
+static void drop_state(hid_t f, const void *arg)
 {
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    if (!in || !out)
-        VKDP_FATAL("cannot copy %s to %s: %s", from, to, strerror(errno));
-    char buf[65536];
-    long left = nbytes < 0 ? -1 : nbytes;
-    size_t n;
-    while ((n = fread(buf, 1, left < 0 || left > (long)sizeof buf ? sizeof buf : (size_t)left, in)) > 0) {
-        if (fwrite(buf, 1, n, out) != n)
-            VKDP_FATAL("write %s failed", to);
-        if (left >= 0 && (left -= (long)n) == 0)
-            break;
-    }
-    fclose(in);
-    if (fclose(out) != 0)
-        VKDP_FATAL("close %s failed", to);
-}
-
-/* Copies good to dir/name and lets edit() change its layout with the HDF5 API. */
-static void make_variant(const char *good, const char *dir, const char *name, char *out, size_t len,
-                         void (*edit)(hid_t f))
-{
-    snprintf(out, len, "%s/%s", dir, name);
-    copy_file(good, out, -1);
-    hid_t f = H5Fopen(out, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (f < 0)
-        VKDP_FATAL("cannot open %s to edit it", out);
-    edit(f);
-    if (H5Fclose(f) < 0)
-        VKDP_FATAL("cannot close %s", out);
-}
-
-static void drop_state(hid_t f)
-{
+    (void)arg;
     if (H5Ldelete(f, "/state", H5P_DEFAULT) < 0)
         VKDP_FATAL("H5Ldelete /state");
 }
-static void drop_image_size(hid_t f)
+static void drop_image_size(hid_t f, const void *arg)
 {
+    (void)arg;
     if (H5Adelete_by_name(f, "/config", "image_size", H5P_DEFAULT) < 0)
         VKDP_FATAL("H5Adelete image_size");
 }
-static void string_epoch(hid_t f)
+static void string_epoch(hid_t f, const void *arg)
 {
+    (void)arg;
     if (H5Adelete_by_name(f, "/state", "epoch", H5P_DEFAULT) < 0)
         VKDP_FATAL("H5Adelete epoch");
     hid_t g = H5Gopen2(f, "/state", H5P_DEFAULT), t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
@@ -163,8 +133,9 @@ static void string_epoch(hid_t f)
     H5Tclose(t);
     H5Gclose(g);
 }
-static void wrong_bias(hid_t f)
+static void wrong_bias(hid_t f, const void *arg)
 {
+    (void)arg;
     if (H5Ldelete(f, "/head/pred/pred/bias:0", H5P_DEFAULT) < 0)
         VKDP_FATAL("H5Ldelete bias");
     hsize_t d[1] = {4};
@@ -176,13 +147,15 @@ static void wrong_bias(hid_t f)
     H5Dclose(ds);
     H5Sclose(sp);
 }
-static void drop_adam_kernel(hid_t f)
+static void drop_adam_kernel(hid_t f, const void *arg)
 {
+    (void)arg;
     if (H5Ldelete(f, "/optimizer/m/pred/pred/kernel:0", H5P_DEFAULT) < 0)
         VKDP_FATAL("H5Ldelete m kernel");
 }
-static void drop_metric_field(hid_t f)
+static void drop_metric_field(hid_t f, const void *arg)
 {
+    (void)arg;
     /* An epoch table without val_accuracy. */
     if (H5Ldelete(f, "/metrics/epoch", H5P_DEFAULT) < 0)
         VKDP_FATAL("H5Ldelete /metrics/epoch");
@@ -200,16 +173,6 @@ static void drop_metric_field(hid_t f)
     H5Tclose(t);
 }
 
-static void expect_error(const char *path, const char *what, const char *a, const char *b)
-{
-    vkdp_ckpt_state r;
-    char err[2048] = "";
-    int rc = vkdp_ckpt_read(path, &r, err, sizeof err);
-    vkdp_ckpt_state_free(&r);
-    TC_CHECK(rc < 0 && strstr(err, path) && tc_contains(err, a, b), "%s: %s", what,
-             rc < 0 ? err : "read succeeded");
-}
-
 static void test_bad(const char *dir)
 {
     tc_fresh_dir(dir);
@@ -224,33 +187,33 @@ static void test_bad(const char *dir)
         return;
 
     snprintf(p, sizeof p, "%s/missing.h5", dir);
-    expect_error(p, "missing file", "No such file or directory", NULL);
+    tc_expect_error(p, "missing file", "No such file or directory", NULL);
     snprintf(p, sizeof p, "%s/notes.h5", dir);
     FILE *f = fopen(p, "w");
     if (!f || fputs("this is not HDF5\n", f) < 0 || fclose(f) != 0)
         VKDP_FATAL("cannot write %s", p);
-    expect_error(p, "text file", "not an HDF5 file", NULL);
-    expect_error(dir, "directory", "not a regular file", NULL);
+    tc_expect_error(p, "text file", "not an HDF5 file", NULL);
+    tc_expect_error(dir, "directory", "not a regular file", NULL);
     snprintf(p, sizeof p, "%s/half.h5", dir);
-    copy_file(good, p, (long)st.st_size / 2);
-    expect_error(p, "truncated to half", "truncated", NULL);
+    tc_copy_file(good, p, (long)st.st_size / 2);
+    tc_expect_error(p, "truncated to half", "truncated", NULL);
     snprintf(p, sizeof p, "%s/head-only.h5", dir);
-    copy_file(good, p, 1024);
-    expect_error(p, "truncated to 1 KiB", "truncated", NULL);
+    tc_copy_file(good, p, 1024);
+    tc_expect_error(p, "truncated to 1 KiB", "truncated", NULL);
 
-    make_variant(good, dir, "no-state.h5", p, sizeof p, drop_state);
-    expect_error(p, "missing group", "missing group /state", NULL);
-    make_variant(good, dir, "no-image-size.h5", p, sizeof p, drop_image_size);
-    expect_error(p, "missing attribute", "missing attribute 'image_size' of /config", NULL);
-    make_variant(good, dir, "string-epoch.h5", p, sizeof p, string_epoch);
-    expect_error(p, "attribute of the wrong type", "attribute 'epoch' of /state has the wrong type", NULL);
-    make_variant(good, dir, "bias4.h5", p, sizeof p, wrong_bias);
-    expect_error(p, "wrong shape", "tensor /head/pred/pred/bias:0 has shape [4], expected [5]",
+    tc_make_variant(good, dir, "no-state.h5", p, sizeof p, drop_state, NULL);
+    tc_expect_error(p, "missing group", "missing group /state", NULL);
+    tc_make_variant(good, dir, "no-image-size.h5", p, sizeof p, drop_image_size, NULL);
+    tc_expect_error(p, "missing attribute", "missing attribute 'image_size' of /config", NULL);
+    tc_make_variant(good, dir, "string-epoch.h5", p, sizeof p, string_epoch, NULL);
+    tc_expect_error(p, "attribute of the wrong type", "attribute 'epoch' of /state has the wrong type", NULL);
+    tc_make_variant(good, dir, "bias4.h5", p, sizeof p, wrong_bias, NULL);
+    tc_expect_error(p, "wrong shape", "tensor /head/pred/pred/bias:0 has shape [4], expected [5]",
                  "one per class");
-    make_variant(good, dir, "no-adam-kernel.h5", p, sizeof p, drop_adam_kernel);
-    expect_error(p, "missing tensor", "missing tensor /optimizer/m/pred/pred/kernel:0", NULL);
-    make_variant(good, dir, "old-metrics.h5", p, sizeof p, drop_metric_field);
-    expect_error(p, "table without a field", "table /metrics/epoch has no numeric field 'accuracy'", NULL);
+    tc_make_variant(good, dir, "no-adam-kernel.h5", p, sizeof p, drop_adam_kernel, NULL);
+    tc_expect_error(p, "missing tensor", "missing tensor /optimizer/m/pred/pred/kernel:0", NULL);
+    tc_make_variant(good, dir, "old-metrics.h5", p, sizeof p, drop_metric_field, NULL);
+    tc_expect_error(p, "table without a field", "table /metrics/epoch has no numeric field 'accuracy'", NULL);
 }
 
 static void test_enospc(const char *dir)

@@ -2,6 +2,7 @@
  *   shuffle SEED N            the numpy RandomState(SEED).shuffle permutation of range(N)
  *   mt SEED K                 the first K raw MT19937 outputs of RandomState(SEED)
  *   split DIR SEED FRAC [a,b] "train PATH LABEL" / "val PATH LABEL" lines in order */
+#include "vkdp/core/strlist.h"
 #include "vkdp/data/data.h"
 
 #include <stdio.h>
@@ -32,18 +33,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc >= 5 && !strcmp(argv[1], "split")) {
-        char *names[64];
-        int nn = 0;
-        char *copy = argc >= 6 ? strdup(argv[5]) : NULL;
-        if (copy)
-            for (char *t = strtok(copy, ","); t && nn < 64; t = strtok(NULL, ","))
-                names[nn++] = t;
+        char **names = NULL;
+        int nn = argc >= 6 ? vkdp_split_csv(argv[5], &names) : 0;
         vkdp_index idx;
         char err[1024], path[4096];
-        if (vkdp_index_build(argv[2], copy ? (const char *const *)names : NULL, nn, &idx, err,
-                             sizeof err) != 0) {
+        if (vkdp_index_build(argv[2], (const char *const *)names, nn, &idx, err, sizeof err) != 0) {
             fprintf(stderr, "index failed: %s\n", err);
-            free(copy);
+            vkdp_free_strings(names, nn);
             return 1;
         }
         vkdp_split sp;
@@ -56,7 +52,7 @@ int main(int argc, char **argv)
                    idx.label[sp.val[i]]);
         vkdp_split_free(&sp);
         vkdp_index_free(&idx);
-        free(copy);
+        vkdp_free_strings(names, nn);
         return 0;
     }
     fprintf(stderr, "usage: %s shuffle SEED N | mt SEED K | split DIR SEED FRAC [classes]\n", argv[0]);

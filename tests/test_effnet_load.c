@@ -241,7 +241,7 @@ int main(int argc, char **argv)
         vkdp_effnet_free(&vlen);
     }
 
-    expect_error(bad("no_layer_names.h5"), "no 'layer_names' attribute", NULL);
+    expect_error(bad("no_layer_names.h5"), "missing attribute 'layer_names' of /", "not a Keras weights file");
     expect_error(bad("missing_tensor.h5"), "missing tensor block3b_dwconv/block3b_dwconv/depthwise_kernel:0", NULL);
     expect_error(bad("missing_layer.h5"), "missing tensor block5c_se_expand/block5c_se_expand/kernel:0",
                  "no such layer");
@@ -251,6 +251,7 @@ int main(int argc, char **argv)
     expect_error(bad("nan.h5"), "stem_bn/stem_bn/gamma:0", "non-finite");
     expect_error(bad("extra_weight.h5"), "layer 'stem_conv' holds unexpected weight 'stem_conv/bias:0'", NULL);
     expect_error(bad("foreign_layer.h5"), "block1b_dwconv", "not part of EfficientNetB0");
+    expect_error(bad("external_link.h5"), "stem_conv/stem_conv/kernel:0 is an external link", "refused");
     expect_error(bad("not_hdf5.h5"), "not an HDF5 file", NULL);
     expect_error(bad("truncated.h5"), "truncated", NULL);
     expect_error(bad("does_not_exist.h5"), "No such file", NULL);

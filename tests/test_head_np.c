@@ -11,7 +11,6 @@
  * usage: test_head_np OUT [--ref] [--check-replicas N] [--perturb-rank R --perturb-step S]
  *                         [--feature-scale S] */
 #include <getopt.h>
-#include <mpi.h>
 #include <stdlib.h>
 
 #include "harness.h"
@@ -41,12 +40,8 @@ static void my_share(int n, const vkdp_dist_info *d, int *lo, int *hi)
 
 int main(int argc, char **argv)
 {
-    int provided = 0;
-    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-        fprintf(stderr, "test_head_np: MPI_Init_thread failed\n");
+    if (vkdp_dist_init(&argc, &argv) != 0)
         return 1;
-    }
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
     int use_ref = 0, check_every = 0, perturb_rank = -1;
     long perturb_step = -1;
     float feature_scale = 1.0f;
@@ -171,7 +166,6 @@ int main(int argc, char **argv)
     vkdp_head_destroy(h);
     if (dev)
         vkdp_device_destroy(dev);
-    vkdp_dist_shutdown();
-    MPI_Finalize();
+    vkdp_dist_finalize();
     return 0;
 }

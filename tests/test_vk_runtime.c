@@ -4,8 +4,6 @@
  * and profiling produces a per-op table. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "harness.h"
 #include "vkdp/ops/ops.h"
@@ -16,6 +14,11 @@ static int fails, passes;
         if (cond) { passes++; printf("ok   " __VA_ARGS__); printf("\n"); }                      \
         else { fails++; printf("FAIL " __VA_ARGS__); printf("  (%s:%d)\n", __FILE__, __LINE__); } \
     } while (0)
+
+static void huge_buffer(void *dev)
+{
+    vkdp_buf_create(dev, vkdp_max_binding_bytes(dev) + 16, "huge_activation");
+}
 
 int main(void)
 {
@@ -53,10 +56,15 @@ int main(void)
     }
 
     /* 2. pipelines are created once per specialization */
-    vkdp_pipeline *p1 = vkdp_pipeline_get(dev, "eltwise", 3, 4, (uint32_t[]){0, 0}, 2);
-    vkdp_pipeline *p2 = vkdp_pipeline_get(dev, "eltwise", 3, 4, (uint32_t[]){0, 0}, 2);
-    vkdp_pipeline *p3 = vkdp_pipeline_get(dev, "eltwise", 3, 4, (uint32_t[]){1, 0}, 2);
-    EXPECT(p1 == p2 && p1 != p3, "pipeline cache: same key reused, other specialization distinct");
+    vkdp_pipeline *p1 = vkdp_pipeline_get(dev, "eltwise", (uint32_t[]){0, 0}, 2, 64);
+    vkdp_pipeline *p2 = vkdp_pipeline_get(dev, "eltwise", (uint32_t[]){0, 0}, 2, 64);
+    vkdp_pipeline *p3 = vkdp_pipeline_get(dev, "eltwise", (uint32_t[]){1, 0}, 2, 64);
+    vkdp_pipeline *p4 = vkdp_pipeline_get(dev, "eltwise", (uint32_t[]){0, 0}, 2, 32);
+    EXPECT(p1 == p2 && p1 != p3 && p1 != p4,
+           "pipeline cache: same key reused, other specialization or workgroup size distinct");
+    EXPECT(vkdp_pipeline_info(p1)->nbindings == 3 && vkdp_pipeline_info(p1)->push_bytes == 4 &&
+               vkdp_pipeline_info(p4)->local_size[0] == 32,
+           "layout read from the SPIR-V: 3 bindings, 4 push bytes; workgroup as specialized");
 
     /* 3. allocator: freed space is reused, in-use tracking returns to baseline */
     uint64_t base = vkdp_mem_in_use(dev);
@@ -72,24 +80,9 @@ int main(void)
     EXPECT(vkdp_mem_peak(dev) >= base + (2u << 20), "peak recorded");
 
     /* 4. a tensor over maxStorageBufferRange is refused with a message saying the op must tile */
-    fflush(stdout);
-    int fds[2];
-    if (pipe(fds) != 0) { perror("pipe"); return 1; }
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        vkdp_buf_create(dev, vkdp_max_binding_bytes(dev) + 16, "huge_activation");
-        _exit(0);
-    }
-    close(fds[1]);
-    char msg[1024] = {0};
-    ssize_t got = 0, r;
-    while ((r = read(fds[0], msg + got, sizeof msg - 1 - (size_t)got)) > 0)
-        got += r;
-    close(fds[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    EXPECT(WIFEXITED(st) && WEXITSTATUS(st) != 0 && strstr(msg, "huge_activation") && strstr(msg, "tile"),
+    char msg[1024];
+    int died = test_run_fatal(huge_buffer, dev, msg, sizeof msg);
+    EXPECT(died && strstr(msg, "huge_activation") && strstr(msg, "tile"),
            "oversized tensor refused: %.*s", (int)strcspn(msg, "\n"), msg);
 
     /* 5. profile table */

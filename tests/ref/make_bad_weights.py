@@ -104,6 +104,13 @@ def main():
         f.attrs.create("layer_names", np.array(names(f.attrs["layer_names"]), dtype=object), dtype=vlen)
     copy(src, p("vlen_names.h5"), vlen_names)
 
+    # a tensor that is an external link into another file (here the real weights file itself)
+    def external(f):
+        path = "stem_conv/stem_conv/kernel:0"
+        del f[path]
+        f[path] = h5py.ExternalLink(os.path.abspath(src), "/" + path)
+    copy(src, p("external_link.h5"), external)
+
     # model.save() layout: the weights layout under /model_weights
     with h5py.File(src, "r") as s, h5py.File(p("full_model.h5"), "w") as d:
         d.attrs["keras_version"] = s.attrs["keras_version"]

@@ -1,6 +1,5 @@
 /* Checkpoint state: lifetime, metrics rows, --resume resolution and the resume compatibility check. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,8 @@
 
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/core/common.h"
+#include "vkdp/core/errmsg.h"
+#include "vkdp/h5/h5.h"
 
 void vkdp_ckpt_state_init(vkdp_ckpt_state *s)
 {
@@ -71,11 +72,7 @@ int64_t vkdp_tensor_numel(const vkdp_named_tensor *t)
 
 void vkdp_tensor_shape_str(const vkdp_named_tensor *t, char *buf, size_t len)
 {
-    size_t pos = (size_t)snprintf(buf, len, "[");
-    for (int d = 0; d < t->rank && pos < len; d++)
-        pos += (size_t)snprintf(buf + pos, len - pos, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-    if (pos < len)
-        snprintf(buf + pos, len - pos, "]");
+    vkdp_h5_shape_str(buf, len, t->rank, t->shape);
 }
 
 const vkdp_named_tensor *vkdp_ckpt_find_weight(const vkdp_ckpt_state *s, const char *name)
@@ -97,17 +94,6 @@ void vkdp_ckpt_utc_now(char *buf, size_t len)
         snprintf(buf, len, "unknown");
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) VKDP_PRINTF(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 int vkdp_ckpt_resolve(const char *arg, const char *dir, char *buf, size_t buflen, char *err,
                       size_t errlen)
 {
@@ -116,26 +102,26 @@ int vkdp_ckpt_resolve(const char *arg, const char *dir, char *buf, size_t buflen
         return 0;
     if (!strcmp(arg, "auto")) {
         if ((size_t)snprintf(buf, buflen, "%s/%s", dir, VKDP_CKPT_LATEST) >= buflen)
-            return fail(err, errlen, "--resume auto: checkpoint path %s/%s is too long", dir,
+            return vkdp_seterr(err, errlen, "--resume auto: checkpoint path %s/%s is too long", dir,
                         VKDP_CKPT_LATEST);
         if (lstat(buf, &st) < 0) {
             if (errno == ENOENT)
                 return 0;
-            return fail(err, errlen, "--resume auto: cannot inspect %s: %s", buf, strerror(errno));
+            return vkdp_seterr(err, errlen, "--resume auto: cannot inspect %s: %s", buf, strerror(errno));
         }
         if (stat(buf, &st) < 0)
-            return fail(err, errlen,
+            return vkdp_seterr(err, errlen,
                         "--resume auto: %s exists but its target cannot be read (%s); remove it "
                         "to start fresh, or pass --resume FILE",
                         buf, strerror(errno));
         return 1;
     }
     if (stat(arg, &st) < 0)
-        return fail(err, errlen, "--resume %s: %s", arg, strerror(errno));
+        return vkdp_seterr(err, errlen, "--resume %s: %s", arg, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return fail(err, errlen, "--resume %s: not a regular file", arg);
+        return vkdp_seterr(err, errlen, "--resume %s: not a regular file", arg);
     if ((size_t)snprintf(buf, buflen, "%s", arg) >= buflen)
-        return fail(err, errlen, "--resume %s: path too long", arg);
+        return vkdp_seterr(err, errlen, "--resume %s: path too long", arg);
     return 1;
 }
 
@@ -163,25 +149,25 @@ int vkdp_ckpt_check_compatible(const vkdp_ckpt_state *ck, const vkdp_ckpt_state 
         char a[512], b[512];
         format_classes(a, sizeof a, ck->class_names, ck->nclasses);
         format_classes(b, sizeof b, cmd->class_names, cmd->nclasses);
-        return fail(err, errlen, "checkpoint has classes %s but --data has %s", a, b);
+        return vkdp_seterr(err, errlen, "checkpoint has classes %s but --data has %s", a, b);
     }
     if (ck->image_size != cmd->image_size)
-        return fail(err, errlen, "checkpoint has image size %d but --image-size is %d",
+        return vkdp_seterr(err, errlen, "checkpoint has image size %d but --image-size is %d",
                     ck->image_size, cmd->image_size);
     if (strcmp(ck->weights_sha256, cmd->weights_sha256))
-        return fail(err, errlen,
+        return vkdp_seterr(err, errlen,
                     "checkpoint was trained from backbone weights with SHA-256 %s (%s) but "
                     "--weights %s has SHA-256 %s",
                     ck->weights_sha256, ck->weights_file, cmd->weights_file, cmd->weights_sha256);
     if (ck->backbone_trainable != cmd->backbone_trainable)
-        return fail(err, errlen, "checkpoint has a %s backbone but this run's is %s",
+        return vkdp_seterr(err, errlen, "checkpoint has a %s backbone but this run's is %s",
                     ck->backbone_trainable ? "trainable" : "frozen",
                     cmd->backbone_trainable ? "trainable" : "frozen");
     for (int i = 0; i < cmd->nweights; i++) {
         const vkdp_named_tensor *c = &cmd->weights[i];
         const vkdp_named_tensor *k = vkdp_ckpt_find_weight(ck, c->name);
         if (!k)
-            return fail(err, errlen, "checkpoint has no tensor %s, which this run's head has",
+            return vkdp_seterr(err, errlen, "checkpoint has no tensor %s, which this run's head has",
                         c->name);
         int eq = k->rank == c->rank;
         for (int d = 0; eq && d < c->rank; d++)
@@ -190,7 +176,7 @@ int vkdp_ckpt_check_compatible(const vkdp_ckpt_state *ck, const vkdp_ckpt_state 
             char a[96], b[96];
             vkdp_tensor_shape_str(k, a, sizeof a);
             vkdp_tensor_shape_str(c, b, sizeof b);
-            return fail(err, errlen, "checkpoint tensor %s has shape %s but this run's has %s",
+            return vkdp_seterr(err, errlen, "checkpoint tensor %s has shape %s but this run's has %s",
                         c->name, a, b);
         }
     }

@@ -1,3 +1,4 @@
+/* `trainer devices`: the Vulkan devices this process sees, with the limits vkdp depends on. */
 #include <getopt.h>
 #include <stdio.h>
 

@@ -1,18 +1,19 @@
 /* `trainer evaluate`: a checkpoint's head on a data folder: loss, accuracy, per-class
  * precision / recall / F1 and the confusion matrix. Runs on one rank or many. */
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/cli/cli.h"
+#include "vkdp/cli/options.h"
 #include "vkdp/cli/report.h"
 #include "vkdp/core/common.h"
 #include "vkdp/model/head.h"
+#include "vkdp/train/head_ckpt.h"
 #include "vkdp/train/session.h"
-#include "vkdp/train/train.h"
+
+enum { W = 19 }; /* help: flag column width */
 
 static void usage(FILE *f)
 {
@@ -23,43 +24,47 @@ static void usage(FILE *f)
             "image folder and prints loss, accuracy, per-class precision, recall and F1, and the\n"
             "confusion matrix (rows: true class, columns: predicted).\n"
             "\n"
-            "  --checkpoint FILE   checkpoint .h5 (e.g. checkpoints/latest.h5)\n"
-            "  --data DIR          image folder (default: the checkpoint's data folder)\n"
-            "  --weights FILE      backbone weights (default: the checkpoint's; the SHA-256 must match)\n"
-            "  --subset S          validation (default: the checkpoint's held-out split of DIR),\n"
-            "                      training, or all\n"
-            "  --batch N           images per global batch (default: the checkpoint's)\n"
-            "  --decode-threads N  JPEG decode threads per rank\n"
-            "  --device N          Vulkan device index\n"
-            "  --report DIR        also write DIR/index.html: learning curves, confusion heat map,\n"
-            "                      per-class scores and the misclassified images (self-contained)\n"
-            "  --report-max N      misclassified images shown in the report, worst first (default 100)\n"
-            "  -h, --help          this help\n");
+            "  --checkpoint FILE   checkpoint .h5 (e.g. checkpoints/latest.h5)\n");
+    vkdp_opts_help(f, VKDP_OPT_DATA, W, "the checkpoint's data folder");
+    vkdp_opts_help(f, VKDP_OPT_WEIGHTS, W, "the checkpoint's; the SHA-256 must match");
+    fprintf(f, "  --subset S          validation (default: the checkpoint's held-out split of DIR),\n"
+               "                      training, or all\n");
+    vkdp_opts_help(f, VKDP_OPT_BATCH, W, "the checkpoint's");
+    vkdp_opts_help(f, VKDP_OPT_DECODE_THREADS, W, NULL);
+    vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
+    fprintf(f, "  --report DIR        also write DIR/index.html: learning curves, confusion heat map,\n"
+               "                      per-class scores and the misclassified images (self-contained)\n"
+               "  --report-max N      misclassified images shown in the report, worst first (default 100)\n"
+               "  -h, --help          this help\n");
 }
 
 int cmd_evaluate(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"checkpoint", required_argument, 0, 'c'}, {"data", required_argument, 0, 'd'},
-        {"weights", required_argument, 0, 'w'},    {"subset", required_argument, 0, 's'},
-        {"batch", required_argument, 0, 'b'},      {"decode-threads", required_argument, 0, 't'},
-        {"device", required_argument, 0, 'D'},     {"help", no_argument, 0, 'h'},
-        {"report", required_argument, 0, 'r'},     {"report-max", required_argument, 0, 'R'},
+    static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS,
+                                 VKDP_OPT_DEVICE};
+    static const struct option own[] = {
+        {"checkpoint", required_argument, 0, 'c'},
+        {"subset", required_argument, 0, 's'},
+        {"report", required_argument, 0, 'r'},
+        {"report-max", required_argument, 0, 'R'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *ckpath = NULL, *data = NULL, *weights = NULL, *subset = "validation", *report = NULL;
-    int batch = 0, threads = 0, device = -1, report_max = 100, c;
+    vkdp_opt_parser opts;
+    vkdp_session_cfg sc;
+    vkdp_opts_begin(&opts, "evaluate", argc, argv, shared, (int)VKDP_ARRAY_LEN(shared), own, &sc);
+    /* not given: the checkpoint's */
+    sc.data_dir = NULL;
+    sc.weights = NULL;
+    sc.batch = 0;
+    const char *ckpath = NULL, *subset = "validation", *report = NULL;
+    int report_max = 100, c;
     long v;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
+        case VKDP_OPT_BAD: return 2;
         case 'c': ckpath = optarg; break;
-        case 'd': data = optarg; break;
-        case 'w': weights = optarg; break;
         case 's': subset = optarg; break;
-        case 'b': if (vkdp_parse_long("evaluate", "--batch", optarg, 1, 4096, &v)) return 2; batch = (int)v; break;
-        case 't': if (vkdp_parse_long("evaluate", "--decode-threads", optarg, 1, 256, &v)) return 2; threads = (int)v; break;
-        case 'D': if (vkdp_parse_long("evaluate", "--device", optarg, 0, 64, &v)) return 2; device = (int)v; break;
         case 'r': report = optarg; break;
         case 'R': if (vkdp_parse_long("evaluate", "--report-max", optarg, 0, 100000, &v)) return 2; report_max = (int)v; break;
         case 'h': usage(stdout); return 0;
@@ -77,26 +82,19 @@ int cmd_evaluate(int argc, char **argv)
     if (report && vkdp_rank() == 0 && vkdp_report_dir(report, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
 
-    vkdp_session_cfg sc;
-    vkdp_session_cfg_default(&sc);
-    sc.data_dir = data ? data : ck.data_dir;
-    sc.weights = weights ? weights : ck.weights_file;
+    if (!sc.data_dir)
+        sc.data_dir = ck.data_dir;
+    if (!sc.weights)
+        sc.weights = ck.weights_file;
+    if (sc.batch == 0)
+        sc.batch = ck.batch;
     sc.seed = (uint32_t)ck.seed;
     sc.validation_split = ck.validation_split;
     sc.image_size = ck.image_size;
-    sc.batch = batch > 0 ? batch : ck.batch;
-    sc.device = device;
-    /* the checkpoint's classes, in its label order */
-    size_t len = 1;
-    for (int i = 0; i < ck.nclasses; i++)
-        len += strlen(ck.class_names[i]) + 1;
-    char *csv = vkdp_xcalloc(len, 1);
-    for (int i = 0; i < ck.nclasses; i++) {
-        if (i)
-            strcat(csv, ",");
-        strcat(csv, ck.class_names[i]);
-    }
-    sc.class_names = csv;
+    /* the checkpoint's classes, in its label order, as the array it stores: never joined into a
+     * comma-separated string, so any folder name (commas included) round-trips */
+    sc.class_list = (const char *const *)ck.class_names;
+    sc.nclass_list = ck.nclasses;
     vkdp_session s;
     vkdp_session_open(&s, &sc, 1);
     vkdp_head *h = vkdp_session_head_for_ckpt(&s, &ck, ckpath);
@@ -120,31 +118,25 @@ int cmd_evaluate(int argc, char **argv)
     if (n == 0)
         VKDP_FATAL("%s: the %s subset is empty", sc.data_dir, subset);
     vkdp_log("Evaluating %s on %d %s image(s) of %s\n", ckpath, n, subset, sc.data_dir);
-    vkdp_featurize(&s.fc, s.bb, &s.idx, items, n, sc.batch, sc.image_size, threads, "Computing features");
+    vkdp_featurize(s.fc, s.bb, &s.idx, items, n, sc.batch, sc.image_size, sc.decode_threads, "Computing features");
 
     const int C = ck.nclasses, F = VKDP_EFFNET_FEATURES;
     int64_t *conf = vkdp_xcalloc((size_t)C * C, sizeof *conf);
     double loss_sum = 0;
     int64_t correct = 0, count = 0, bad = 0;
-    float *x = vkdp_xmalloc((size_t)sc.batch * F * sizeof *x), *probs = vkdp_xmalloc((size_t)sc.batch * C * 4);
-    int *labels = vkdp_xcalloc((size_t)sc.batch, sizeof *labels), *where = vkdp_xcalloc((size_t)sc.batch, sizeof *where);
+    float *probs = vkdp_xmalloc((size_t)sc.batch * C * 4);
+    vkdp_feat_batch fb = {vkdp_xmalloc((size_t)sc.batch * F * sizeof *fb.x),
+                          vkdp_xcalloc((size_t)sc.batch, sizeof *fb.labels),
+                          vkdp_xcalloc((size_t)sc.batch, sizeof *fb.pos), 0, 0};
     vkdp_report_samples rs;
     vkdp_report_samples_init(&rs, report ? n : 0, C);
     for (int step = 0; step < vkdp_num_steps(n, sc.batch); step++) {
-        int lo, hi, m = 0;
+        int lo, hi;
         vkdp_shard_range(n, sc.batch, step, s.dist.rank, s.dist.size, &lo, &hi);
-        for (int p = lo; p < hi; p++) {
-            int id = items[p];
-            if (s.fc.state[id] != VKDP_FEAT_HAVE) {
-                bad++;
-                continue;
-            }
-            memcpy(x + (size_t)m * F, s.fc.feat + (size_t)id * F, F * sizeof *x);
-            where[m] = p;
-            labels[m++] = s.idx.label[id];
-        }
+        int m = vkdp_featcache_gather(s.fc, items, lo, hi, s.idx.label, &fb);
+        bad += fb.missing;
         vkdp_head_result res;
-        vkdp_head_evaluate(h, x, labels, m, &res, probs);
+        vkdp_head_evaluate(h, fb.x, fb.labels, m, &res, probs);
         loss_sum += res.loss_sum;
         correct += res.correct;
         count += res.count;
@@ -153,9 +145,9 @@ int cmd_evaluate(int argc, char **argv)
             for (int k = 1; k < C; k++)
                 if (probs[i * C + k] > probs[i * C + best])
                     best = k;
-            conf[labels[i] * C + best]++;
+            conf[fb.labels[i] * C + best]++;
             if (report)
-                vkdp_report_samples_set(&rs, where[i], labels[i], probs + (size_t)i * C);
+                vkdp_report_samples_set(&rs, (int)fb.pos[i], fb.labels[i], probs + (size_t)i * C);
         }
     }
     vkdp_allreduce_i64_sum(conf, (size_t)C * C);
@@ -191,10 +183,9 @@ int cmd_evaluate(int argc, char **argv)
         vkdp_log("report: %s/index.html\n", report);
     }
     vkdp_report_samples_free(&rs);
-    free(x); free(probs); free(labels); free(where); free(conf); free(all); free(csv);
+    free(fb.x); free(probs); free(fb.labels); free(fb.pos); free(conf); free(all);
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
     vkdp_ckpt_state_free(&ck);
-    vkdp_dist_shutdown();
     return 0;
 }

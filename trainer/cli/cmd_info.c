@@ -71,43 +71,54 @@ static void tensor_table(const char *title, const char *prefix, const vkdp_named
         tensor_row(prefix, &t[i]);
 }
 
+/* One group's fields from the checkpoint's field table: "  name: value note" lines (config), or
+ * one "title: a 1, b 2, ..." line. */
+static void print_fields(const vkdp_ckpt_state *s, const char *group, const char *title)
+{
+    size_t n;
+    const vkdp_ckpt_field *f = vkdp_ckpt_fields(&n);
+    int first = 1;
+    if (title)
+        printf("%s", title);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(f[i].group, group))
+            continue;
+        char v[4200], label[64];
+        vkdp_ckpt_field_str(&f[i], s, v, sizeof v);
+        if (title) {
+            printf("%s%s %s%s%s", first ? " " : ", ", f[i].name, v, f[i].note ? " " : "",
+                   f[i].note ? f[i].note : "");
+        } else {
+            snprintf(label, sizeof label, "%s:", f[i].name);
+            printf("  %-19s %s%s%s\n", label, v, f[i].note ? " " : "", f[i].note ? f[i].note : "");
+        }
+        first = 0;
+    }
+    if (title)
+        printf("\n");
+}
+
 static void print_info(const char *path, const vkdp_ckpt_state *s, long nsteps)
 {
     printf("checkpoint: %s\n", path);
     printf("config:\n");
-    printf("  classes (%d):     ", s->nclasses);
+    char label[64];
+    snprintf(label, sizeof label, "classes (%d):", s->nclasses);
+    printf("  %-19s ", label);
     for (int i = 0; i < s->nclasses; i++)
         printf("%s%s", i ? ", " : "", s->class_names[i]);
     printf("\n");
-    printf("  image_size:       %d\n", s->image_size);
-    printf("  seed:             %llu\n", (unsigned long long)s->seed);
-    printf("  batch:            %d (global)\n", s->batch);
-    printf("  epochs:           %d\n", s->epochs);
-    printf("  lr:               %g\n", s->lr);
-    printf("  dropout:          %g\n", s->dropout);
-    printf("  validation_split: %g\n", s->validation_split);
-    printf("  nranks:           %d\n", s->nranks);
-    printf("  data_dir:         %s\n", s->data_dir);
-    printf("  weights_file:     %s\n", s->weights_file);
-    printf("  weights_sha256:   %s\n", s->weights_sha256);
-    printf("  backbone:         %s\n", s->backbone_trainable ? "trainable (tensors in /backbone)"
-                                                             : "frozen (weights_file)");
-    printf("  written by:       vkdp %s (%s) at %s\n", s->version, s->git_commit, s->created);
+    print_fields(s, "config", NULL);
 
     tensor_table("head weights", "", s->weights, s->nweights);
     if (s->backbone_trainable)
         tensor_table("backbone weights", "", s->backbone, s->nbackbone);
 
-    printf("optimizer: Adam, iterations %lld, lr %g, beta1 %g, beta2 %g, epsilon %g\n",
-           (long long)s->iterations, s->lr, s->beta1, s->beta2, s->epsilon);
+    print_fields(s, "optimizer", "optimizer: Adam,");
     tensor_table("  first moments", "m/", s->adam_m, s->nslots);
     tensor_table("  second moments", "v/", s->adam_v, s->nslots);
 
-    printf("state: epoch %d completed, global_step %lld, step_in_epoch %lld, steps_per_epoch %lld, "
-           "sampler_seed %llu, dropout_seed %llu\n",
-           s->epoch, (long long)s->global_step, (long long)s->step_in_epoch,
-           (long long)s->steps_per_epoch, (unsigned long long)s->sampler_seed,
-           (unsigned long long)s->dropout_seed);
+    print_fields(s, "state", "state:");
 
     printf("metrics: %d epochs\n", s->nepochs_m);
     if (s->nepochs_m)

@@ -6,11 +6,14 @@
 
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/cli/cli.h"
+#include "vkdp/cli/options.h"
 #include "vkdp/core/common.h"
 #include "vkdp/data/data.h"
 #include "vkdp/model/head.h"
+#include "vkdp/train/head_ckpt.h"
 #include "vkdp/train/session.h"
-#include "vkdp/train/train.h"
+
+enum { W = 19 }; /* help: flag column width */
 
 static void usage(FILE *f)
 {
@@ -22,29 +25,34 @@ static void usage(FILE *f)
             "decoded are reported and make the exit status non-zero.\n"
             "\n"
             "  --checkpoint FILE   checkpoint .h5\n"
-            "  --top K             classes per image (default 3)\n"
-            "  --weights FILE      backbone weights (default: the checkpoint's; SHA-256 must match)\n"
-            "  --device N          Vulkan device index\n"
-            "  -h, --help          this help\n");
+            "  --top K             classes per image (default 3)\n");
+    vkdp_opts_help(f, VKDP_OPT_WEIGHTS, W, "the checkpoint's; SHA-256 must match");
+    vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
+    fprintf(f, "  -h, --help          this help\n");
 }
 
 int cmd_predict(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"checkpoint", required_argument, 0, 'c'}, {"top", required_argument, 0, 'k'},
-        {"weights", required_argument, 0, 'w'},    {"device", required_argument, 0, 'D'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
+    static const int shared[] = {VKDP_OPT_WEIGHTS, VKDP_OPT_DEVICE};
+    static const struct option own[] = {
+        {"checkpoint", required_argument, 0, 'c'},
+        {"top", required_argument, 0, 'k'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    const char *ckpath = NULL, *weights = NULL;
-    int top = 3, device = -1, c;
+    vkdp_opt_parser opts;
+    vkdp_session_cfg sc;
+    vkdp_opts_begin(&opts, "predict", argc, argv, shared, (int)VKDP_ARRAY_LEN(shared), own, &sc);
+    sc.data_dir = NULL; /* images are given one by one */
+    sc.weights = NULL;  /* not given: the checkpoint's */
+    const char *ckpath = NULL;
+    int top = 3, c;
     long v;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
+        case VKDP_OPT_BAD: return 2;
         case 'c': ckpath = optarg; break;
         case 'k': if (vkdp_parse_long("predict", "--top", optarg, 1, 1000, &v)) return 2; top = (int)v; break;
-        case 'w': weights = optarg; break;
-        case 'D': if (vkdp_parse_long("predict", "--device", optarg, 0, 64, &v)) return 2; device = (int)v; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -59,13 +67,10 @@ int cmd_predict(int argc, char **argv)
     char err[4096];
     if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
-    vkdp_session_cfg sc;
-    vkdp_session_cfg_default(&sc);
-    sc.data_dir = NULL;
-    sc.weights = weights ? weights : ck.weights_file;
+    if (!sc.weights)
+        sc.weights = ck.weights_file;
     sc.image_size = ck.image_size;
     sc.batch = 1;
-    sc.device = device;
     vkdp_session s;
     vkdp_session_open(&s, &sc, 0);
     vkdp_head *h = vkdp_session_head_for_ckpt(&s, &ck, ckpath);
@@ -124,6 +129,5 @@ int cmd_predict(int argc, char **argv)
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
     vkdp_ckpt_state_free(&ck);
-    vkdp_dist_shutdown();
     return failed ? 1 : 0;
 }

@@ -1,11 +1,11 @@
 /* trainer: entry point. Dispatches to subcommands; `trainer` alone runs `trainer train` with its
  * defaults, the Keras tutorial's settings. */
-#include <mpi.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vkdp/cli/cli.h"
 #include "vkdp/core/common.h"
+#include "vkdp/dist/dist.h"
 
 static const vkdp_command commands[] = {
     {"train", cmd_train, 1, "train the head on a frozen EfficientNetB0, data-parallel (the default)"},
@@ -87,18 +87,9 @@ int main(int argc, char **argv)
         sub_argv[0] = train_name;
     }
 
-    int use_mpi = cmd->needs_mpi && !asks_help(sub_argc, sub_argv);
-    if (use_mpi) {
-        int provided = 0;
-        if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-            fprintf(stderr, "vkdp: error: MPI_Init_thread failed\n");
-            return 1;
-        }
-        /* Errors in MPI calls must abort the whole job, never leave peers waiting. */
-        MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
-    }
+    if (cmd->needs_mpi && !asks_help(sub_argc, sub_argv) && vkdp_dist_init(&argc, &argv) != 0)
+        return 1;
     int rc = cmd->run(sub_argc, sub_argv);
-    if (use_mpi)
-        MPI_Finalize();
+    vkdp_dist_finalize();
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "vkdp/cli/report.h"
 #include "vkdp/core/common.h"
+#include "vkdp/core/errmsg.h"
 #include "vkdp/data/image.h"
 
 #define THUMB_SIDE 160
@@ -243,27 +244,20 @@ static void misclassified(FILE *f, const vkdp_report_input *in)
 int vkdp_report_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "report: cannot create the folder %s: %s", dir, vkdp_errno_str());
-        return -1;
-    }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "report: %s is not a folder", dir);
-        return -1;
-    }
-    if (access(dir, W_OK | X_OK) != 0) {
-        snprintf(err, errlen, "report: cannot write into %s: %s", dir, vkdp_errno_str());
-        return -1;
-    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return vkdp_seterr(err, errlen, "report: cannot create the folder %s: %s", dir, vkdp_errno_str());
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return vkdp_seterr(err, errlen, "report: %s is not a folder", dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return vkdp_seterr(err, errlen, "report: cannot write into %s: %s", dir, vkdp_errno_str());
     return 0;
 }
 
 int vkdp_report_write(const char *dir, const vkdp_report_input *in, char *err, size_t errlen)
 {
-    if (in->ck->nclasses > 256 || in->samples->C != in->ck->nclasses) {
-        snprintf(err, errlen, "report: %d classes (at most 256, samples have %d)", in->ck->nclasses, in->samples->C);
-        return -1;
-    }
+    if (in->ck->nclasses > 256 || in->samples->C != in->ck->nclasses)
+        return vkdp_seterr(err, errlen, "report: %d classes (at most 256, samples have %d)", in->ck->nclasses,
+                           in->samples->C);
     size_t pl = strlen(dir) + 64;
     char *tmp = vkdp_xmalloc(pl), *path = vkdp_xmalloc(pl);
     snprintf(tmp, pl, "%s/.index.html.tmp.%ld", dir, (long)getpid());
@@ -271,8 +265,7 @@ int vkdp_report_write(const char *dir, const vkdp_report_input *in, char *err, s
     FILE *f = fopen(tmp, "w");
     int rc = 0;
     if (!f) {
-        snprintf(err, errlen, "report: cannot create %s: %s", tmp, vkdp_errno_str());
-        rc = -1;
+        rc = vkdp_seterr(err, errlen, "report: cannot create %s: %s", tmp, vkdp_errno_str());
     } else {
         fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-"
                    "Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n"
@@ -294,11 +287,9 @@ int vkdp_report_write(const char *dir, const vkdp_report_input *in, char *err, s
         }
         errno = saved;
         if (bad) {
-            snprintf(err, errlen, "report: writing %s failed: %s", tmp, vkdp_errno_str());
-            rc = -1;
+            rc = vkdp_seterr(err, errlen, "report: writing %s failed: %s", tmp, vkdp_errno_str());
         } else if (rename(tmp, path) != 0) {
-            snprintf(err, errlen, "report: cannot rename %s to %s: %s", tmp, path, vkdp_errno_str());
-            rc = -1;
+            rc = vkdp_seterr(err, errlen, "report: cannot rename %s to %s: %s", tmp, path, vkdp_errno_str());
         }
         if (rc != 0 && unlink(tmp) != 0 && errno != ENOENT)
             vkdp_warn("cannot remove %s: %s", tmp, vkdp_errno_str());

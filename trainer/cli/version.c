@@ -1,12 +1,12 @@
 /* `trainer --version`: this build's version and commit, and the versions of the Vulkan loader and
  * driver, MPI library, HDF5 and OpenSSL that this process actually runs with (not the headers it
  * was built against), for bug reports and cluster audits. */
-#include <hdf5.h>
 #include <stdio.h>
 
 #include "vkdp/cli/cli.h"
 #include "vkdp/core/sha256.h"
 #include "vkdp/dist/dist.h"
+#include "vkdp/h5/h5.h"
 #include "vkdp/vk/vk.h"
 
 int vkdp_print_version(FILE *f)
@@ -14,11 +14,7 @@ int vkdp_print_version(FILE *f)
     char loader[64], driver[768], mpi[512], hdf5[64];
     vkdp_vk_versions(loader, sizeof loader, driver, sizeof driver);
     vkdp_mpi_library_version(mpi, sizeof mpi);
-    unsigned maj = 0, min = 0, rel = 0;
-    if (H5get_libversion(&maj, &min, &rel) < 0)
-        snprintf(hdf5, sizeof hdf5, "unknown (H5get_libversion failed)");
-    else
-        snprintf(hdf5, sizeof hdf5, "%u.%u.%u", maj, min, rel);
+    vkdp_h5_library_version(hdf5, sizeof hdf5);
     fprintf(f,
             "vkdp %s (%s)\n"
             "Vulkan loader: %s\n"

@@ -1,35 +1,26 @@
+/* Fatal errors, warnings and rank-0 logging, checked allocation, flag-number parsing, the clock. */
 #include "vkdp/core/common.h"
 
 #include <errno.h>
-#include <mpi.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static int mpi_running(void)
+/* The attached world (vkdp_set_world); decode threads read it for their warnings. */
+static int world_rank = 0, world_size = 1;
+static void (*world_abort)(int status) = NULL;
+
+void vkdp_set_world(int rank, int size, void (*abort_job)(int status))
 {
-    int init = 0, fin = 0;
-    MPI_Initialized(&init);
-    MPI_Finalized(&fin);
-    return init && !fin;
+    world_rank = rank;
+    world_size = size;
+    world_abort = abort_job;
 }
 
-int vkdp_rank(void)
-{
-    int r = 0;
-    if (mpi_running())
-        MPI_Comm_rank(MPI_COMM_WORLD, &r);
-    return r;
-}
+int vkdp_rank(void) { return world_rank; }
 
-int vkdp_world_size(void)
-{
-    int n = 1;
-    if (mpi_running())
-        MPI_Comm_size(MPI_COMM_WORLD, &n);
-    return n;
-}
+int vkdp_world_size(void) { return world_size; }
 
 void vkdp_fatal_at(const char *file, int line, const char *fmt, ...)
 {
@@ -41,8 +32,8 @@ void vkdp_fatal_at(const char *file, int line, const char *fmt, ...)
     fflush(stdout);
     fprintf(stderr, "vkdp: rank %d: error: %s (%s:%d)\n", vkdp_rank(), msg, file, line);
     fflush(stderr);
-    if (mpi_running() && vkdp_world_size() > 1)
-        MPI_Abort(MPI_COMM_WORLD, 1);
+    if (world_abort && world_size > 1)
+        world_abort(1); /* returns only when the abort itself failed */
     exit(1);
 }
 
@@ -123,15 +114,27 @@ int vkdp_parse_long(const char *cmd, const char *opt, const char *s, long lo, lo
     return 0;
 }
 
-int vkdp_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+static int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, int hi_open,
+                        double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || !*s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "trainer %s: %s '%s' is not a number in [%g, %g]\n", cmd, opt, s, lo, hi);
+    if (errno || !*s || *end || !(v >= lo && (hi_open ? v < hi : v <= hi))) {
+        fprintf(stderr, "trainer %s: %s '%s' is not a number in [%g, %g%c\n", cmd, opt, s, lo, hi,
+                hi_open ? ')' : ']');
         return -1;
     }
     *out = v;
     return 0;
+}
+
+int vkdp_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+    return parse_double(cmd, opt, s, lo, hi, 0, out);
+}
+
+int vkdp_parse_double_below(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+    return parse_double(cmd, opt, s, lo, hi, 1, out);
 }

@@ -1,3 +1,4 @@
+/* Keras-style progress bar (TTY) or periodic lines (logs); see include/vkdp/core/progress.h. */
 #include "vkdp/core/progress.h"
 
 #include <stdio.h>

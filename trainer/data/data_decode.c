@@ -4,11 +4,11 @@
  * decoded to CMYK and converted with TF's integer formula (inverted when an Adobe APP14 marker is
  * present, as libjpeg's saw_Adobe_marker). */
 #include "vkdp/core/common.h"
+#include "vkdp/core/errmsg.h"
 #include "vkdp/data/data.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,15 +19,6 @@
 /* Larger files are not images this trainer could use; refuse them instead of exhausting memory. */
 #define MAX_FILE_BYTES ((size_t)1 << 30)
 
-static void setr(char *r, size_t len, const char *fmt, ...) VKDP_PRINTF(3, 4);
-static void setr(char *r, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r, len, fmt, ap);
-    va_end(ap);
-}
-
 /* Reads up to `limit` bytes (0 = all) into *buf, grown (realloc) to *cap when needed.
  * Non-regular files (FIFOs, devices) are refused before any blocking read. Returns 0 with *got
  * and the file size. */
@@ -36,29 +27,29 @@ static int read_file(const char *path, size_t limit, uint8_t **buf, size_t *cap,
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        setr(r, rlen, "cannot open: %s", strerror(errno));
+        vkdp_seterr(r, rlen, "cannot open: %s", strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        setr(r, rlen, "cannot stat: %s", strerror(errno));
+        vkdp_seterr(r, rlen, "cannot stat: %s", strerror(errno));
         close(fd);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        setr(r, rlen, "not a regular file");
+        vkdp_seterr(r, rlen, "not a regular file");
         close(fd);
         return -1;
     }
     size_t size = (size_t)st.st_size;
     *fsize = size;
     if (size == 0) {
-        setr(r, rlen, "empty file (0 bytes)");
+        vkdp_seterr(r, rlen, "empty file (0 bytes)");
         close(fd);
         return -1;
     }
     if (size > MAX_FILE_BYTES) {
-        setr(r, rlen, "file too large (%zu bytes)", size);
+        vkdp_seterr(r, rlen, "file too large (%zu bytes)", size);
         close(fd);
         return -1;
     }
@@ -74,7 +65,7 @@ static int read_file(const char *path, size_t limit, uint8_t **buf, size_t *cap,
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
-            setr(r, rlen, "read error: %s", strerror(errno));
+            vkdp_seterr(r, rlen, "read error: %s", strerror(errno));
             close(fd);
             return -1;
         }
@@ -84,7 +75,7 @@ static int read_file(const char *path, size_t limit, uint8_t **buf, size_t *cap,
     }
     close(fd);
     if (n == 0) {
-        setr(r, rlen, "empty file (0 bytes read)");
+        vkdp_seterr(r, rlen, "empty file (0 bytes read)");
         return -1;
     }
     *got = n;
@@ -111,23 +102,23 @@ static int header_of(tjhandle tj, const uint8_t *d, size_t n, int complete, int 
     if (n < 3 || d[0] != 0xFF || d[1] != 0xD8 || d[2] != 0xFF) {
         const char *fmt = sniff_format(d, n);
         if (fmt)
-            setr(r, rlen, "not JPEG data (%s image with a JPEG name)", fmt);
+            vkdp_seterr(r, rlen, "not JPEG data (%s image with a JPEG name)", fmt);
         else
-            setr(r, rlen, "not JPEG data (no JPEG start-of-image marker)");
+            vkdp_seterr(r, rlen, "not JPEG data (no JPEG start-of-image marker)");
         return -1;
     }
     int sub = 0;
     if (tjDecompressHeader3(tj, d, (unsigned long)n, w, h, &sub, cs) != 0) {
         if (!complete)
             return 1;
-        setr(r, rlen, "invalid JPEG header: %s", tjGetErrorStr2(tj));
+        vkdp_seterr(r, rlen, "invalid JPEG header: %s", tjGetErrorStr2(tj));
         return -1;
     }
     /* TurboJPEG 2.1 reports success with 0x0 when the data ends before the frame header. */
     if ((*w <= 0 || *h <= 0) && !complete)
         return 1;
     if (*w <= 0 || *h <= 0 || *w > VKDP_MAX_IMAGE_SIDE || *h > VKDP_MAX_IMAGE_SIDE) {
-        setr(r, rlen, "absurd dimensions %dx%d (limit %d per side)", *w, *h, VKDP_MAX_IMAGE_SIDE);
+        vkdp_seterr(r, rlen, "absurd dimensions %dx%d (limit %d per side)", *w, *h, VKDP_MAX_IMAGE_SIDE);
         return -1;
     }
     return 0;
@@ -188,7 +179,7 @@ static int decode_failed(tjhandle tj, char *r, size_t rlen)
      * data means the rest of the picture was invented (grey), so the sample is unusable. */
     if (tjGetErrorCode(tj) == TJERR_WARNING && !strstr(msg, "Premature end"))
         return 0;
-    setr(r, rlen, "JPEG decode failed: %s", msg);
+    vkdp_seterr(r, rlen, "JPEG decode failed: %s", msg);
     return 1;
 }
 

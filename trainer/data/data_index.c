@@ -3,11 +3,11 @@
  * file names sorted within each directory, kept when name.lower() ends with an allowed extension.
  * Directory symlinks are followed (tf.io.gfile.walk classifies entries with stat). */
 #include "vkdp/core/common.h"
+#include "vkdp/core/errmsg.h"
 #include "vkdp/data/data.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,15 +53,6 @@ static char *join(const char *a, const char *b)
     s[la] = '/';
     memcpy(s + la + 1, b, lb + 1);
     return s;
-}
-
-static void seterr(char *err, size_t len, const char *fmt, ...) VKDP_PRINTF(3, 4);
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
 }
 
 static int has_ext(const char *name, const char *ext)
@@ -216,16 +207,16 @@ int vkdp_index_build(const char *dir, const char *const *class_names, int nclass
 {
     memset(out, 0, sizeof *out);
     if (!dir || !dir[0]) {
-        seterr(err, errlen, "no data folder given");
+        vkdp_seterr(err, errlen, "no data folder given");
         return -1;
     }
     struct stat st;
     if (stat(dir, &st) != 0) {
-        seterr(err, errlen, "data folder %s: %s", dir, strerror(errno));
+        vkdp_seterr(err, errlen, "data folder %s: %s", dir, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        seterr(err, errlen, "data folder %s: not a directory", dir);
+        vkdp_seterr(err, errlen, "data folder %s: not a directory", dir);
         return -1;
     }
     vkdp_index *x = out;
@@ -235,7 +226,7 @@ int vkdp_index_build(const char *dir, const char *const *class_names, int nclass
 
     strvec subdirs = {0}, files = {0};
     if (list_dir(x->root, &subdirs, &files) != 0) {
-        seterr(err, errlen, "data folder %s: cannot list: %s", x->root, strerror(errno));
+        vkdp_seterr(err, errlen, "data folder %s: cannot list: %s", x->root, strerror(errno));
         goto fail;
     }
     /* Keras ignores hidden top-level folders. */
@@ -251,7 +242,7 @@ int vkdp_index_build(const char *dir, const char *const *class_names, int nclass
             for (int j = 0; j < i; j++)
                 dup |= !strcmp(class_names[j], class_names[i]);
             if (!found || dup || !class_names[i][0]) {
-                seterr(err, errlen, "class '%s' %s in %s", class_names[i],
+                vkdp_seterr(err, errlen, "class '%s' %s in %s", class_names[i],
                        dup ? "is given twice" : "is not a subfolder", x->root);
                 strvec_free(&classes);
                 goto fail;
@@ -262,7 +253,7 @@ int vkdp_index_build(const char *dir, const char *const *class_names, int nclass
             strvec_push(&classes, vkdp_xstrdup(class_names[i]));
     }
     if (classes.n == 0) {
-        seterr(err, errlen, "data folder %s has no class subfolders (expected one folder per class)",
+        vkdp_seterr(err, errlen, "data folder %s has no class subfolders (expected one folder per class)",
                x->root);
         strvec_free(&classes);
         goto fail;
@@ -278,7 +269,7 @@ int vkdp_index_build(const char *dir, const char *const *class_names, int nclass
             x->nempty_classes++;
     }
     if (x->n == 0) {
-        seterr(err, errlen, "data folder %s: no usable JPEG image in its %d class folder(s)%s",
+        vkdp_seterr(err, errlen, "data folder %s: no usable JPEG image in its %d class folder(s)%s",
                x->root, x->nclasses,
                x->nexcluded || x->nskipped_types ? " (all files excluded, see the reasons above)"
                                                  : "");

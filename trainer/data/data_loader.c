@@ -229,8 +229,8 @@ int vkdp_loader_next(vkdp_loader *l, vkdp_batch *b)
     l->next_consume++;
     pcheck(pthread_mutex_unlock(&l->mu), "pthread_mutex_unlock");
 
-    /* Drop failed samples, keeping order. Warnings are printed here, on the caller's thread: the
-     * workers make no MPI calls (vkdp_warn asks MPI for the rank; MPI_THREAD_FUNNELED). */
+    /* Drop failed samples, keeping order. Warnings are printed here, on the caller's thread, so
+     * they come in step order whatever order the workers finished in. */
     size_t px = (size_t)l->size * l->size * 3;
     int c = 0;
     for (int k = 0; k < s->m; k++) {

@@ -2,6 +2,7 @@
  * with init_genrand, and RandomState.shuffle of a list is Fisher-Yates from the end drawing
  * j = random_interval(i) (smallest all-ones mask >= i, reject masked 32-bit draws above i). */
 #include "vkdp/core/common.h"
+#include "vkdp/core/rng.h"
 #include "vkdp/data/data.h"
 
 #include <stdlib.h>
@@ -111,13 +112,11 @@ void vkdp_split_free(vkdp_split *s)
     memset(s, 0, sizeof *s);
 }
 
-/* splitmix64 finaliser: spreads (seed, epoch) over the 32-bit MT seed space. */
+/* splitmix64 as a finaliser: spreads (seed, epoch) over the 32-bit MT seed space. */
 static uint32_t epoch_seed(uint32_t seed, int epoch)
 {
-    uint64_t z = ((uint64_t)seed << 32 | (uint32_t)epoch) + 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    uint64_t s = (uint64_t)seed << 32 | (uint32_t)epoch;
+    uint64_t z = vkdp_splitmix64(&s);
     return (uint32_t)(z ^ (z >> 32));
 }
 

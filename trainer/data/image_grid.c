@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/core/errmsg.h"
 #include "vkdp/data/image.h"
 
 /* The label of a cell: the class name, cut to fit with ".." (at least one character kept). */
@@ -43,16 +44,13 @@ static int draw_cell(const vkdp_index *idx, int id, uint8_t *img, int W, int x0,
 int vkdp_dataset_grid(const vkdp_index *idx, const int *items, int n, int per_class, int cell, const char *out_path,
                       char *err, size_t errlen)
 {
-    if (cell < 32 || cell > 1024 || cell % 16 || per_class < 1 || per_class > 64) {
-        snprintf(err, errlen, "grid: cell %d (multiple of 16 in 32..1024) or %d per class (1..64) out of range",
-                 cell, per_class);
-        return -1;
-    }
+    if (cell < 32 || cell > 1024 || cell % 16 || per_class < 1 || per_class > 64)
+        return vkdp_seterr(err, errlen,
+                           "grid: cell %d (multiple of 16 in 32..1024) or %d per class (1..64) out of range", cell,
+                           per_class);
     const int C = idx->nclasses, W = per_class * cell, rowh = cell + VKDP_GRID_LABEL_H, H = C * rowh;
-    if (H > VKDP_MAX_IMAGE_SIDE || W > VKDP_MAX_IMAGE_SIDE) {
-        snprintf(err, errlen, "grid: %dx%d pixels is too large a picture (%d classes)", W, H, C);
-        return -1;
-    }
+    if (H > VKDP_MAX_IMAGE_SIDE || W > VKDP_MAX_IMAGE_SIDE)
+        return vkdp_seterr(err, errlen, "grid: %dx%d pixels is too large a picture (%d classes)", W, H, C);
     uint8_t *img = vkdp_xmalloc((size_t)W * H * 3);
     memset(img, 255, (size_t)W * H * 3);
     int *filled = vkdp_xcalloc((size_t)C, sizeof *filled);

@@ -10,6 +10,9 @@
 #include "vkdp/core/common.h"
 
 static MPI_Comm node_comm = MPI_COMM_NULL;
+static int initialised;          /* vkdp_dist_init ran, vkdp_dist_finalize not yet */
+static int world_rank, world_size = 1;
+static size_t max_count = INT_MAX;
 
 #define MPI_CHECK(expr)                                                                         \
     do {                                                                                        \
@@ -23,12 +26,53 @@ static MPI_Comm node_comm = MPI_COMM_NULL;
         }                                                                                       \
     } while (0)
 
-int vkdp_dist_running(void)
+/* core's fatal-error hook. MPI_Abort returns only when it failed, and then core exits. */
+static void abort_job(int status) { (void)MPI_Abort(MPI_COMM_WORLD, status); }
+
+/* Ranks in the job: 1 without MPI. MPI started behind vkdp_dist_init's back would make every
+ * collective a silent identity, so it is an error. */
+static int job_size(void)
 {
+    if (initialised)
+        return world_size;
     int init = 0, fin = 0;
     MPI_CHECK(MPI_Initialized(&init));
     MPI_CHECK(MPI_Finalized(&fin));
-    return init && !fin;
+    if (init && !fin)
+        VKDP_FATAL("MPI is running but vkdp_dist_init was not called");
+    return 1;
+}
+
+int vkdp_dist_init(int *argc, char ***argv)
+{
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "vkdp: error: MPI_Init_thread failed\n");
+        return -1;
+    }
+    /* Errors in MPI calls must abort the whole job, never leave peers waiting. */
+    MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
+    MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
+    MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
+    initialised = 1;
+    vkdp_set_world(world_rank, world_size, abort_job);
+    return 0;
+}
+
+void vkdp_dist_finalize(void)
+{
+    if (!initialised)
+        return;
+    if (node_comm != MPI_COMM_NULL)
+        MPI_CHECK(MPI_Comm_free(&node_comm));
+    node_comm = MPI_COMM_NULL;
+    /* MPI_Abort is no longer allowed once MPI_Finalize has begun */
+    vkdp_set_world(world_rank, world_size, NULL);
+    MPI_CHECK(MPI_Finalize());
+    initialised = 0;
+    world_rank = 0;
+    world_size = 1;
+    vkdp_set_world(0, 1, NULL);
 }
 
 void vkdp_dist_info_get(vkdp_dist_info *info)
@@ -37,10 +81,12 @@ void vkdp_dist_info_get(vkdp_dist_info *info)
     info->size = 1;
     info->local_rank = 0;
     info->local_size = 1;
-    if (!vkdp_dist_running())
+    if (!initialised) {
+        (void)job_size(); /* fatal when MPI was started behind our back */
         return;
-    MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &info->rank));
-    MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &info->size));
+    }
+    info->rank = world_rank;
+    info->size = world_size;
     if (node_comm == MPI_COMM_NULL) {
         MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, info->rank,
                                       MPI_INFO_NULL, &node_comm));
@@ -50,20 +96,22 @@ void vkdp_dist_info_get(vkdp_dist_info *info)
     MPI_CHECK(MPI_Comm_size(node_comm, &info->local_size));
 }
 
-void vkdp_dist_shutdown(void)
+void vkdp_dist_set_max_count(size_t n)
 {
-    if (node_comm != MPI_COMM_NULL && vkdp_dist_running())
-        MPI_CHECK(MPI_Comm_free(&node_comm));
-    node_comm = MPI_COMM_NULL;
+    if (n < 1 || n > INT_MAX)
+        VKDP_FATAL("vkdp_dist_set_max_count(%zu): not in 1..%d", n, INT_MAX);
+    max_count = n;
 }
+
+static int chunk_of(size_t n) { return (int)(n > max_count ? max_count : n); }
 
 static void allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype type)
 {
-    if (!vkdp_dist_running() || vkdp_world_size() == 1)
+    if (job_size() == 1)
         return;
     char *p = buf;
     while (n > 0) {
-        int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+        int chunk = chunk_of(n);
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p, chunk, type, MPI_SUM, MPI_COMM_WORLD));
         p += (size_t)chunk * elem;
         n -= (size_t)chunk;
@@ -76,39 +124,81 @@ void vkdp_allreduce_f64_sum(double *buf, size_t n) { allreduce_sum(buf, n, sizeo
 
 void vkdp_barrier(void)
 {
-    if (vkdp_dist_running())
+    if (job_size() > 1)
         MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
 void vkdp_bcast(void *buf, size_t bytes, int root)
 {
-    if (!vkdp_dist_running() || vkdp_world_size() == 1)
+    if (job_size() == 1)
         return;
     char *p = buf;
     while (bytes > 0) {
-        int chunk = bytes > (size_t)INT_MAX ? INT_MAX : (int)bytes;
+        int chunk = chunk_of(bytes);
         MPI_CHECK(MPI_Bcast(p, chunk, MPI_BYTE, root, MPI_COMM_WORLD));
         p += chunk;
         bytes -= (size_t)chunk;
     }
 }
 
-uint64_t vkdp_checksum64(const void *data, size_t bytes, uint64_t seed)
+void vkdp_allgather_size(size_t mine, size_t *counts)
 {
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ull ^ seed;
-    for (size_t i = 0; i < bytes; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
+    int P = job_size();
+    if (P == 1) {
+        counts[0] = mine;
+        return;
     }
-    return h;
+    uint64_t m = mine, *all = vkdp_xcalloc((size_t)P, sizeof *all);
+    MPI_CHECK(MPI_Allgather(&m, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD));
+    for (int r = 0; r < P; r++) {
+        if (all[r] > SIZE_MAX)
+            VKDP_FATAL("rank %d reported a count of %llu", r, (unsigned long long)all[r]);
+        counts[r] = (size_t)all[r];
+    }
+    free(all);
+}
+
+void vkdp_allgatherv_bytes(const void *mine, void *all, const size_t *counts)
+{
+    int P = job_size();
+    if (P == 1) {
+        if (counts[0] > 0 && all != mine)
+            memmove(all, mine, counts[0]);
+        return;
+    }
+    size_t total = 0, *displs = vkdp_xcalloc((size_t)P, sizeof *displs);
+    for (int r = 0; r < P; r++) {
+        if (counts[r] > SIZE_MAX - total)
+            VKDP_FATAL("allgather of more than SIZE_MAX bytes (rank %d adds %zu)", r, counts[r]);
+        displs[r] = total;
+        total += counts[r];
+    }
+    char *dst = all;
+    if (total <= max_count) {
+        /* one call: every count and displacement fits MPI's int */
+        int *ic = vkdp_xcalloc((size_t)P, sizeof *ic), *id = vkdp_xcalloc((size_t)P, sizeof *id);
+        for (int r = 0; r < P; r++) {
+            ic[r] = (int)counts[r];
+            id[r] = (int)displs[r];
+        }
+        MPI_CHECK(MPI_Allgatherv(mine, ic[world_rank], MPI_BYTE, dst, ic, id, MPI_BYTE, MPI_COMM_WORLD));
+        free(ic);
+        free(id);
+    } else {
+        /* displacements beyond int: each rank's part is broadcast from it, in chunks */
+        if (counts[world_rank] > 0)
+            memmove(dst + displs[world_rank], mine, counts[world_rank]);
+        for (int r = 0; r < P; r++)
+            vkdp_bcast(dst + displs[r], counts[r], r);
+    }
+    free(displs);
 }
 
 void vkdp_check_replicas(uint64_t local_checksum, int64_t step, const char *what)
 {
-    if (!vkdp_dist_running() || vkdp_world_size() == 1)
+    int size = job_size(), rank = world_rank;
+    if (size == 1)
         return;
-    int size = vkdp_world_size(), rank = vkdp_rank();
     uint64_t *all = vkdp_xmalloc((size_t)size * sizeof *all);
     MPI_CHECK(MPI_Allgather(&local_checksum, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T,
                             MPI_COMM_WORLD));

@@ -102,7 +102,7 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
         CONSIDER((uint64_t)h * w * d->exp_ch, m->name);
         CONSIDER((uint64_t)d->h_out * d->w_out * d->exp_ch, m->name);
         CONSIDER((uint64_t)d->h_out * d->w_out * d->out_ch, m->name);
-        uint64_t part = (uint64_t)vkdp_dwconv_tiles(h, w, d->k, d->stride) * d->exp_ch;
+        uint64_t part = (uint64_t)vkdp_dwconv_tiles(dev, h, w, d->k, d->stride) * d->exp_ch;
         if (part > max_part)
             max_part = part;
         if (d->exp_ch > max_exp)
@@ -206,8 +206,8 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb)
         vkdp_op_dwconv(c, dev, nb, d->h_in, d->w_in, d->exp_ch, d->k, d->stride, vkdp_whole(src),
                        vkdp_whole(d->dw_w), vkdp_whole(d->dw_b), vkdp_whole(dw),
                        vkdp_whole(bb->part), NULL /* "dwconv<k>x<k>_s<stride>" */);
-        vkdp_op_gap(c, dev, nb, vkdp_dwconv_tiles(d->h_in, d->w_in, d->k, d->stride), d->exp_ch,
-                    hw_out, vkdp_whole(bb->part), vkdp_whole(bb->pool), "se_squeeze");
+        vkdp_op_gap(c, dev, nb, vkdp_dwconv_tiles(dev, d->h_in, d->w_in, d->k, d->stride),
+                    d->exp_ch, hw_out, vkdp_whole(bb->part), vkdp_whole(bb->pool), "se_squeeze");
         vkdp_op_se_excite(c, dev, nb, d->exp_ch, d->se_ch, vkdp_whole(bb->pool),
                           vkdp_whole(d->se_reduce_w), vkdp_whole(d->se_reduce_b),
                           vkdp_whole(d->se_expand_w), vkdp_whole(d->se_expand_b),

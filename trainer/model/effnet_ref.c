@@ -7,9 +7,8 @@
 #include "vkdp/core/common.h"
 #include "vkdp/model/effnet.h"
 #include "vkdp/model/effnet_arch.h"
+#include "vkdp/ops/act.h"
 
-static float swish(float x) { return x / (1.0f + expf(-x)); }
-static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* An activation [h, w, c], C fastest. */
 typedef struct {
@@ -33,7 +32,7 @@ static void swish_inplace(act *a)
 {
     size_t n = (size_t)a->h * a->w * a->c;
     for (size_t i = 0; i < n; i++)
-        a->d[i] = swish(a->d[i]);
+        a->d[i] = vkdp_swish(a->d[i]);
 }
 
 /* out[m, n] = b[n] + sum_k in[m, k] w[k, n]; loop order m, k, n keeps w rows and out rows in cache.
@@ -141,13 +140,13 @@ static void squeeze_excite(act *x, const vkdp_mbconv *b)
         double acc = b->se_reduce_b[j];
         for (int c = 0; c < b->exp_ch; c++)
             acc += (double)s[c] * b->se_reduce_w[(size_t)c * b->se_ch + j];
-        r[j] = swish((float)acc);
+        r[j] = vkdp_swish((float)acc);
     }
     for (int c = 0; c < b->exp_ch; c++) {
         double acc = b->se_expand_b[c];
         for (int j = 0; j < b->se_ch; j++)
             acc += (double)r[j] * b->se_expand_w[(size_t)j * b->exp_ch + c];
-        s[c] = sigmoid((float)acc);
+        s[c] = vkdp_sigmoid((float)acc);
     }
     size_t M = (size_t)x->h * x->w;
     for (size_t m = 0; m < M; m++)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkdp/core/rng.h"
 #include "vkdp/dist/dist.h"
 #include "vkdp/ops/head_fx.h"
 #include "vkdp/ops/head_ops.h"
@@ -156,14 +157,6 @@ void vkdp_head_cfg_default(vkdp_head_cfg *cfg)
     cfg->seed = 0;
 }
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 vkdp_head *vkdp_head_create(vkdp_device *dev, const vkdp_head_cfg *cfg)
 {
     if (cfg->feat_dim < 1 || cfg->nclasses < 2 || cfg->nclasses > 64)
@@ -216,7 +209,7 @@ vkdp_head *vkdp_head_create(vkdp_device *dev, const vkdp_head_cfg *cfg)
     double limit = sqrt(6.0 / (F + C));
     uint64_t s = cfg->seed ^ 0x6c8e9cf570932bd5ull;
     for (int64_t k = 0; k < (int64_t)F * C; k++) {
-        double u = (double)(splitmix64(&s) >> 11) * 0x1.0p-53;
+        double u = (double)(vkdp_splitmix64(&s) >> 11) * 0x1.0p-53;
         p[2 * F + k] = (float)(-limit + 2 * limit * u);
     }
     ht_upload(&h->params, 0, p, pb);
@@ -577,15 +570,15 @@ uint64_t vkdp_head_checksum(vkdp_head *h)
 {
     uint64_t pb = (uint64_t)h->P * sizeof(float);
     float *buf = vkdp_xmalloc((size_t)pb);
-    uint64_t c = vkdp_checksum64(&h->iterations, sizeof h->iterations, 0);
+    uint64_t c = vkdp_fnv1a64(&h->iterations, sizeof h->iterations, 0);
     htensor *ts[] = {&h->params, &h->adam_m, &h->adam_v};
     for (size_t i = 0; i < VKDP_ARRAY_LEN(ts); i++) {
         ht_download(ts[i], 0, buf, pb);
-        c = vkdp_checksum64(buf, (size_t)pb, c);
+        c = vkdp_fnv1a64(buf, (size_t)pb, c);
     }
     free(buf);
-    c = vkdp_checksum64(h->moving_mean, (size_t)h->F * sizeof(float), c);
-    return vkdp_checksum64(h->moving_var, (size_t)h->F * sizeof(float), c);
+    c = vkdp_fnv1a64(h->moving_mean, (size_t)h->F * sizeof(float), c);
+    return vkdp_fnv1a64(h->moving_var, (size_t)h->F * sizeof(float), c);
 }
 
 void vkdp_head_check_replicas(vkdp_head *h, int64_t step, int every)

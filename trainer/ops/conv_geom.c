@@ -16,3 +16,12 @@ int vkdp_conv_out_side(int n, int k, int stride)
     vkdp_correct_pad(n, k, &before, &after);
     return (n + before + after - k) / stride + 1;
 }
+
+int vkdp_conv_pad_before(int n, int k, int stride)
+{
+    if (stride == 1)
+        return k / 2;
+    int before, after;
+    vkdp_correct_pad(n, k, &before, &after);
+    return before;
+}

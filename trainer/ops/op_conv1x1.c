@@ -1,9 +1,25 @@
+/* conv2d_1x1: the register-blocked 1x1 convolution (GEMM + bias + activation, optional fused SE
+ * row scale of its input and residual add of its output): record, dispatch and C reference. */
 #include <stdlib.h>
 
 #include "vkdp/ops/ops.h"
 
+enum { CV_X, CV_W, CV_BIAS, CV_Y, CV_RES, CV_SCALE, CV_BINDINGS };
+enum { P_M, P_K, P_N, P_ACT, P_RES, P_SCALE, P_RPG };
+
+typedef struct {
+    uint32_t M, K, N, RPG, tiles_n, tiles;
+} vkdp_conv1x1_push;
+_Static_assert(sizeof(vkdp_conv1x1_push) == 24, "shaders/conv2d_1x1.comp's push block");
+
+/* one invocation per 8x8 block of Y, groups spread over x and y */
+static const vkdp_shader_rec shader = {"conv2d_1x1", CV_BINDINGS, sizeof(vkdp_conv1x1_push),
+                                       VKDP_WRITES(CV_Y), 1};
+
 void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, const char *label)
 {
+    if (!label)
+        label = vkdp_rec_conv1x1.name;
     if (a->M == 0 || a->K == 0 || a->N == 0)
         VKDP_FATAL("%s: empty GEMM %u x %u x %u", label, a->M, a->K, a->N);
     int has_res = a->residual.buf != NULL, has_scale = a->row_scale.buf != NULL;
@@ -11,24 +27,15 @@ void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, 
         VKDP_FATAL("%s: row_scale needs rows_per_group", label);
     int vec4 = a->K % 4 == 0 && a->N % 4 == 0;
     uint32_t spec[4] = {(uint32_t)a->act, (uint32_t)has_res, (uint32_t)has_scale, (uint32_t)vec4};
-    struct {
-        uint32_t M, K, N, RPG, tiles_n, tiles;
-    } push;
-    push.M = a->M;
-    push.K = a->K;
-    push.N = a->N;
-    push.RPG = has_scale ? a->rows_per_group : 1;
-    push.tiles_n = (a->N + 7) / 8;
-    uint64_t tiles = (uint64_t)push.tiles_n * ((a->M + 7) / 8);
+    uint64_t tiles = vkdp_div_up(a->N, 8) * vkdp_div_up(a->M, 8);
     if (tiles > UINT32_MAX)
         VKDP_FATAL("%s: GEMM %u x %u too large for one dispatch", label, a->M, a->N);
-    push.tiles = (uint32_t)tiles;
+    vkdp_conv1x1_push push = {a->M, a->K, a->N, has_scale ? a->rows_per_group : 1,
+                              (uint32_t)vkdp_div_up(a->N, 8), (uint32_t)tiles};
     /* Unused optional bindings alias x: the shader never reads them (spec constants off). */
-    vkdp_view v[6] = {a->x, a->w, a->bias, a->y, has_res ? a->residual : a->x, has_scale ? a->row_scale : a->x};
-    vkdp_pipeline *p = vkdp_pipeline_get(dev, "conv2d_1x1", 6, sizeof push, spec, 4);
-    uint32_t gx, gy;
-    vkdp_grid(dev, (tiles + 63) / 64, &gx, &gy);
-    vkdp_cmd_dispatch(c, p, label, v, 6, 1u << 3, &push, gx, gy, 1);
+    vkdp_view v[CV_BINDINGS] = {a->x, a->w, a->bias, a->y, has_res ? a->residual : a->x,
+                                has_scale ? a->row_scale : a->x};
+    vkdp_op_dispatch(c, dev, &vkdp_rec_conv1x1, &shader, spec, 4, v, &push, tiles, 1, label);
 }
 
 void vkdp_ref_conv1x1(uint32_t M, uint32_t K, uint32_t N, vkdp_act act, const float *x, const float *w,
@@ -57,3 +64,52 @@ void vkdp_ref_conv1x1(uint32_t M, uint32_t K, uint32_t N, vkdp_act act, const fl
     }
     free(acc);
 }
+
+/* ---- generic form ---- */
+
+static void shape(const vkdp_op *op, vkdp_device *dev, const int64_t *p, vkdp_tensor_shape *t)
+{
+    (void)op, (void)dev;
+    uint64_t M = (uint64_t)p[P_M], K = (uint64_t)p[P_K], N = (uint64_t)p[P_N];
+    uint64_t groups = p[P_SCALE] ? vkdp_div_up(M, (uint64_t)p[P_RPG]) : 0;
+    t[CV_X] = vkdp_shape(M * K, -1, 1);
+    t[CV_W] = vkdp_shape(K * N, -0.5, 0.5);
+    t[CV_BIAS] = vkdp_shape(N, -1, 1);
+    t[CV_Y] = vkdp_shape(M * N, 0, 0);
+    t[CV_RES] = vkdp_shape(M * N, -1, 1);
+    t[CV_RES].absent = !p[P_RES];
+    t[CV_SCALE] = vkdp_shape(groups * K, 0, 1);
+    t[CV_SCALE].absent = !p[P_SCALE];
+}
+
+static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64_t *p,
+                   const vkdp_view *t)
+{
+    vkdp_conv1x1_args a = {
+        .M = (uint32_t)p[P_M], .K = (uint32_t)p[P_K], .N = (uint32_t)p[P_N],
+        .act = (vkdp_act)p[P_ACT], .x = t[CV_X], .w = t[CV_W], .bias = t[CV_BIAS], .y = t[CV_Y],
+        .residual = t[CV_RES], .row_scale = t[CV_SCALE], .rows_per_group = (uint32_t)p[P_RPG],
+    };
+    vkdp_op_conv1x1(c, dev, &a, op->name);
+}
+
+static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *const *t)
+{
+    (void)op, (void)dev;
+    vkdp_ref_conv1x1((uint32_t)p[P_M], (uint32_t)p[P_K], (uint32_t)p[P_N], (vkdp_act)p[P_ACT],
+                     t[CV_X], t[CV_W], t[CV_BIAS], t[CV_RES], t[CV_SCALE], (uint32_t)p[P_RPG],
+                     t[CV_Y]);
+}
+
+const vkdp_op vkdp_rec_conv1x1 = {
+    .name = "conv2d_1x1",
+    .fwd = {&shader},
+    .params = {"M", "K", "N", "act", "residual", "row_scale", "rows_per_group"},
+    .tensors = {{"x", VKDP_IN, VKDP_F32}, {"w", VKDP_IN, VKDP_F32}, {"bias", VKDP_IN, VKDP_F32},
+                {"y", VKDP_OUT, VKDP_F32}, {"residual", VKDP_IN, VKDP_F32},
+                {"row_scale", VKDP_IN, VKDP_F32}},
+    .shape = shape,
+    .record = record,
+    .ref = ref,
+    .tol = 1e-5, /* float sums against a double reference */
+};

@@ -1,36 +1,57 @@
+/* The per-image feature cache behind include/vkdp/train/featcache.h: features and a state per
+ * index id, and the ids this rank filled since the last sync. */
 #include "vkdp/train/featcache.h"
 
-#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vkdp/core/common.h"
-#include "vkdp/dist/dist.h"
 #include "vkdp/core/progress.h"
+#include "vkdp/dist/dist.h"
 
-#define MPI_OK(expr)                                                                            \
-    do {                                                                                        \
-        int mpi_rc_ = (expr);                                                                   \
-        if (mpi_rc_ != MPI_SUCCESS)                                                             \
-            VKDP_FATAL("%s failed (MPI error %d)", #expr, mpi_rc_);                             \
-    } while (0)
+enum { FEAT_UNKNOWN = 0, FEAT_HAVE = 1, FEAT_BAD = 2 };
 
-void vkdp_featcache_init(vkdp_featcache *fc, int n, int dim)
+struct vkdp_featcache {
+    int n, dim;          /* index size, feature width */
+    float *feat;         /* [n, dim] */
+    uint8_t *state;      /* FEAT_* per index id */
+    int *fresh;          /* ids computed or marked bad here since the last sync */
+    int nfresh, capfresh;
+};
+
+vkdp_featcache *vkdp_featcache_create(int n, int dim)
 {
-    memset(fc, 0, sizeof *fc);
+    if (n < 0 || dim < 1)
+        VKDP_FATAL("feature cache of %d images x %d features", n, dim);
+    vkdp_featcache *fc = vkdp_xcalloc(1, sizeof *fc);
     fc->n = n;
     fc->dim = dim;
     fc->feat = vkdp_xcalloc((size_t)n * dim, sizeof *fc->feat);
     fc->state = vkdp_xcalloc((size_t)n, 1);
+    return fc;
 }
 
-void vkdp_featcache_free(vkdp_featcache *fc)
+void vkdp_featcache_destroy(vkdp_featcache *fc)
 {
+    if (!fc)
+        return;
     free(fc->feat);
     free(fc->state);
     free(fc->fresh);
-    memset(fc, 0, sizeof *fc);
+    free(fc);
+}
+
+void vkdp_featcache_reset(vkdp_featcache *fc)
+{
+    memset(fc->state, FEAT_UNKNOWN, (size_t)fc->n);
+    fc->nfresh = 0;
+}
+
+static void check_id(const vkdp_featcache *fc, int id)
+{
+    if (id < 0 || id >= fc->n)
+        VKDP_FATAL("feature cache: image id %d out of range 0..%d", id, fc->n - 1);
 }
 
 static void add_fresh(vkdp_featcache *fc, int id)
@@ -42,89 +63,131 @@ static void add_fresh(vkdp_featcache *fc, int id)
     fc->fresh[fc->nfresh++] = id;
 }
 
-void vkdp_featcache_put(vkdp_featcache *fc, int id, const float *f)
+static void put(vkdp_featcache *fc, int id, const float *f)
 {
+    check_id(fc, id);
     memcpy(fc->feat + (size_t)id * fc->dim, f, (size_t)fc->dim * sizeof *f);
-    if (fc->state[id] == VKDP_FEAT_UNKNOWN)
+    if (fc->state[id] == FEAT_UNKNOWN)
         add_fresh(fc, id);
-    fc->state[id] = VKDP_FEAT_HAVE;
+    fc->state[id] = FEAT_HAVE;
 }
 
-void vkdp_featcache_mark_bad(vkdp_featcache *fc, int id)
+static void mark_bad(vkdp_featcache *fc, int id)
 {
-    if (fc->state[id] == VKDP_FEAT_UNKNOWN)
+    check_id(fc, id);
+    if (fc->state[id] == FEAT_UNKNOWN)
         add_fresh(fc, id);
-    fc->state[id] = VKDP_FEAT_BAD;
+    fc->state[id] = FEAT_BAD;
 }
 
 int vkdp_featcache_complete(const vkdp_featcache *fc, const int *items, int n)
 {
-    for (int i = 0; i < n; i++)
-        if (fc->state[items[i]] == VKDP_FEAT_UNKNOWN)
+    for (int i = 0; i < n; i++) {
+        check_id(fc, items[i]);
+        if (fc->state[items[i]] == FEAT_UNKNOWN)
             return 0;
+    }
     return 1;
+}
+
+int vkdp_featcache_count_missing(const vkdp_featcache *fc, const int *items, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        check_id(fc, items[i]);
+        m += fc->state[items[i]] != FEAT_HAVE;
+    }
+    return m;
 }
 
 double vkdp_featcache_bytes(const vkdp_featcache *fc) { return (double)fc->n * fc->dim * sizeof(float); }
 
+int vkdp_featcache_gather(const vkdp_featcache *fc, const int *order, int lo, int hi, const int *label_of_id,
+                          vkdp_feat_batch *out)
+{
+    const size_t F = (size_t)fc->dim;
+    out->count = out->missing = 0;
+    for (int p = lo; p < hi; p++) {
+        int id = order[p], m = out->count;
+        check_id(fc, id);
+        if (fc->state[id] != FEAT_HAVE) {
+            out->missing++;
+            continue;
+        }
+        memcpy(out->x + (size_t)m * F, fc->feat + (size_t)id * F, F * sizeof *out->x);
+        out->labels[m] = label_of_id[id];
+        if (out->pos)
+            out->pos[m] = p;
+        out->count++;
+    }
+    return out->count;
+}
+
+/* Every rank's part of a gather whose items are `item` bytes each (counts: items per rank). */
+static void gather_items(const void *mine, void *all, const size_t *counts, size_t item, size_t *bytes, int P)
+{
+    for (int r = 0; r < P; r++)
+        bytes[r] = counts[r] * item;
+    vkdp_allgatherv_bytes(mine, all, bytes);
+}
+
 void vkdp_featcache_sync(vkdp_featcache *fc)
 {
-    if (!vkdp_dist_running() || vkdp_world_size() == 1) {
+    int P = vkdp_world_size();
+    if (P == 1) {
         fc->nfresh = 0;
         return;
     }
-    int P = vkdp_world_size();
-    int *counts = vkdp_xcalloc((size_t)P, sizeof *counts), *displs = vkdp_xcalloc((size_t)P, sizeof *displs);
-    MPI_OK(MPI_Allgather(&fc->nfresh, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD));
-    int total = 0;
+    size_t *counts = vkdp_xcalloc((size_t)P, sizeof *counts), *bytes = vkdp_xcalloc((size_t)P, sizeof *bytes);
+    vkdp_allgather_size((size_t)fc->nfresh, counts);
+    size_t total = 0, dim = (size_t)fc->dim;
     for (int r = 0; r < P; r++) {
-        displs[r] = total;
+        if (counts[r] > (size_t)fc->n)
+            VKDP_FATAL("feature sync: rank %d reports %zu fresh images of %d", r, counts[r], fc->n);
         total += counts[r];
     }
     if (total > 0) {
         /* ids with the state in the sign: -(id+1) marks a bad image */
         int *mine = vkdp_xcalloc((size_t)fc->nfresh + 1, sizeof *mine);
         for (int i = 0; i < fc->nfresh; i++)
-            mine[i] = fc->state[fc->fresh[i]] == VKDP_FEAT_BAD ? -(fc->fresh[i] + 1) : fc->fresh[i];
-        int *all = vkdp_xcalloc((size_t)total, sizeof *all);
-        MPI_OK(MPI_Allgatherv(mine, fc->nfresh, MPI_INT, all, counts, displs, MPI_INT, MPI_COMM_WORLD));
-        float *fmine = vkdp_xcalloc((size_t)fc->nfresh * fc->dim + 1, sizeof *fmine);
+            mine[i] = fc->state[fc->fresh[i]] == FEAT_BAD ? -(fc->fresh[i] + 1) : fc->fresh[i];
+        int *all = vkdp_xcalloc(total, sizeof *all);
+        gather_items(mine, all, counts, sizeof *all, bytes, P);
+        float *fmine = vkdp_xcalloc((size_t)fc->nfresh * dim + 1, sizeof *fmine);
         for (int i = 0; i < fc->nfresh; i++)
-            memcpy(fmine + (size_t)i * fc->dim, fc->feat + (size_t)fc->fresh[i] * fc->dim, (size_t)fc->dim * 4);
-        float *fall = vkdp_xcalloc((size_t)total * fc->dim, sizeof *fall);
-        int *fcounts = vkdp_xcalloc((size_t)P, sizeof *fcounts), *fdispls = vkdp_xcalloc((size_t)P, sizeof *fdispls);
-        for (int r = 0; r < P; r++) {
-            if ((int64_t)counts[r] * fc->dim > INT32_MAX || (int64_t)displs[r] * fc->dim > INT32_MAX)
-                VKDP_FATAL("feature sync of %d images exceeds MPI's int counts", total);
-            fcounts[r] = counts[r] * fc->dim;
-            fdispls[r] = displs[r] * fc->dim;
-        }
-        MPI_OK(MPI_Allgatherv(fmine, fcounts[vkdp_rank()], MPI_FLOAT, fall, fcounts, fdispls, MPI_FLOAT,
-                              MPI_COMM_WORLD));
-        for (int i = 0; i < total; i++) {
+            memcpy(fmine + (size_t)i * dim, fc->feat + (size_t)fc->fresh[i] * dim, dim * sizeof *fmine);
+        float *fall = vkdp_xcalloc(total * dim, sizeof *fall);
+        gather_items(fmine, fall, counts, dim * sizeof *fall, bytes, P);
+        for (size_t i = 0; i < total; i++) {
+            int id = all[i] < 0 ? -(all[i] + 1) : all[i];
+            if (id < 0 || id >= fc->n)
+                VKDP_FATAL("feature sync: image id %d out of range 0..%d", id, fc->n - 1);
             if (all[i] < 0) {
-                fc->state[-all[i] - 1] = VKDP_FEAT_BAD;
+                fc->state[id] = FEAT_BAD;
             } else {
-                memcpy(fc->feat + (size_t)all[i] * fc->dim, fall + (size_t)i * fc->dim, (size_t)fc->dim * 4);
-                fc->state[all[i]] = VKDP_FEAT_HAVE;
+                memcpy(fc->feat + (size_t)id * dim, fall + i * dim, dim * sizeof *fall);
+                fc->state[id] = FEAT_HAVE;
             }
         }
-        free(mine); free(all); free(fmine); free(fall); free(fcounts); free(fdispls);
+        free(mine); free(all); free(fmine); free(fall);
     }
     free(counts);
-    free(displs);
+    free(bytes);
     fc->nfresh = 0;
 }
 
-int vkdp_featcache_fill_batch(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_batch *b, float *scratch)
+int vkdp_featcache_fill_batch(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_batch *b, const int *order_of_pos,
+                              float *scratch)
 {
     /* Pack the uncached images contiguously so one backbone call covers them. */
     size_t img = (size_t)b->image_size * b->image_size * 3;
     int m = 0;
     int *which = vkdp_xcalloc((size_t)b->count + 1, sizeof *which);
-    for (int i = 0; i < b->count; i++)
-        if (fc->state[b->ids[i]] != VKDP_FEAT_HAVE)
+    for (int i = 0; i < b->count; i++) {
+        check_id(fc, b->ids[i]);
+        if (fc->state[b->ids[i]] != FEAT_HAVE)
             which[m++] = i;
+    }
     if (m > 0) {
         const float *src = b->images;
         float *packed = NULL;
@@ -136,10 +199,17 @@ int vkdp_featcache_fill_batch(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_
         }
         vkdp_backbone_forward(bb, src, m, scratch);
         for (int j = 0; j < m; j++)
-            vkdp_featcache_put(fc, b->ids[which[j]], scratch + (size_t)j * fc->dim);
+            put(fc, b->ids[which[j]], scratch + (size_t)j * fc->dim);
         free(packed);
     }
     free(which);
+    /* positions of this rank's slice whose decode failed */
+    for (int p = b->global_lo, i = 0; p < b->global_hi; p++) {
+        if (i < b->count && b->pos[i] == p)
+            i++;
+        else
+            mark_bad(fc, order_of_pos[p]);
+    }
     return m;
 }
 
@@ -148,9 +218,11 @@ void vkdp_featurize(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_index *idx
 {
     int *todo = vkdp_xcalloc((size_t)n + 1, sizeof *todo);
     int m = 0;
-    for (int i = 0; i < n; i++)
-        if (fc->state[items[i]] == VKDP_FEAT_UNKNOWN)
+    for (int i = 0; i < n; i++) {
+        check_id(fc, items[i]);
+        if (fc->state[items[i]] == FEAT_UNKNOWN)
             todo[m++] = items[i];
+    }
     if (m > 0) {
         vkdp_loader *l = vkdp_loader_create(idx, todo, m, batch, vkdp_rank(), vkdp_world_size(), image_size,
                                             threads, 0);
@@ -158,15 +230,7 @@ void vkdp_featurize(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_index *idx
         vkdp_progress *p = vkdp_progress_start(title, vkdp_loader_steps(l), 10);
         vkdp_batch b;
         while (vkdp_loader_next(l, &b)) {
-            vkdp_featcache_fill_batch(fc, bb, &b, scratch);
-            /* positions of this rank's slice whose decode failed */
-            for (int pos = b.global_lo, i = 0; pos < b.global_hi; pos++) {
-                if (i < b.count && b.pos[i] == pos) {
-                    i++;
-                    continue;
-                }
-                vkdp_featcache_mark_bad(fc, todo[pos]);
-            }
+            vkdp_featcache_fill_batch(fc, bb, &b, todo, scratch);
             int step = b.step;
             vkdp_loader_release(l, &b);
             vkdp_progress_update(p, step + 1, "");

@@ -1,42 +1,11 @@
+/* The session every subcommand opens: MPI layout, device, indexed data, weights, backbone. */
 #include "vkdp/train/session.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "vkdp/core/common.h"
-
-void vkdp_session_cfg_default(vkdp_session_cfg *c)
-{
-    memset(c, 0, sizeof *c);
-    c->data_dir = "data/flower_photos";
-    c->weights = "weights/efficientnetb0_notop.h5";
-    c->seed = 123;
-    c->validation_split = 0.2;
-    c->image_size = 224;
-    c->batch = 32;
-    c->device = -1;
-}
-
-int vkdp_split_csv(const char *csv, char ***out)
-{
-    char *copy = vkdp_xstrdup(csv), *save = NULL;
-    char **v = NULL;
-    int n = 0;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        v = vkdp_xrealloc(v, (size_t)(n + 1) * sizeof *v);
-        v[n++] = vkdp_xstrdup(t);
-    }
-    free(copy);
-    *out = v;
-    return n;
-}
-
-void vkdp_free_strings(char **v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
+#include "vkdp/core/strlist.h"
 
 void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary)
 {
@@ -57,15 +26,17 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
     char err[4096];
     if (cfg->data_dir) {
         char **names = NULL;
-        int nnames = cfg->class_names ? vkdp_split_csv(cfg->class_names, &names) : 0;
-        if (vkdp_index_build(cfg->data_dir, (const char *const *)names, nnames, &s->idx, err, sizeof err) != 0)
+        int nnames = cfg->class_names && cfg->nclass_list <= 0 ? vkdp_split_csv(cfg->class_names, &names) : 0;
+        const char *const *classes = cfg->nclass_list > 0 ? cfg->class_list : (const char *const *)names;
+        int nclasses = cfg->nclass_list > 0 ? cfg->nclass_list : nnames;
+        if (vkdp_index_build(cfg->data_dir, classes, nclasses, &s->idx, err, sizeof err) != 0)
             VKDP_FATAL("%s", err);
         vkdp_free_strings(names, nnames);
         vkdp_split_make(&s->idx, cfg->seed, cfg->validation_split, &s->split);
         s->have_data = 1;
         if (summary && s->dist.rank == 0)
             vkdp_dataset_print_summary(&s->idx, cfg->validation_split > 0 ? &s->split : NULL, stdout);
-        vkdp_featcache_init(&s->fc, s->idx.n, VKDP_EFFNET_FEATURES);
+        s->fc = vkdp_featcache_create(s->idx.n, VKDP_EFFNET_FEATURES);
     }
 
     if (vkdp_effnet_load(&s->net, cfg->weights, cfg->allow_missing_weights, cfg->seed, err, sizeof err) != 0)
@@ -89,7 +60,7 @@ void vkdp_session_close(vkdp_session *s)
     vkdp_backbone_destroy(s->bb);
     vkdp_effnet_free(&s->net);
     if (s->have_data) {
-        vkdp_featcache_free(&s->fc);
+        vkdp_featcache_destroy(s->fc);
         vkdp_split_free(&s->split);
         vkdp_index_free(&s->idx);
     }

@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "phase.h"
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/core/common.h"
-#include "vkdp/model/head.h"
 #include "vkdp/core/progress.h"
+#include "vkdp/model/head.h"
 #include "vkdp/train/csv_log.h"
+#include "vkdp/train/head_ckpt.h"
+#include "vkdp/train/session.h"
 #include "vkdp/train/train.h"
 
 typedef struct {
@@ -18,85 +21,28 @@ typedef struct {
     int64_t correct, count, skipped;
 } sums;
 
-/* One phase (a training epoch or a validation pass) over `order`, from step s0. */
+/* What a run carries from epoch to epoch. */
 typedef struct {
-    vkdp_session *s;
-    const int *order;
-    int n, batch, s0;
-    vkdp_loader *loader;
-    float *x, *scratch;
-    int *labels;
-    int64_t *pos;
-} phase;
+    const vkdp_train_opts *t;
+    vkdp_session s;
+    vkdp_head *h;
+    vkdp_ckpt_state st;      /* config, loop position and metrics: what a checkpoint holds */
+    int start_epoch, start_step;
+    sums resumed;            /* the interrupted epoch's sums (skipped: over all ranks) */
+    double resumed_seconds;
+    int steps, vsteps;       /* training / validation steps per epoch */
+    int *order;              /* this epoch's training order */
+} run;
 
-static void phase_begin(phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0, int threads)
-{
-    memset(ph, 0, sizeof *ph);
-    ph->s = s;
-    ph->order = order;
-    ph->n = n;
-    ph->batch = batch;
-    ph->s0 = s0;
-    int cap = batch / s->dist.size + 2;
-    ph->x = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->x);
-    ph->scratch = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->scratch);
-    ph->labels = vkdp_xcalloc((size_t)cap, sizeof *ph->labels);
-    ph->pos = vkdp_xcalloc((size_t)cap, sizeof *ph->pos);
-    /* Decode only when some image of the remaining steps has no cached features. */
-    int from = s0 * batch;
-    if (from < n && !vkdp_featcache_complete(&s->fc, order + from, n - from))
-        ph->loader = vkdp_loader_create(&s->idx, order + from, n - from, batch, s->dist.rank, s->dist.size,
-                                        s->cfg.image_size, threads, 0);
-}
-
-/* Fills this rank's features, labels and global positions for `step`; returns the sample count. */
-static int phase_step(phase *ph, int step, int64_t *skipped)
-{
-    vkdp_session *s = ph->s;
-    const int F = VKDP_EFFNET_FEATURES;
-    int lo, hi, m = 0;
-    vkdp_shard_range(ph->n, ph->batch, step, s->dist.rank, s->dist.size, &lo, &hi);
-    if (ph->loader) {
-        vkdp_batch b;
-        if (!vkdp_loader_next(ph->loader, &b))
-            VKDP_FATAL("data loader ended before step %d of %d", step, vkdp_num_steps(ph->n, ph->batch));
-        if (b.step + ph->s0 != step)
-            VKDP_FATAL("data loader delivered step %d, expected %d", b.step + ph->s0, step);
-        vkdp_featcache_fill_batch(&s->fc, s->bb, &b, ph->scratch);
-        int off = ph->s0 * ph->batch;
-        for (int p = b.global_lo, i = 0; p < b.global_hi; p++) {
-            if (i < b.count && b.pos[i] == p)
-                i++;
-            else
-                vkdp_featcache_mark_bad(&s->fc, ph->order[off + p]);
-        }
-        *skipped += b.skipped;
-        vkdp_loader_release(ph->loader, &b);
-    }
-    for (int p = lo; p < hi; p++) {
-        int id = ph->order[p];
-        if (s->fc.state[id] != VKDP_FEAT_HAVE) {
-            /* undecodable: dropped from its batch (the loader counted it when it tried) */
-            *skipped += !ph->loader && s->fc.state[id] == VKDP_FEAT_BAD;
-            continue;
-        }
-        memcpy(ph->x + (size_t)m * F, s->fc.feat + (size_t)id * F, F * sizeof(float));
-        ph->labels[m] = s->idx.label[id];
-        ph->pos[m] = p;
-        m++;
-    }
-    return m;
-}
-
-static void phase_end(phase *ph)
-{
-    if (ph->loader)
-        vkdp_loader_destroy(ph->loader);
-    free(ph->x);
-    free(ph->scratch);
-    free(ph->labels);
-    free(ph->pos);
-}
+/* One training epoch in progress. */
+typedef struct {
+    int e, s0;               /* epoch (0-based), first step to run */
+    sums tr;                 /* skipped: the resumed global count + this rank's skips since */
+    int64_t skipped_base;    /* the resumed global count included in tr.skipped */
+    double t0, t_run;        /* epoch start (resumed time included), this process's start */
+    int64_t trained_now;     /* samples trained by this process */
+    vkdp_progress *pg;
+} epoch;
 
 static int64_t global_count(int n_local)
 {
@@ -105,13 +51,21 @@ static int64_t global_count(int n_local)
     return n;
 }
 
+/* Collective: images skipped this epoch over all ranks. */
+static int64_t global_skipped(const epoch *ep)
+{
+    int64_t sk = ep->tr.skipped - ep->skipped_base;
+    vkdp_allreduce_i64_sum(&sk, 1);
+    return sk + ep->skipped_base;
+}
+
 static void metrics_str(char *buf, size_t len, const sums *t)
 {
     double c = t->count > 0 ? (double)t->count : NAN;
     snprintf(buf, len, " - loss: %.4f - accuracy: %.4f", t->loss_sum / c, (double)t->correct / c);
 }
 
-/* ---------------- checkpoint state <-> head ---------------- */
+/* The run's configuration, as its checkpoints record it. */
 static void state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t, const vkdp_session *s)
 {
     vkdp_ckpt_state_init(st);
@@ -135,115 +89,10 @@ static void state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t, const vk
     st->dropout_seed = t->sc.seed;
 }
 
-static void free_tensors(vkdp_named_tensor *v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i].data);
-    free(v);
-}
-
-/* "Adam/m/pred/kernel:0" -> "pred/pred/kernel:0": checkpoints keep each moment under the name
- * of the weight it belongs to. */
-static void slot_weight_name(const char *slot, char *out, size_t len)
-{
-    const char *lw = slot + 7; /* after "Adam/m/" */
-    const char *slash = strchr(lw, '/');
-    if (strncmp(slot, "Adam/", 5) != 0 || !slash)
-        VKDP_FATAL("unexpected optimizer slot name %s", slot);
-    snprintf(out, len, "%.*s/%s", (int)(slash - lw), lw, lw);
-}
-
-static void state_from_head(vkdp_ckpt_state *st, vkdp_head *h)
-{
-    free_tensors(st->weights, st->nweights);
-    free_tensors(st->adam_m, st->nslots);
-    free_tensors(st->adam_v, st->nslots);
-    int n = vkdp_head_tensor_count(h);
-    st->weights = vkdp_xcalloc((size_t)n, sizeof *st->weights);
-    st->adam_m = vkdp_xcalloc((size_t)n, sizeof *st->adam_m);
-    st->adam_v = vkdp_xcalloc((size_t)n, sizeof *st->adam_v);
-    st->nweights = 0;
-    int nm = 0, nv = 0;
-    for (int i = 0; i < n; i++) {
-        vkdp_head_tensor d;
-        vkdp_head_tensor_desc(h, i, &d);
-        vkdp_named_tensor *nt;
-        if (d.kind == VKDP_HEAD_WEIGHT) {
-            nt = &st->weights[st->nweights++];
-            snprintf(nt->name, sizeof nt->name, "%s", d.name);
-        } else {
-            nt = d.kind == VKDP_HEAD_ADAM_M ? &st->adam_m[nm++] : &st->adam_v[nv++];
-            slot_weight_name(d.name, nt->name, sizeof nt->name);
-        }
-        nt->rank = d.ndims;
-        for (int k = 0; k < d.ndims; k++)
-            nt->shape[k] = d.dims[k];
-        nt->data = vkdp_xmalloc((size_t)d.size * sizeof(float));
-        vkdp_head_tensor_get(h, i, nt->data);
-    }
-    if (nm != nv)
-        VKDP_FATAL("head has %d Adam m slots but %d v slots", nm, nv);
-    st->nslots = nm;
-    st->iterations = vkdp_head_iterations(h);
-}
-
-static const vkdp_named_tensor *find_slot(const vkdp_named_tensor *v, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (!strcmp(v[i].name, name))
-            return &v[i];
-    return NULL;
-}
-
-void vkdp_head_from_ckpt(vkdp_head *h, const vkdp_ckpt_state *ck, const char *path)
-{
-    int n = vkdp_head_tensor_count(h);
-    for (int i = 0; i < n; i++) {
-        vkdp_head_tensor d;
-        vkdp_head_tensor_desc(h, i, &d);
-        const vkdp_named_tensor *nt;
-        char wname[128];
-        if (d.kind == VKDP_HEAD_WEIGHT) {
-            nt = vkdp_ckpt_find_weight(ck, d.name);
-        } else {
-            slot_weight_name(d.name, wname, sizeof wname);
-            nt = find_slot(d.kind == VKDP_HEAD_ADAM_M ? ck->adam_m : ck->adam_v, ck->nslots, wname);
-        }
-        if (!nt)
-            VKDP_FATAL("%s: checkpoint has no tensor %s", path, d.name);
-        if (vkdp_tensor_numel(nt) != d.size)
-            VKDP_FATAL("%s: tensor %s has %lld values, the head needs %lld", path, d.name,
-                       (long long)vkdp_tensor_numel(nt), (long long)d.size);
-        vkdp_head_tensor_set(h, i, nt->data);
-    }
-    vkdp_head_set_iterations(h, ck->iterations);
-}
-
-vkdp_head *vkdp_head_open_ckpt(vkdp_device *dev, const vkdp_ckpt_state *ck, const char *path)
-{
-    vkdp_head_cfg hc;
-    vkdp_head_cfg_default(&hc);
-    hc.feat_dim = VKDP_EFFNET_FEATURES;
-    hc.nclasses = ck->nclasses;
-    hc.lr = ck->lr;
-    hc.dropout = ck->dropout;
-    hc.seed = ck->seed;
-    vkdp_head *h = vkdp_head_create(dev, &hc);
-    vkdp_head_from_ckpt(h, ck, path);
-    return h;
-}
-
-vkdp_head *vkdp_session_head_for_ckpt(vkdp_session *s, const vkdp_ckpt_state *ck, const char *path)
-{
-    if (strcmp(s->net.sha256, ck->weights_sha256) != 0)
-        VKDP_FATAL("%s has SHA-256 %s, but checkpoint %s was trained on weights with SHA-256 %s", s->cfg.weights,
-                   s->net.sha256, path, ck->weights_sha256);
-    return vkdp_head_open_ckpt(s->dev, ck, path);
-}
-
+/* Rank 0 writes st, with the head's current tensors, as the next checkpoint. */
 static void write_checkpoint(vkdp_ckpt_state *st, vkdp_head *h, const vkdp_train_opts *t)
 {
-    state_from_head(st, h); /* every rank: the tensors are identical, the copy is cheap */
+    vkdp_ckpt_state_from_head(st, h); /* every rank: the tensors are identical, the copy is cheap */
     if (vkdp_rank() != 0)
         return;
     char path[4096], err[4096];
@@ -266,182 +115,232 @@ static void test_kill_hook(int64_t global_step)
     }
 }
 
-int vkdp_train_run(const vkdp_train_opts *t)
+static void run_open(run *r, const vkdp_train_opts *t)
 {
-    vkdp_session s;
-    vkdp_session_open(&s, &t->sc, 1);
-    const int B = t->sc.batch, F = VKDP_EFFNET_FEATURES;
-    if (s.split.ntrain == 0)
+    memset(r, 0, sizeof *r);
+    r->t = t;
+    vkdp_session_open(&r->s, &t->sc, 1);
+    if (r->s.split.ntrain == 0)
         VKDP_FATAL("%s: no training images after the validation split", t->sc.data_dir);
-
     vkdp_head_cfg hc;
     vkdp_head_cfg_default(&hc);
-    hc.feat_dim = F;
-    hc.nclasses = s.idx.nclasses;
+    hc.feat_dim = VKDP_EFFNET_FEATURES;
+    hc.nclasses = r->s.idx.nclasses;
     hc.lr = t->lr;
     hc.dropout = t->dropout;
     hc.seed = t->sc.seed;
-    vkdp_head *h = vkdp_head_create(s.dev, &hc);
+    r->h = vkdp_head_create(r->s.dev, &hc);
+    state_config(&r->st, t, &r->s);
+    r->steps = vkdp_num_steps(r->s.split.ntrain, t->sc.batch);
+    r->vsteps = vkdp_num_steps(r->s.split.nval, t->sc.batch);
+    r->order = vkdp_xcalloc((size_t)r->s.split.ntrain, sizeof *r->order);
+}
 
-    vkdp_ckpt_state st;
-    state_config(&st, t, &s);
-    int start_epoch = 0, start_step = 0;
-    sums resumed = {0, 0, 0, 0};
-    double resumed_seconds = 0;
+static void run_close(run *r)
+{
+    free(r->order);
+    vkdp_ckpt_state_free(&r->st);
+    vkdp_head_destroy(r->h);
+    vkdp_session_close(&r->s);
+}
 
+/* --resume: the head, loop position, metrics and the interrupted epoch's sums from a checkpoint
+ * of a compatible run (nothing when there is none to resume from). Returns 1 when it resumed. */
+static int resume(run *r)
+{
+    const vkdp_train_opts *t = r->t;
+    vkdp_ckpt_state *st = &r->st;
     char ckpath[4096], err[4096];
-    int r = vkdp_ckpt_resolve(t->resume, t->out_dir, ckpath, sizeof ckpath, err, sizeof err);
-    if (r < 0)
+    int rc = vkdp_ckpt_resolve(t->resume, t->out_dir, ckpath, sizeof ckpath, err, sizeof err);
+    if (rc < 0)
         VKDP_FATAL("%s", err);
-    if (r == 1) {
-        vkdp_ckpt_state ck;
-        if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
-            VKDP_FATAL("%s", err);
-        if (vkdp_ckpt_check_compatible(&ck, &st, err, sizeof err) != 0)
-            VKDP_FATAL("cannot resume from %s: %s", ckpath, err);
-        if (ck.batch != st.batch || ck.seed != st.seed || fabs(ck.validation_split - st.validation_split) > 0)
-            VKDP_FATAL("cannot resume from %s: it was trained with --batch %d --seed %llu --validation-split %g, "
-                       "this run has --batch %d --seed %llu --validation-split %g",
-                       ckpath, ck.batch, (unsigned long long)ck.seed, ck.validation_split, st.batch,
-                       (unsigned long long)st.seed, st.validation_split);
-        vkdp_head_from_ckpt(h, &ck, ckpath);
-        start_epoch = ck.epoch;
-        start_step = (int)ck.step_in_epoch;
-        st.global_step = ck.global_step;
-        st.iterations = ck.iterations;
-        for (int i = 0; i < ck.nepochs_m; i++)
-            vkdp_ckpt_add_epoch_metrics(&st, &ck.epoch_m[i]);
-        for (int64_t i = 0; i < ck.nsteps_m; i++)
-            vkdp_ckpt_add_step_metrics(&st, &ck.step_m[i]);
-        resumed.loss_sum = ck.epoch_loss_sum;
-        resumed.correct = ck.epoch_correct;
-        resumed.count = ck.epoch_count;
-        resumed.skipped = ck.epoch_skipped;
-        resumed_seconds = ck.epoch_seconds;
-        vkdp_log("Resuming from %s: %d epoch(s) and %lld step(s) done (step %d of epoch %d).\n", ckpath, ck.epoch,
-                 (long long)ck.global_step, start_step, ck.epoch + 1);
-        vkdp_ckpt_state_free(&ck);
-    }
+    if (rc != 1)
+        return 0; /* nothing to resume from */
+    vkdp_ckpt_state ck;
+    if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
+        VKDP_FATAL("%s", err);
+    if (vkdp_ckpt_check_compatible(&ck, st, err, sizeof err) != 0)
+        VKDP_FATAL("cannot resume from %s: %s", ckpath, err);
+    if (ck.batch != st->batch || ck.seed != st->seed || fabs(ck.validation_split - st->validation_split) > 0)
+        VKDP_FATAL("cannot resume from %s: it was trained with --batch %d --seed %llu --validation-split %g, "
+                   "this run has --batch %d --seed %llu --validation-split %g",
+                   ckpath, ck.batch, (unsigned long long)ck.seed, ck.validation_split, st->batch,
+                   (unsigned long long)st->seed, st->validation_split);
+    vkdp_head_from_ckpt(r->h, &ck, ckpath);
+    r->start_epoch = ck.epoch;
+    r->start_step = (int)ck.step_in_epoch;
+    st->global_step = ck.global_step;
+    st->iterations = ck.iterations;
+    for (int i = 0; i < ck.nepochs_m; i++)
+        vkdp_ckpt_add_epoch_metrics(st, &ck.epoch_m[i]);
+    for (int64_t i = 0; i < ck.nsteps_m; i++)
+        vkdp_ckpt_add_step_metrics(st, &ck.step_m[i]);
+    r->resumed = (sums){ck.epoch_loss_sum, ck.epoch_correct, ck.epoch_count, ck.epoch_skipped};
+    r->resumed_seconds = ck.epoch_seconds;
+    vkdp_log("Resuming from %s: %d epoch(s) and %lld step(s) done (step %d of epoch %d).\n", ckpath, ck.epoch,
+             (long long)ck.global_step, r->start_step, ck.epoch + 1);
+    vkdp_ckpt_state_free(&ck);
+    return 1;
+}
 
-    const int has_val = s.split.nval > 0, csv = t->csv_log && s.dist.rank == 0;
+static void epoch_begin(run *r, epoch *ep, int e)
+{
+    const vkdp_train_opts *t = r->t;
+    if (!t->feature_cache)
+        vkdp_featcache_reset(r->s.fc);
+    vkdp_epoch_order(r->s.split.train, r->s.split.ntrain, t->sc.seed, e, r->order);
+    int resumed = e == r->start_epoch;
+    ep->e = e;
+    ep->s0 = resumed ? r->start_step : 0;
+    ep->tr = resumed ? r->resumed : (sums){0, 0, 0, 0};
+    ep->skipped_base = resumed ? r->resumed.skipped : 0;
+    ep->t0 = vkdp_now() - (resumed ? r->resumed_seconds : 0);
+    ep->t_run = vkdp_now();
+    ep->trained_now = 0;
+    char title[64];
+    snprintf(title, sizeof title, "Epoch %d/%d", e + 1, t->epochs);
+    ep->pg = vkdp_progress_start(title, r->steps, t->log_interval);
+}
+
+/* --checkpoint-every: the loop position after `step` and the epoch's sums so far. */
+static void checkpoint_mid_epoch(run *r, const epoch *ep, int step)
+{
+    int64_t skipped = global_skipped(ep);
+    vkdp_ckpt_state *st = &r->st;
+    st->epoch = ep->e;
+    st->step_in_epoch = step + 1;
+    st->epoch_loss_sum = ep->tr.loss_sum;
+    st->epoch_correct = ep->tr.correct;
+    st->epoch_count = ep->tr.count;
+    st->epoch_skipped = skipped;
+    st->epoch_seconds = vkdp_now() - ep->t0;
+    write_checkpoint(st, r->h, r->t);
+}
+
+/* The epoch's remaining training steps: one head step per global batch, progress, per-step
+ * metrics, failure-test hook, replica checks and mid-epoch checkpoints. */
+static void train_epoch(run *r, epoch *ep)
+{
+    const vkdp_train_opts *t = r->t;
+    vkdp_ckpt_state *st = &r->st;
+    char m[256];
+    vkdp_phase ph;
+    vkdp_phase_begin(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0);
+    for (int step = ep->s0; step < r->steps; step++) {
+        int n = vkdp_phase_step(&ph, step, &ep->tr.skipped);
+        int64_t ng = global_count(n);
+        vkdp_head_result res;
+        vkdp_head_train_step(r->h, ph.fb.x, ph.fb.labels, ph.fb.pos, n, ng, ep->e, &res);
+        ep->tr.loss_sum += res.loss_sum;
+        ep->tr.correct += res.correct;
+        ep->tr.count += res.count;
+        ep->trained_now += res.count;
+        st->global_step++;
+        vkdp_step_metrics sm = {st->global_step, res.count ? res.loss_sum / (double)res.count : NAN,
+                                res.count ? (double)res.correct / (double)res.count : NAN, t->lr};
+        vkdp_ckpt_add_step_metrics(st, &sm);
+        metrics_str(m, sizeof m, &ep->tr);
+        vkdp_progress_update(ep->pg, step + 1, m);
+        test_kill_hook(st->global_step);
+        vkdp_head_check_replicas(r->h, st->global_step, (int)t->check_replicas);
+        if (t->ckpt_every > 0 && st->global_step % t->ckpt_every == 0 && step + 1 < r->steps)
+            checkpoint_mid_epoch(r, ep, step);
+    }
+    vkdp_phase_end(&ph);
+}
+
+/* Inference over the fixed validation order; sums over this rank, skipped over all ranks. */
+static sums validate(run *r)
+{
+    sums va = {0, 0, 0, 0};
+    if (r->vsteps == 0)
+        return va;
+    if (!r->t->feature_cache)
+        vkdp_featcache_reset(r->s.fc);
+    vkdp_phase ph;
+    vkdp_phase_begin(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0);
+    for (int step = 0; step < r->vsteps; step++) {
+        int n = vkdp_phase_step(&ph, step, &va.skipped);
+        vkdp_head_result res;
+        vkdp_head_evaluate(r->h, ph.fb.x, ph.fb.labels, n, &res, NULL);
+        va.loss_sum += res.loss_sum;
+        va.correct += res.correct;
+        va.count += res.count;
+    }
+    vkdp_phase_end(&ph);
+    vkdp_allreduce_i64_sum(&va.skipped, 1);
+    return va;
+}
+
+/* The epoch's metrics: Keras' final progress line, the left-out count, the metrics table. */
+static void epoch_metrics(run *r, epoch *ep, const sums *va, double train_s, int64_t skipped)
+{
+    const sums *tr = &ep->tr;
+    vkdp_epoch_metrics em;
+    em.epoch = ep->e + 1;
+    em.loss = tr->count ? tr->loss_sum / (double)tr->count : NAN;
+    em.accuracy = tr->count ? (double)tr->correct / (double)tr->count : NAN;
+    em.val_loss = va->count ? va->loss_sum / (double)va->count : NAN;
+    em.val_accuracy = va->count ? (double)va->correct / (double)va->count : NAN;
+    em.images_per_s = train_s > 0 ? (double)ep->trained_now / train_s : 0;
+    em.seconds = vkdp_now() - ep->t0;
+    em.skipped = skipped + va->skipped;
+    char m[256];
+    metrics_str(m, sizeof m, tr);
+    size_t ml = strlen(m);
+    if (va->count)
+        snprintf(m + ml, sizeof m - ml, " - val_loss: %.4f - val_accuracy: %.4f - images/s: %.1f", em.val_loss,
+                 em.val_accuracy, em.images_per_s);
+    else
+        snprintf(m + ml, sizeof m - ml, " - images/s: %.1f", em.images_per_s);
+    vkdp_progress_finish(ep->pg, m);
+    ep->pg = NULL;
+    if (em.skipped)
+        vkdp_log("%lld image(s) could not be decoded and were left out of this epoch (see the warnings).\n",
+                 (long long)em.skipped);
+    vkdp_ckpt_add_epoch_metrics(&r->st, &em);
+}
+
+/* The end-of-epoch checkpoint: the next epoch starts from its first step with empty sums. */
+static void checkpoint_epoch_end(run *r, int e)
+{
+    vkdp_ckpt_state *st = &r->st;
+    st->epoch = e + 1;
+    st->step_in_epoch = 0;
+    st->epoch_loss_sum = 0;
+    st->epoch_correct = st->epoch_count = st->epoch_skipped = 0;
+    st->epoch_seconds = 0;
+    write_checkpoint(st, r->h, r->t);
+}
+
+int vkdp_train_run(const vkdp_train_opts *t)
+{
+    run r;
+    run_open(&r, t);
+    int resumed = resume(&r);
+    const int has_val = r.s.split.nval > 0, csv = t->csv_log && r.s.dist.rank == 0;
     if (csv)
-        vkdp_csv_log_start(t->csv_log, has_val, r == 1, st.epoch_m, st.nepochs_m);
+        vkdp_csv_log_start(t->csv_log, has_val, resumed, r.st.epoch_m, r.st.nepochs_m);
     if (t->feature_cache)
         vkdp_log("Feature cache: the frozen backbone's pooled features of each image are computed once and kept "
                  "in host memory (%.1f MB); later epochs run only the head (--no-feature-cache disables).\n",
-                 vkdp_featcache_bytes(&s.fc) / 1e6);
-
-    const int steps = vkdp_num_steps(s.split.ntrain, B);
-    const int vsteps = vkdp_num_steps(s.split.nval, B);
-    int *order = vkdp_xcalloc((size_t)s.split.ntrain, sizeof *order);
-    for (int e = start_epoch; e < t->epochs; e++) {
-        if (!t->feature_cache)
-            memset(s.fc.state, 0, (size_t)s.fc.n);
-        vkdp_epoch_order(s.split.train, s.split.ntrain, t->sc.seed, e, order);
-        int s0 = e == start_epoch ? start_step : 0;
-        sums tr = e == start_epoch ? resumed : (sums){0, 0, 0, 0};
-        double t0 = vkdp_now() - (e == start_epoch ? resumed_seconds : 0), t_run = vkdp_now();
-        int64_t trained_now = 0;
-        char title[64], m[256];
-        snprintf(title, sizeof title, "Epoch %d/%d", e + 1, t->epochs);
-        vkdp_progress *pg = vkdp_progress_start(title, steps, t->log_interval);
-        phase ph;
-        phase_begin(&ph, &s, order, s.split.ntrain, B, s0, t->threads);
-        for (int step = s0; step < steps; step++) {
-            int n = phase_step(&ph, step, &tr.skipped);
-            int64_t ng = global_count(n);
-            vkdp_head_result res;
-            vkdp_head_train_step(h, ph.x, ph.labels, ph.pos, n, ng, e, &res);
-            tr.loss_sum += res.loss_sum;
-            tr.correct += res.correct;
-            tr.count += res.count;
-            trained_now += res.count;
-            st.global_step++;
-            vkdp_step_metrics sm = {st.global_step, res.count ? res.loss_sum / (double)res.count : NAN,
-                                    res.count ? (double)res.correct / (double)res.count : NAN, t->lr};
-            vkdp_ckpt_add_step_metrics(&st, &sm);
-            metrics_str(m, sizeof m, &tr);
-            vkdp_progress_update(pg, step + 1, m);
-            test_kill_hook(st.global_step);
-            vkdp_head_check_replicas(h, st.global_step, (int)t->check_replicas);
-            if (t->ckpt_every > 0 && st.global_step % t->ckpt_every == 0 && step + 1 < steps) {
-                /* tr.skipped = the resumed (global) count + this rank's skips since */
-                int64_t base = e == start_epoch ? resumed.skipped : 0, sk = tr.skipped - base;
-                vkdp_allreduce_i64_sum(&sk, 1);
-                sk += base;
-                st.epoch = e;
-                st.step_in_epoch = step + 1;
-                st.epoch_loss_sum = tr.loss_sum;
-                st.epoch_correct = tr.correct;
-                st.epoch_count = tr.count;
-                st.epoch_skipped = sk;
-                st.epoch_seconds = vkdp_now() - t0;
-                write_checkpoint(&st, h, t);
-            }
-        }
-        phase_end(&ph);
-        double train_s = vkdp_now() - t_run;
-        int64_t skipped = tr.skipped - (e == start_epoch ? resumed.skipped : 0);
-        vkdp_allreduce_i64_sum(&skipped, 1);
-        skipped += e == start_epoch ? resumed.skipped : 0;
-
-        /* validation: inference over the fixed validation order */
-        sums va = {0, 0, 0, 0};
-        if (vsteps > 0) {
-            if (!t->feature_cache)
-                memset(s.fc.state, 0, (size_t)s.fc.n);
-            phase_begin(&ph, &s, s.split.val, s.split.nval, B, 0, t->threads);
-            for (int step = 0; step < vsteps; step++) {
-                int n = phase_step(&ph, step, &va.skipped);
-                vkdp_head_result res;
-                vkdp_head_evaluate(h, ph.x, ph.labels, n, &res, NULL);
-                va.loss_sum += res.loss_sum;
-                va.correct += res.correct;
-                va.count += res.count;
-            }
-            phase_end(&ph);
-            vkdp_allreduce_i64_sum(&va.skipped, 1);
-        }
+                 vkdp_featcache_bytes(r.s.fc) / 1e6);
+    for (int e = r.start_epoch; e < t->epochs; e++) {
+        epoch ep;
+        epoch_begin(&r, &ep, e);
+        train_epoch(&r, &ep);
+        double train_s = vkdp_now() - ep.t_run;
+        int64_t skipped = global_skipped(&ep);
+        sums va = validate(&r);
         if (t->feature_cache)
-            vkdp_featcache_sync(&s.fc);
-
-        vkdp_epoch_metrics em;
-        em.epoch = e + 1;
-        em.loss = tr.count ? tr.loss_sum / (double)tr.count : NAN;
-        em.accuracy = tr.count ? (double)tr.correct / (double)tr.count : NAN;
-        em.val_loss = va.count ? va.loss_sum / (double)va.count : NAN;
-        em.val_accuracy = va.count ? (double)va.correct / (double)va.count : NAN;
-        em.images_per_s = train_s > 0 ? (double)trained_now / train_s : 0;
-        em.seconds = vkdp_now() - t0;
-        em.skipped = skipped + va.skipped;
-        metrics_str(m, sizeof m, &tr);
-        size_t ml = strlen(m);
-        if (va.count)
-            snprintf(m + ml, sizeof m - ml, " - val_loss: %.4f - val_accuracy: %.4f - images/s: %.1f", em.val_loss,
-                     em.val_accuracy, em.images_per_s);
-        else
-            snprintf(m + ml, sizeof m - ml, " - images/s: %.1f", em.images_per_s);
-        vkdp_progress_finish(pg, m);
-        if (em.skipped)
-            vkdp_log("%lld image(s) could not be decoded and were left out of this epoch (see the warnings).\n",
-                     (long long)em.skipped);
-        vkdp_ckpt_add_epoch_metrics(&st, &em);
-        st.epoch = e + 1;
-        st.step_in_epoch = 0;
-        st.epoch_loss_sum = 0;
-        st.epoch_correct = st.epoch_count = st.epoch_skipped = 0;
-        st.epoch_seconds = 0;
-        write_checkpoint(&st, h, t);
+            vkdp_featcache_sync(r.s.fc);
+        epoch_metrics(&r, &ep, &va, train_s, skipped);
+        checkpoint_epoch_end(&r, e);
         if (csv) /* after the checkpoint: a crash in between is repaired from it on resume */
-            vkdp_csv_log_append(t->csv_log, has_val, &em);
+            vkdp_csv_log_append(t->csv_log, has_val, &r.st.epoch_m[r.st.nepochs_m - 1]);
     }
-    if (start_epoch >= t->epochs)
-        vkdp_log("Nothing to do: the checkpoint already has %d of %d epoch(s).\n", start_epoch, t->epochs);
-
-    free(order);
-    vkdp_ckpt_state_free(&st);
-    vkdp_head_destroy(h);
-    vkdp_session_close(&s);
-    vkdp_dist_shutdown();
+    if (r.start_epoch >= t->epochs)
+        vkdp_log("Nothing to do: the checkpoint already has %d of %d epoch(s).\n", r.start_epoch, t->epochs);
+    run_close(&r);
     return 0;
 }

@@ -100,7 +100,10 @@ vkdp_buf *vkdp_buf_create(vkdp_device *dev, uint64_t bytes, const char *name)
     VkBufferCreateInfo bi = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
         .size = bytes,
-        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+        /* every binding kind a shader may declare (vkdp/vk/spirv.h) */
+        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+                 VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                 VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
@@ -139,6 +142,7 @@ void vkdp_buf_destroy(vkdp_buf *b)
     if (!b)
         return;
     vkdp_device *dev = b->dev;
+    vkdp_buf_texel_views_destroy(b);
     vkDestroyBuffer(dev->device, b->buffer, NULL);
     block_free_insert(&dev->blocks[b->block], b->off, b->alloc);
     dev->in_use -= b->alloc;

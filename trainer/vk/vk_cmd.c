@@ -36,12 +36,18 @@ struct vkdp_cmd {
 
 static VkDescriptorPool new_dpool(vkdp_device *dev)
 {
-    VkDescriptorPoolSize ps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = SETS_PER_POOL * 8};
+    /* every kind a pipeline may declare (vkdp/vk/spirv.h); any one set fits in a fresh pool */
+    VkDescriptorPoolSize ps[] = {
+        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * 8},
+        {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * 2},
+        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, SETS_PER_POOL * 4},
+        {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, SETS_PER_POOL * 4},
+    };
     VkDescriptorPoolCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = SETS_PER_POOL,
-        .poolSizeCount = 1,
-        .pPoolSizes = &ps,
+        .poolSizeCount = VKDP_ARRAY_LEN(ps),
+        .pPoolSizes = ps,
     };
     VkDescriptorPool p;
     VK_CHECK(vkCreateDescriptorPool(dev->device, &ci, NULL, &p));
@@ -124,7 +130,8 @@ void vkdp_cmd_begin(vkdp_cmd *c)
 static VkDescriptorSet alloc_set(vkdp_cmd *c, VkDescriptorSetLayout dsl)
 {
     for (;;) {
-        if (c->cur_dpool == c->ndpools) {
+        int fresh = c->cur_dpool == c->ndpools;
+        if (fresh) {
             c->dpools = vkdp_xrealloc(c->dpools, (size_t)(c->ndpools + 1) * sizeof *c->dpools);
             c->dpools[c->ndpools++] = new_dpool(c->dev);
         }
@@ -138,7 +145,7 @@ static VkDescriptorSet alloc_set(vkdp_cmd *c, VkDescriptorSetLayout dsl)
         VkResult r = vkAllocateDescriptorSets(c->dev->device, &ai, &s);
         if (r == VK_SUCCESS)
             return s;
-        if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL)
+        if ((r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL) || fresh)
             VK_CHECK(r);
         c->cur_dpool++;
     }
@@ -149,7 +156,9 @@ static void barrier(vkdp_cmd *c)
     VkMemoryBarrier mb = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
         .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+        /* uniform buffers are read through UNIFORM_READ, every other binding through SHADER_READ */
+        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_UNIFORM_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                         VK_ACCESS_TRANSFER_WRITE_BIT,
     };
     vkCmdPipelineBarrier(c->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
@@ -205,29 +214,64 @@ static void stamp(vkdp_cmd *c, const char *label)
     vkCmdWriteTimestamp(c->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, c->qpool, c->nqueries++);
 }
 
-static access view_access(vkdp_cmd *c, const vkdp_view *v, int write, const char *label, uint32_t i)
+/* Alignment a binding's offset needs, by kind. */
+static uint32_t offset_alignment(const vkdp_device_info *in, vkdp_bind_kind kind)
+{
+    switch (kind) {
+    case VKDP_BIND_UNIFORM_BUFFER: return in->min_uniform_buffer_offset_alignment;
+    case VKDP_BIND_UNIFORM_TEXEL:
+    case VKDP_BIND_STORAGE_TEXEL: return in->min_texel_buffer_offset_alignment;
+    default: return in->min_storage_buffer_offset_alignment;
+    }
+}
+
+static access view_access(vkdp_cmd *c, const vkdp_view *v, int write, vkdp_bind_kind kind,
+                          const char *label, uint32_t i)
 {
     if (!v->buf)
         VKDP_FATAL("%s: binding %u has no buffer", label, i);
+    if (v->offset > v->buf->size)
+        VKDP_FATAL("%s: binding %u (%s) offset %llu is past its %llu bytes", label, i,
+                   v->buf->name, (unsigned long long)v->offset, (unsigned long long)v->buf->size);
     uint64_t size = v->size ? v->size : v->buf->size - v->offset;
-    if (v->offset + size > v->buf->size)
+    if (size > v->buf->size - v->offset)
         VKDP_FATAL("%s: binding %u (%s) range [%llu, +%llu) exceeds its %llu bytes", label, i, v->buf->name,
                    (unsigned long long)v->offset, (unsigned long long)size, (unsigned long long)v->buf->size);
-    if (v->offset % c->dev->info.min_storage_buffer_offset_alignment)
-        VKDP_FATAL("%s: binding %u (%s) offset %llu is not a multiple of minStorageBufferOffsetAlignment %u",
-                   label, i, v->buf->name, (unsigned long long)v->offset,
-                   c->dev->info.min_storage_buffer_offset_alignment);
+    uint32_t align = offset_alignment(&c->dev->info, kind);
+    if (v->offset % align)
+        VKDP_FATAL("%s: binding %u (%s, a %s) offset %llu is not a multiple of the device's %u-byte "
+                   "offset alignment", label, i, v->buf->name, vkdp_bind_kind_name(kind),
+                   (unsigned long long)v->offset, align);
+    if (kind == VKDP_BIND_UNIFORM_BUFFER && size > c->dev->info.max_uniform_buffer_range)
+        VKDP_FATAL("%s: binding %u (%s) is a uniform buffer of %llu bytes, over maxUniformBufferRange "
+                   "%llu", label, i, v->buf->name, (unsigned long long)size,
+                   (unsigned long long)c->dev->info.max_uniform_buffer_range);
     access a = {v->buf->buffer, v->offset, v->offset + size, write};
     return a;
+}
+
+/* Bit i set when the shader may write binding i. */
+static uint32_t shader_writes(const vkdp_spirv_info *in)
+{
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < in->nbindings; i++)
+        if (in->binding[i].writable)
+            m |= 1u << i;
+    return m;
 }
 
 void vkdp_cmd_dispatch(vkdp_cmd *c, vkdp_pipeline *p, const char *label, const vkdp_view *views, uint32_t nviews,
                        uint32_t write_mask, const void *push, uint32_t gx, uint32_t gy, uint32_t gz)
 {
+    const vkdp_spirv_info *in = &p->info;
     if (!c->recording)
         VKDP_FATAL("%s: vkdp_cmd_dispatch outside vkdp_cmd_begin/end", label);
-    if (nviews != p->nbindings)
-        VKDP_FATAL("%s: %u buffers bound, shader %s has %u bindings", label, nviews, p->shader, p->nbindings);
+    if (nviews != in->nbindings)
+        VKDP_FATAL("%s: %u buffers bound, shader %s has %u bindings", label, nviews, p->shader,
+                   in->nbindings);
+    if (write_mask != shader_writes(in))
+        VKDP_FATAL("%s: write mask 0x%x, but shader %s may write bindings 0x%x (readonly "
+                   "qualifiers)", label, write_mask, p->shader, shader_writes(in));
     const uint32_t *mx = c->dev->info.max_workgroup_count;
     if (gx > mx[0] || gy > mx[1] || gz > mx[2])
         VKDP_FATAL("%s: dispatch %u x %u x %u exceeds maxComputeWorkGroupCount %u x %u x %u: the op must tile",
@@ -235,36 +279,58 @@ void vkdp_cmd_dispatch(vkdp_cmd *c, vkdp_pipeline *p, const char *label, const v
     if (gx == 0 || gy == 0 || gz == 0)
         return;
 
-    access acc[32];
+    access acc[VKDP_SPIRV_MAX_BINDINGS];
+    VkBufferView tv[VKDP_SPIRV_MAX_BINDINGS];
     int hazard = 0;
     for (uint32_t i = 0; i < nviews; i++) {
-        acc[i] = view_access(c, &views[i], (write_mask >> i) & 1, label, i);
+        vkdp_bind_kind kind = in->binding[i].kind;
+        if (kind == VKDP_BIND_NONE) {
+            if (views[i].buf)
+                VKDP_FATAL("%s: binding %u is not used by shader %s but has a buffer", label, i,
+                           p->shader);
+            continue;
+        }
+        acc[i] = view_access(c, &views[i], (write_mask >> i) & 1, kind, label, i);
         hazard |= conflicts(c, &acc[i]);
+        if (kind == VKDP_BIND_UNIFORM_TEXEL || kind == VKDP_BIND_STORAGE_TEXEL) {
+            VkFormat f = views[i].format ? views[i].format : in->binding[i].format;
+            tv[i] = vkdp_buf_texel_view(views[i].buf, views[i].offset, acc[i].hi - acc[i].lo, f,
+                                        kind, label, i);
+        }
     }
     if (hazard)
         barrier(c);
-    for (uint32_t i = 0; i < nviews; i++)
-        record_access(c, &acc[i]);
 
     VkDescriptorSet set = alloc_set(c, p->dsl);
-    VkDescriptorBufferInfo bi[32];
-    VkWriteDescriptorSet w[32];
+    VkDescriptorBufferInfo bi[VKDP_SPIRV_MAX_BINDINGS];
+    VkWriteDescriptorSet w[VKDP_SPIRV_MAX_BINDINGS];
+    uint32_t nw = 0;
     for (uint32_t i = 0; i < nviews; i++) {
-        bi[i] = (VkDescriptorBufferInfo){views[i].buf->buffer, views[i].offset, acc[i].hi - acc[i].lo};
-        w[i] = (VkWriteDescriptorSet){
+        vkdp_bind_kind kind = in->binding[i].kind;
+        if (kind == VKDP_BIND_NONE)
+            continue;
+        record_access(c, &acc[i]);
+        uint64_t range = acc[i].hi - acc[i].lo;
+        w[nw] = (VkWriteDescriptorSet){
             .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
             .dstSet = set,
             .dstBinding = i,
             .descriptorCount = 1,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .pBufferInfo = &bi[i],
+            .descriptorType = vkdp_descriptor_type(kind),
         };
+        if (kind == VKDP_BIND_UNIFORM_TEXEL || kind == VKDP_BIND_STORAGE_TEXEL) {
+            w[nw].pTexelBufferView = &tv[i];
+        } else {
+            bi[i] = (VkDescriptorBufferInfo){views[i].buf->buffer, views[i].offset, range};
+            w[nw].pBufferInfo = &bi[i];
+        }
+        nw++;
     }
-    vkUpdateDescriptorSets(c->dev->device, nviews, w, 0, NULL);
+    vkUpdateDescriptorSets(c->dev->device, nw, w, 0, NULL);
     vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
     vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
-    if (p->push_bytes)
-        vkCmdPushConstants(c->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->push_bytes, push);
+    if (in->push_bytes)
+        vkCmdPushConstants(c->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, in->push_bytes, push);
     vkCmdDispatch(c->cb, gx, gy, gz);
     stamp(c, label);
 }
@@ -273,7 +339,7 @@ void vkdp_cmd_fill(vkdp_cmd *c, vkdp_view v, uint32_t value)
 {
     if (!c->recording)
         VKDP_FATAL("vkdp_cmd_fill outside vkdp_cmd_begin/end");
-    access a = view_access(c, &v, 1, "fill", 0);
+    access a = view_access(c, &v, 1, VKDP_BIND_STORAGE_BUFFER, "fill", 0);
     if ((a.hi - a.lo) % 4)
         VKDP_FATAL("fill of %s: size %llu is not a multiple of 4", v.buf->name, (unsigned long long)(a.hi - a.lo));
     if (conflicts(c, &a))

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "vk_internal.h"
+#include "vkdp/core/errmsg.h"
 
 static const char *type_name(VkPhysicalDeviceType t)
 {
@@ -88,17 +89,28 @@ static VkInstance create_instance(int want_validation, vkdp_device *dev, VkDebug
         .apiVersion = api,
     };
     const char *layers[1] = {"VK_LAYER_KHRONOS_validation"};
-    const char *exts[1] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+    /* the second, provided by the validation layer, carries the synchronization switch */
+    const char *exts[2] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME,
+                           VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
     int validation = want_validation && layer_available(layers[0]);
-    if (want_validation == 1 && !validation && dev)
+    if ((want_validation == 1 || want_validation == 3) && !validation && dev)
         vkdp_warn("validation requested but VK_LAYER_KHRONOS_validation is not installed "
                   "(apt-get install vulkan-validationlayers)");
+    /* 3: also synchronization validation (hazards between dispatches the recorder missed) */
+    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    int sync_validation = validation && want_validation == 3;
+    VkValidationFeaturesEXT features = {
+        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+        .enabledValidationFeatureCount = 1,
+        .pEnabledValidationFeatures = &sync,
+    };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = sync_validation ? &features : NULL,
         .pApplicationInfo = &app,
         .enabledLayerCount = validation ? 1 : 0,
         .ppEnabledLayerNames = layers,
-        .enabledExtensionCount = validation ? 1 : 0,
+        .enabledExtensionCount = validation ? 1 + (uint32_t)sync_validation : 0,
         .ppEnabledExtensionNames = exts,
     };
     VkInstance inst;
@@ -183,6 +195,14 @@ void vk_fill_info(VkPhysicalDevice p, int index, vkdp_device_info *info)
     }
     info->max_shared_memory = l->maxComputeSharedMemorySize;
     info->min_storage_buffer_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
+    info->max_uniform_buffer_range = l->maxUniformBufferRange;
+    info->min_uniform_buffer_offset_alignment = (uint32_t)l->minUniformBufferOffsetAlignment;
+    info->max_push_constants = l->maxPushConstantsSize;
+    info->max_texel_buffer_elements = l->maxTexelBufferElements;
+    info->min_texel_buffer_offset_alignment = (uint32_t)l->minTexelBufferOffsetAlignment;
+    info->vendor_id = p2.properties.vendorID;
+    if (base.apiVersion >= VK_API_VERSION_1_2)
+        info->driver_id = (uint32_t)drv.driverID;
     info->timestamp_period_ns = l->timestampPeriod;
     VkPhysicalDeviceMemoryProperties mp;
     vkGetPhysicalDeviceMemoryProperties(p, &mp);
@@ -229,6 +249,9 @@ int vkdp_devices_print(FILE *out)
                 "  max workgroup           %u invocations, size %u x %u x %u, count %u x %u x %u\n"
                 "  shared memory           %u bytes\n"
                 "  storage offset align    %u bytes\n"
+                "  maxTexelBufferElements  %u (offset align %u bytes)\n"
+                "  maxPushConstantsSize    %u bytes\n"
+                "  vendor / driver id      0x%x / %u\n"
                 "  timestamp period        %.3f ns\n"
                 "  shaderInt64             %s\n"
                 "  compute queue family    %d\n",
@@ -239,7 +262,9 @@ int vkdp_devices_print(FILE *out)
                 (unsigned long long)in.max_allocation_size, in.max_workgroup_invocations,
                 in.max_workgroup_size[0], in.max_workgroup_size[1], in.max_workgroup_size[2],
                 in.max_workgroup_count[0], in.max_workgroup_count[1], in.max_workgroup_count[2],
-                in.max_shared_memory, in.min_storage_buffer_offset_alignment, (double)in.timestamp_period_ns,
+                in.max_shared_memory, in.min_storage_buffer_offset_alignment,
+                in.max_texel_buffer_elements, in.min_texel_buffer_offset_alignment,
+                in.max_push_constants, in.vendor_id, in.driver_id, (double)in.timestamp_period_ns,
                 in.has_int64 ? "yes" : "no", compute_queue_family(d[i]));
     }
     free(d);
@@ -271,11 +296,9 @@ int vk_pick_device(const VkPhysicalDevice *pd, uint32_t n, int device_index, int
                    size_t len)
 {
     int index = device_index >= 0 ? device_index : env_int("VKDP_DEVICE", -1);
-    if (index >= (int)n) {
-        snprintf(why, len, "device %d requested but only %u Vulkan device(s) exist (see `trainer devices`)",
-                 index, n);
-        return -1;
-    }
+    if (index >= (int)n)
+        return vkdp_seterr(why, len,
+                           "device %d requested but only %u Vulkan device(s) exist (see `trainer devices`)", index, n);
     if (index >= 0)
         return index;
     int best = -1, count = 0;
@@ -388,6 +411,9 @@ vkdp_device *vkdp_device_create(const vkdp_device_opts *opts)
 }
 
 const vkdp_device_info *vkdp_device_get_info(const vkdp_device *dev) { return &dev->info; }
+
+const void *vkdp_device_ops_data(const vkdp_device *dev) { return dev->ops_data; }
+void vkdp_device_set_ops_data(vkdp_device *dev, const void *data) { dev->ops_data = data; }
 
 uint64_t vkdp_max_binding_bytes(const vkdp_device *dev) { return dev->info.max_storage_buffer_range; }
 

@@ -1,3 +1,4 @@
+/* Names of VkResult codes, for VK_CHECK's messages. */
 #include "vkdp/vk/vk.h"
 
 const char *vkdp_vk_result_name(VkResult r)

@@ -2,25 +2,25 @@
  * head weights in the legacy Keras layout, Adam moments, sampler position, metrics history).
  *
  * File layout (every name below is fixed; `trainer info FILE` prints it all):
- *   /config      attributes: class_names (variable-length string array), nclasses, image_size,
- *                seed, batch, epochs, lr, dropout, validation_split, nranks, data_dir,
- *                weights_file, weights_sha256, backbone_trainable, version, git_commit, created
+ *   /config      attribute class_names (variable-length UTF-8 string array, label order) and the
+ *                scalar attributes of vkdp_ckpt_fields() whose group is "config"
  *   /head        attribute layer_names; one group per layer with attribute weight_names
  *                ("<layer>/<weight>:0"), tensors at /head/<layer>/<layer>/<weight>:0 (float32),
  *                e.g. /head/pred/pred/kernel:0 [1280, C], /head/head_bn/head_bn/gamma:0 [1280]
  *   /backbone    same layout, only when backbone_trainable (else the backbone is the weights
  *                file named by weights_sha256)
- *   /optimizer   attributes iterations, lr, beta1, beta2, epsilon, slot_names; datasets
- *                m/<tensor name> and v/<tensor name> (same names and shapes as the weights)
- *   /state       attributes epoch, global_step, step_in_epoch, steps_per_epoch, sampler_seed,
- *                epoch_loss_sum, epoch_correct, epoch_count, epoch_skipped, epoch_seconds,
- *                dropout_seed
- *   /metrics/epoch  chunked, extendable, deflate-compressed compound table (vkdp_epoch_metrics)
- *   /metrics/step   chunked, extendable, deflate-compressed compound table (vkdp_step_metrics)
+ *   /optimizer   the "optimizer" fields and attribute slot_names; datasets m/<tensor name> and
+ *                v/<tensor name> (same names and shapes as the weights)
+ *   /state       the "state" fields: loop position and the epoch in progress's running sums
+ *   /metrics/epoch  chunked, extendable, deflate-compressed compound table (vkdp_epoch_metrics),
+ *                one row per completed epoch
+ *   /metrics/step   the same (vkdp_step_metrics), one row per step (global_step rows)
  *
- * Writes are failure-safe: the file is built in memory, written to dir/.tmp-<name>.<host>.<pid>, fsynced,
- * renamed into place and the directory fsynced; then dir/latest.h5 (a relative symlink) is
- * replaced atomically. Any failure leaves the previous checkpoints and latest.h5 as they were. */
+ * Writes are failure-safe (vkdp/h5/atomic_file.h): the file is built in memory, written to
+ * dir/.tmp-<name>.<host>.<pid>, fsynced, renamed into place and the directory fsynced; then
+ * dir/latest.h5 (a relative symlink) is replaced atomically. Any failure leaves the previous
+ * checkpoints and latest.h5 as they were. Reads treat the file as hostile (vkdp/h5/h5.h): every
+ * field is range-checked and every shape checked before anything is allocated for it. */
 #ifndef VKDP_CKPT_H
 #define VKDP_CKPT_H
 #include <stddef.h>
@@ -110,6 +110,35 @@ typedef struct {
     vkdp_step_metrics *step_m;
 } vkdp_ckpt_state;
 
+/* ---- /config, /state and /optimizer scalars, described once: this table drives the writer, the
+ * reader (a value outside [lo, hi] is refused, naming the file, group and field) and `trainer
+ * info`. class_names is the one /config attribute outside it (a string array). */
+typedef enum { VKDP_CKPT_I32, VKDP_CKPT_I64, VKDP_CKPT_U64, VKDP_CKPT_F64, VKDP_CKPT_STR } vkdp_ckpt_type;
+
+enum {
+    VKDP_CKPT_NAN_OK = 1,  /* F64: NaN is valid too (a diverged run's loss sum) */
+    VKDP_CKPT_ALIAS = 2,   /* written, read and range-checked, but another group's field owns the
+                              value (/optimizer lr is /config lr) */
+};
+
+typedef struct {
+    const char *group;      /* "config", "state" or "optimizer" */
+    const char *name;       /* the attribute's name */
+    vkdp_ckpt_type type;    /* I32: int member, I64: int64_t, U64: uint64_t, F64: double,
+                               STR: char[size] */
+    size_t offset;          /* in vkdp_ckpt_state */
+    size_t size;            /* of the member */
+    int64_t ilo, ihi;       /* valid range of I32 / I64 (U64: any value) */
+    double lo, hi;          /* valid range of F64; NaN only with VKDP_CKPT_NAN_OK */
+    int flags;
+    const char *note;       /* printed after the value by `trainer info`, or NULL */
+} vkdp_ckpt_field;
+
+/* Every field, grouped by group in file order ("config", "optimizer", "state"). */
+const vkdp_ckpt_field *vkdp_ckpt_fields(size_t *n);
+/* The field's value in s as text: integers in decimal, doubles as %g, strings as they are. */
+void vkdp_ckpt_field_str(const vkdp_ckpt_field *f, const vkdp_ckpt_state *s, char *buf, size_t len);
+
 /* Zeroes *s and fills version and git_commit with this build's, beta1/beta2/epsilon with Keras'
  * Adam defaults (0.9, 0.999, 1e-7). */
 void vkdp_ckpt_state_init(vkdp_ckpt_state *s);
@@ -137,8 +166,11 @@ int vkdp_ckpt_write(const char *dir, const vkdp_ckpt_state *s, int keep, char *p
                     size_t path_len, char *err, size_t errlen);
 
 /* Reads a checkpoint into *s (initialised here; free with vkdp_ckpt_state_free even on error).
- * Returns 0, or -1 with a message naming the file and what is wrong (not HDF5, truncated,
- * missing group / attribute / tensor, wrong shape or type). */
+ * Returns 0, or -1 with a message naming the file and what is wrong: not HDF5, truncated,
+ * missing group / attribute / tensor, wrong shape or type, a field outside its range (naming the
+ * group and field), /state inconsistent with itself or with the /metrics row counts, a tensor
+ * over 2^28 values or declaring more data than the file stores (refused before allocating), or a
+ * link, external storage or virtual dataset that would read outside the file. */
 int vkdp_ckpt_read(const char *path, vkdp_ckpt_state *s, char *err, size_t errlen);
 
 /* Resolves --resume: NULL, "" or "none" -> 0 (start fresh); "auto" -> dir/latest.h5 when it

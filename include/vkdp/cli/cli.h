@@ -1,5 +1,6 @@
 /* Subcommands of the `trainer` executable. Each parses its own argv (argv[0] is the subcommand
- * name) with getopt_long, prints its own --help, and returns the process exit status. */
+ * name; the flags several share through the option table of options.h), prints its own --help,
+ * and returns the process exit status. */
 #ifndef VKDP_CLI_H
 #define VKDP_CLI_H
 #include <stdio.h>
@@ -7,7 +8,7 @@
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
-    int needs_mpi;          /* main() calls MPI_Init/Finalize around it */
+    int needs_mpi;          /* main() calls vkdp_dist_init/finalize around it */
     const char *summary;    /* one line for `trainer --help` */
 } vkdp_command;
 

@@ -1,7 +1,8 @@
 /* Error reporting and small helpers shared by every module.
  *
- * A fatal error prints exactly one line "vkdp: rank R: error: ... (file:line)" and, when MPI is
- * running, calls MPI_Abort so that no rank hangs waiting for a dead one. */
+ * A fatal error prints exactly one line "vkdp: rank R: error: ... (file:line)" and, in a job of
+ * several ranks, takes the whole job down (dist's abort hook: MPI_Abort) so that no rank hangs
+ * waiting for a dead one. core itself knows nothing of MPI: dist attaches the rank at init. */
 #ifndef VKDP_COMMON_H
 #define VKDP_COMMON_H
 #include <stddef.h>
@@ -40,14 +41,20 @@ void *vkdp_xcalloc(size_t count, size_t size);
 void *vkdp_xrealloc(void *p, size_t n);
 char *vkdp_xstrdup(const char *s);
 
-/* MPI rank / size, 0 / 1 before MPI_Init or without MPI. */
+/* This process's rank and the job's size: 0 / 1 until a world is attached. */
 int vkdp_rank(void);
 int vkdp_world_size(void);
+/* Attaches this process to a job (dist's init does; (0, 1, NULL) detaches): messages then name
+ * `rank`, and a fatal error calls abort_job(1) before exiting when size > 1, so that the other
+ * ranks stop too. Plain values, read without locks: call it before any thread starts. */
+void vkdp_set_world(int rank, int size, void (*abort_job)(int status));
 
 /* Command-line numbers: 0 and *out on success; -1 after printing
- * "trainer CMD: OPT 'S' is not an integer in LO..HI" (or "a number in [LO, HI]") to stderr. */
+ * "trainer CMD: OPT 'S' is not an integer in LO..HI" (or "a number in [LO, HI]", "[LO, HI)" for
+ * vkdp_parse_double_below, which excludes HI) to stderr. */
 int vkdp_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int vkdp_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+int vkdp_parse_double_below(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
 /* Monotonic wall clock in seconds. */
 double vkdp_now(void);

@@ -151,8 +151,10 @@ vkdp_loader *vkdp_loader_create(const vkdp_index *idx, const int *items, int nit
                                 int global_batch, int rank, int nranks, int image_size,
                                 int threads, int ring_depth);
 int vkdp_loader_steps(const vkdp_loader *l);
-/* Starts over with a new epoch order (any length), keeping threads and ring memory (page-faulting
- * fresh ring buffers costs ~0.1 s per 19 MB slot here, so reuse one loader across epochs).
+/* Starts over with a new epoch order (any length), keeping threads and ring memory, which spares
+ * page-faulting fresh ring buffers when one loader serves many epochs (tests/bench/bench_decode).
+ * The training loop does not: it creates a loader only for a phase whose images are not all in
+ * the feature cache, which with the cache on is the first epoch and the first validation only.
  * Batches of the previous order must all be released; unfinished prefetches are dropped. */
 void vkdp_loader_restart(vkdp_loader *l, const int *items, int nitems);
 /* Returns 1 and fills b with the next step's batch (blocking until decoded), 0 after the last

@@ -9,5 +9,8 @@
 void vkdp_correct_pad(int n, int k, int *before, int *after);
 /* Output side of a layer: stride 1 "same" keeps n; stride 2 with correct_pad + "valid". */
 int vkdp_conv_out_side(int n, int k, int stride);
+/* Padding before the first row/column of such a layer: correct_pad's for stride 2, k/2 for
+ * stride 1. */
+int vkdp_conv_pad_before(int n, int k, int stride);
 
 #endif

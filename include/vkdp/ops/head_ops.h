@@ -1,12 +1,16 @@
-/* Recording functions of the head's shaders, one per shader (plain-C twins in head_ref.h).
- * Each records one dispatch into c; views are whole tensors laid out as documented in the shader.
- * Binding order = argument order. */
+/* Recording functions of the head's shaders, one op (and record, vkdp/ops/op.h) per shader;
+ * plain-C twins in head_ref.h. Each records one dispatch into c; views are whole tensors laid out
+ * as documented in the shader. Binding order = argument order. */
 #ifndef VKDP_HEAD_OPS_H
 #define VKDP_HEAD_OPS_H
 #include <stdint.h>
 
 #include "vkdp/ops/head_ref.h"
+#include "vkdp/ops/op.h"
 #include "vkdp/vk/vk.h"
+
+extern const vkdp_op vkdp_rec_head_bn_stats, vkdp_rec_head_bn_dropout, vkdp_rec_head_logits_loss,
+    vkdp_rec_head_grad_sums, vkdp_rec_adam;
 
 /* head_bn_stats: sums[j] (int64) and ovf[j] (uint32) over n samples; mode 0 sum x, 1 sum (x-mean)^2. */
 void vkdp_op_head_bn_stats(vkdp_cmd *c, vkdp_device *dev, vkdp_view x, vkdp_view mean,

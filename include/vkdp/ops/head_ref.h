@@ -17,6 +17,9 @@ typedef struct {
 /* Philox-4x32-10, the twin of head_common.glsl's. */
 void vkdp_philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in[2], uint32_t out[4]);
 int vkdp_dropout_keep(const vkdp_dropout_key *k, uint64_t gpos, uint32_t j);
+/* The key the head ops' generic forms (vkdp/ops/op.h) use: a seed from their parameters, epoch
+ * 3, rate 0.2. */
+vkdp_dropout_key vkdp_dropout_test_key(int64_t seed, int64_t use_dropout);
 
 /* head_bn_stats: mode 0 sums fx(x), mode 1 sums fx((x-mean)^2); sums/ovf [F]. */
 void head_ref_bn_stats(const float *x, int n, int F, int mode, const float *mean, int64_t *sums,

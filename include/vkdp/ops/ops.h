@@ -1,14 +1,19 @@
 /* Foundation ops: the register-blocked 1x1 convolution (GEMM + bias + activation, optional fused
- * SE gating of its input and residual add of its output) and elementwise binary ops. Each has a
- * dispatch function (records into a vkdp_cmd) and a plain-C reference. */
+ * SE gating of its input and residual add of its output), elementwise binary ops, and the map ops
+ * (vkdp/ops/map.h). Each has a record (vkdp/ops/op.h), a dispatch function (records into a
+ * vkdp_cmd) and a plain-C reference. */
 #ifndef VKDP_OPS_H
 #define VKDP_OPS_H
-#include <math.h>
 #include <stdint.h>
 
+#include "vkdp/ops/act.h"
+#include "vkdp/ops/op.h"
 #include "vkdp/vk/vk.h"
 
-typedef enum { VKDP_ACT_NONE = 0, VKDP_ACT_SWISH = 1, VKDP_ACT_SIGMOID = 2 } vkdp_act;
+extern const vkdp_op vkdp_rec_conv1x1;
+extern const vkdp_op vkdp_rec_eltwise;
+/* Map ops, recorded with vkdp_op_map (vkdp/ops/map.h). */
+extern const vkdp_op vkdp_rec_swish_grad;   /* x, dy -> dx = dy * swish'(x) */
 
 typedef struct {
     uint32_t M, K, N;          /* Y[M,N] = act(X'[M,K] * W[K,N] + bias[N]) (+ residual[M,N]) */
@@ -30,14 +35,5 @@ typedef enum { VKDP_ELT_ADD = 0, VKDP_ELT_MUL = 1 } vkdp_elt_op;
 void vkdp_op_eltwise(vkdp_cmd *c, vkdp_device *dev, vkdp_elt_op op, vkdp_act act, uint32_t n, vkdp_view a,
                      vkdp_view b, vkdp_view y, const char *label);
 void vkdp_ref_eltwise(vkdp_elt_op op, vkdp_act act, uint32_t n, const float *a, const float *b, float *y);
-
-static inline float vkdp_ref_act(vkdp_act act, float v)
-{
-    switch (act) {
-    case VKDP_ACT_SWISH: return v / (1.0f + expf(-v));
-    case VKDP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
-    default: return v;
-    }
-}
 
 #endif

@@ -9,22 +9,8 @@
 #include "vkdp/dist/dist.h"
 #include "vkdp/model/effnet.h"
 #include "vkdp/train/featcache.h"
+#include "vkdp/train/session_cfg.h"
 #include "vkdp/vk/vk.h"
-
-typedef struct {
-    const char *data_dir;        /* NULL: no data folder (predict) */
-    const char *weights;
-    const char *class_names;     /* comma-separated, or NULL */
-    uint32_t seed;
-    double validation_split;
-    int image_size;
-    int batch;                   /* global batch: the backbone's largest micro-batch per rank */
-    int device;                  /* -1 auto */
-    int profile;
-    int allow_missing_weights;
-} vkdp_session_cfg;
-
-void vkdp_session_cfg_default(vkdp_session_cfg *c);
 
 typedef struct {
     vkdp_session_cfg cfg;
@@ -35,7 +21,7 @@ typedef struct {
     vkdp_split split;
     vkdp_effnet net;
     vkdp_backbone *bb;
-    vkdp_featcache fc;
+    vkdp_featcache *fc;          /* NULL without a data folder */
     vkdp_profile *prof;          /* per-op table when cfg.profile */
 } vkdp_session;
 
@@ -43,9 +29,5 @@ typedef struct {
  * prints Keras' "Found N files belonging to C classes." lines and every excluded file. */
 void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary);
 void vkdp_session_close(vkdp_session *s);
-
-/* Splits "a,b,c" into a malloc'ed array of malloc'ed strings; returns the count. */
-int vkdp_split_csv(const char *csv, char ***out);
-void vkdp_free_strings(char **v, int n);
 
 #endif

@@ -13,6 +13,8 @@
 #include <vulkan/vulkan.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/vk/shaders.h"
+#include "vkdp/vk/spirv.h"
 
 const char *vkdp_vk_result_name(VkResult r);
 
@@ -34,7 +36,8 @@ typedef struct {
     int device_index;   /* -1: VKDP_DEVICE env, else local_rank % (#best-class devices) */
     int local_rank;     /* rank on this node (0 without MPI) */
     int local_size;     /* ranks on this node (1 without MPI): lavapipe threads = cores / local_size */
-    int validation;     /* -1: VKDP_VALIDATION env, else on in debug builds when installed */
+    int validation;     /* -1: VKDP_VALIDATION env, else on in debug builds when installed;
+                         * 0 off, 1 on, 2 on when installed, 3 on with synchronization validation */
     int profile;        /* enable timestamp queries in vkdp_cmd */
 } vkdp_device_opts;
 
@@ -55,6 +58,13 @@ typedef struct {
     uint32_t max_workgroup_count[3];
     uint32_t max_shared_memory;
     uint32_t min_storage_buffer_offset_alignment;
+    uint64_t max_uniform_buffer_range;
+    uint32_t min_uniform_buffer_offset_alignment;
+    uint32_t max_push_constants;     /* maxPushConstantsSize, bytes */
+    uint32_t max_texel_buffer_elements;
+    uint32_t min_texel_buffer_offset_alignment;
+    uint32_t vendor_id;              /* PCI vendor (0x10005: Mesa software devices) */
+    uint32_t driver_id;              /* VkDriverId, 0 before Vulkan 1.2 */
     float timestamp_period_ns;
     int has_int64;                   /* shaderInt64 */
     int index;                       /* physical device index */
@@ -65,6 +75,10 @@ void vkdp_device_destroy(vkdp_device *dev);
 const vkdp_device_info *vkdp_device_get_info(const vkdp_device *dev);
 /* Prints every physical device with its limits; returns how many were found. */
 int vkdp_devices_print(FILE *out);
+/* One pointer per device for the layer above (ops keeps its row of the per-device tuning table
+ * there, looked up once); NULL until set. */
+const void *vkdp_device_ops_data(const vkdp_device *dev);
+void vkdp_device_set_ops_data(vkdp_device *dev, const void *data);
 /* For --version: the loader's version ("1.3.239") and the driver (driverName driverInfo) of the
  * device a single process would pick, with its index, name and type; or "none (why)". */
 void vkdp_vk_versions(char *loader, size_t loader_len, char *driver, size_t driver_len);
@@ -83,37 +97,63 @@ uint64_t vkdp_max_binding_bytes(const vkdp_device *dev);
 uint64_t vkdp_mem_in_use(const vkdp_device *dev);
 uint64_t vkdp_mem_peak(const vkdp_device *dev);
 
-/* A range of a buffer bound to one descriptor binding. offset must be a multiple of
- * min_storage_buffer_offset_alignment; size 0 = to the end of the buffer. */
+/* Texel-buffer views (VkBufferView) this buffer holds: created on first use by a dispatch, one per
+ * (offset, range, format), destroyed with the buffer. */
+uint32_t vkdp_buf_texel_views(const vkdp_buf *b);
+
+/* A range of a buffer bound to one descriptor binding; size 0 = to the end of the buffer. offset
+ * must be a multiple of the binding kind's alignment (min{Storage,Uniform,Texel}BufferOffset-
+ * Alignment). format: the texel format of a texel-buffer binding (UNDEFINED: the image format the
+ * shader declares, which a samplerBuffer does not); ignored for other bindings. */
 typedef struct {
     vkdp_buf *buf;
     uint64_t offset;
     uint64_t size;
+    VkFormat format;
 } vkdp_view;
 
-static inline vkdp_view vkdp_whole(vkdp_buf *b) { vkdp_view v = {b, 0, 0}; return v; }
+static inline vkdp_view vkdp_whole(vkdp_buf *b)
+{
+    vkdp_view v = {b, 0, 0, VK_FORMAT_UNDEFINED};
+    return v;
+}
 static inline vkdp_view vkdp_slice(vkdp_buf *b, uint64_t off, uint64_t size)
 {
-    vkdp_view v = {b, off, size};
+    vkdp_view v = {b, off, size, VK_FORMAT_UNDEFINED};
+    return v;
+}
+static inline vkdp_view vkdp_texels(vkdp_buf *b, uint64_t off, uint64_t size, VkFormat format)
+{
+    vkdp_view v = {b, off, size, format};
     return v;
 }
 
 /* ---------------- pipelines ---------------- */
-/* Created once per (shader, specialization constants) and cached in the device. The shader's
- * bindings are storage buffers 0..nbindings-1 in set 0; push constants are push_bytes long.
- * spec[i] is specialization constant id i (32-bit ints/uints/bools). */
-vkdp_pipeline *vkdp_pipeline_get(vkdp_device *dev, const char *shader, uint32_t nbindings,
-                                 uint32_t push_bytes, const uint32_t *spec, uint32_t nspec);
+/* Created once per (shader, specialization constants, workgroup size) and cached in the device.
+ * The layout is read from the shader's SPIR-V (vkdp/vk/spirv.h): its set-0 bindings, whatever
+ * their kind, and its push-constant block. spec[i] is specialization constant id i (32-bit
+ * ints/uints/bools). wg_x != 0 sets the workgroup's x size through the specialization id the
+ * shader declares for it (layout(local_size_x_id = ...)); a shader with a fixed size is fatal. */
+vkdp_pipeline *vkdp_pipeline_get(vkdp_device *dev, const char *shader, const uint32_t *spec,
+                                 uint32_t nspec, uint32_t wg_x);
+/* The same for SPIR-V that is not built in (tests, tools); cached by code->code. */
+vkdp_pipeline *vkdp_pipeline_get_code(vkdp_device *dev, const vkdp_spirv *code,
+                                      const uint32_t *spec, uint32_t nspec, uint32_t wg_x);
+/* What the pipeline's shader declares; local_size[0] as specialized. */
+const vkdp_spirv_info *vkdp_pipeline_info(const vkdp_pipeline *p);
+const char *vkdp_pipeline_shader(const vkdp_pipeline *p);
 
 /* ---------------- recording ---------------- */
 vkdp_cmd *vkdp_cmd_create(vkdp_device *dev);
 void vkdp_cmd_destroy(vkdp_cmd *c);
 /* Starts recording anew (releases the descriptor sets of the previous recording). */
 void vkdp_cmd_begin(vkdp_cmd *c);
-/* Records one dispatch. Bit i of write_mask says binding i is written. A barrier is inserted
- * before it only when it reads or writes a range that a dispatch since the last barrier wrote, or
- * writes a range one of them read. label names the op in the --profile table (copied: any
- * string will do). */
+/* Records one dispatch: views[i] is bound to binding i (nviews = the shader's binding count; a
+ * binding number the shader leaves unused takes an empty view). Bit i of write_mask says binding i
+ * is written, and must agree with the shader (a binding without a readonly qualifier is written).
+ * A barrier is inserted before it only when it reads or writes a range that a dispatch since the
+ * last barrier wrote, or writes a range one of them read. label names the op in the --profile
+ * table (interned: any string will do). */
 void vkdp_cmd_dispatch(vkdp_cmd *c, vkdp_pipeline *p, const char *label, const vkdp_view *views,
                        uint32_t nviews, uint32_t write_mask, const void *push, uint32_t gx,
                        uint32_t gy, uint32_t gz);

@@ -1,0 +1,33 @@
+/* The ops' tile and workgroup parameters, one table row per kind of device. Rows are matched in
+ * order on vendor, driver, subgroup size and shared memory; the first row holds lavapipe's
+ * measured values and is also the fallback for a device no row matches. Looked up once per
+ * device. */
+#ifndef VKDP_OPS_TUNE_H
+#define VKDP_OPS_TUNE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vkdp/vk/vk.h"
+
+typedef struct {
+    /* key: 0 / NULL matches any device */
+    uint32_t vendor_id;
+    const char *driver;          /* a substring of vkdp_device_info.driver */
+    uint32_t subgroup_size;
+    uint32_t min_shared_memory;  /* the row needs at least this much shared memory (bytes) */
+    /* values */
+    uint32_t wg;                 /* workgroup size (local_size_x_id) of every op's shaders */
+    uint32_t stem_tile[2];       /* stem: output pixels per invocation, x and y */
+    uint32_t dw_tile[2];         /* depthwise conv: output pixels per invocation, x and y */
+    uint32_t gate_pixels;        /* se_gate: pixels per invocation */
+    const char *source;          /* where the values come from */
+} vkdp_tune;
+
+/* This device's row (looked up on first use, then kept with the device). */
+const vkdp_tune *vkdp_tune_get(vkdp_device *dev);
+/* The first row of rows[0..n) whose key matches info; rows[0] when none does. */
+const vkdp_tune *vkdp_tune_match(const vkdp_tune *rows, size_t n, const vkdp_device_info *info);
+/* The built-in table. */
+const vkdp_tune *vkdp_tune_table(size_t *n);
+
+#endif

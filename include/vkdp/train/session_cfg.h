@@ -1,0 +1,24 @@
+/* What a session is opened with: the settings train, evaluate, predict and features share. The
+ * command line fills it (defaults and limits: the option table of trainer/cli/options.c). */
+#ifndef VKDP_SESSION_CFG_H
+#define VKDP_SESSION_CFG_H
+#include <stdint.h>
+
+typedef struct {
+    const char *data_dir;        /* NULL: no data folder (predict) */
+    const char *weights;
+    const char *class_names;     /* comma-separated, or NULL */
+    const char *const *class_list; /* or the classes as an array (a checkpoint's: any folder name,
+                                      commas included, round-trips); used when nclass_list > 0 */
+    int nclass_list;
+    uint32_t seed;
+    double validation_split;
+    int image_size;
+    int batch;                   /* global batch: the backbone's largest micro-batch per rank */
+    int decode_threads;          /* JPEG decode threads per rank, 0: cores / ranks on the node */
+    int device;                  /* -1 auto */
+    int profile;
+    int allow_missing_weights;
+} vkdp_session_cfg;
+
+#endif

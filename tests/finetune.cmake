@@ -1,0 +1,31 @@
+# Fine-tuning references (issue 12, phase 1): backward C references vs finite differences, the
+# whole-block backward vs an independent PyTorch autograd reference on the real weights, and the
+# augmentation reference vs NumPy.
+set(VKDP_FINETUNE_TEST_DIR ${CMAKE_BINARY_DIR}/finetune_test)
+file(MAKE_DIRECTORY ${VKDP_FINETUNE_TEST_DIR})
+
+vkdp_add_test_exe(test_grad_ref ${CMAKE_SOURCE_DIR}/tests/test_grad_ref.c)
+add_test(NAME grad_ref_fd COMMAND test_grad_ref)
+
+add_test(NAME effnet_grad_torch_ref
+  COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ref/effnet_grad_torch.py
+          ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5 ${VKDP_FINETUNE_TEST_DIR}/grad)
+set_tests_properties(effnet_grad_torch_ref PROPERTIES FIXTURES_SETUP effnet_grad_ref)
+vkdp_add_test_exe(test_effnet_block_grad ${CMAKE_SOURCE_DIR}/tests/test_effnet_block_grad.c)
+add_test(NAME effnet_block_grad_vs_torch
+  COMMAND test_effnet_block_grad ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5
+          ${VKDP_FINETUNE_TEST_DIR}/grad)
+set_tests_properties(effnet_block_grad_vs_torch PROPERTIES FIXTURES_REQUIRED effnet_grad_ref)
+
+set_tests_properties(grad_ref_fd effnet_grad_torch_ref effnet_block_grad_vs_torch
+  PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+
+vkdp_add_test_exe(test_augment_dump ${CMAKE_SOURCE_DIR}/tests/test_augment_dump.c)
+add_test(NAME augment_vs_numpy
+  COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ref/augment_ref.py
+          $<TARGET_FILE:test_augment_dump> ${VKDP_SHARED_DIR}/data/flower_photos)
+set_tests_properties(augment_vs_numpy PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+
+vkdp_add_test_exe(test_augment ${CMAKE_SOURCE_DIR}/tests/test_augment.c)
+add_test(NAME augment_ref COMMAND test_augment)
+set_tests_properties(augment_ref PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)

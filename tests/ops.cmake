@@ -1,0 +1,36 @@
+# The ops and the Vulkan runtime under them: SPIR-V reflection, every binding kind through the
+# recorder, the C references on their own, and the generic op test (tests/test_ops.c): each op's
+# shaders against its C reference over its table of cases, one ctest per family (op_map: every
+# map op, so that a new one needs no line here).
+vkdp_embed_shaders(${CMAKE_BINARY_DIR}/spv_test/test_shaders.c test_shader
+                   ${CMAKE_SOURCE_DIR}/tests/shaders)
+add_library(vkdp_test_shaders STATIC ${CMAKE_BINARY_DIR}/spv_test/test_shaders.c)
+target_include_directories(vkdp_test_shaders PUBLIC ${CMAKE_SOURCE_DIR}/include)
+target_link_libraries(vkdp_test_shaders PUBLIC Vulkan::Vulkan)
+foreach(t vk_spirv vk_texel)
+  vkdp_add_test_exe(test_${t} tests/test_${t}.c)
+  target_link_libraries(test_${t} PRIVATE vkdp_test_shaders)
+  add_test(NAME ${t} COMMAND test_${t})
+endforeach()
+foreach(t head_ref op_records)
+  vkdp_add_test_exe(test_${t} tests/test_${t}.c)
+  add_test(NAME ${t} COMMAND test_${t})
+endforeach()
+vkdp_add_test_exe(test_ops tests/test_ops.c)
+add_test(NAME op_conv1x1 COMMAND test_ops conv2d_1x1)
+add_test(NAME op_eltwise COMMAND test_ops eltwise)
+add_test(NAME op_map COMMAND test_ops map)
+add_test(NAME backbone_ops COMMAND test_ops stem_conv3x3_s2 dwconv gap se_excite se_gate)
+add_test(NAME head_ops COMMAND test_ops head_bn_stats head_bn_dropout head_logits_loss
+                                        head_grad_sums adam)
+set_tests_properties(vk_spirv vk_texel head_ref op_records op_conv1x1 op_eltwise op_map backbone_ops
+                     head_ops PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+# Synchronization validation (VKDP_VALIDATION=3) over every binding kind, every op's cases and
+# the whole backbone forward: a barrier the recorder left out is a SYNC-HAZARD error, fatal.
+# The layer's own allocations outlive it (LeakSanitizer would report an "<unknown module>"), so
+# no leak check here; once, in the Release build (validation is on by this variable there too).
+set(VKDP_SYNC_ENV ${VKDP_MPI_TEST_ENV} "VKDP_VALIDATION=3")
+add_test(NAME vk_sync_validation
+  COMMAND sh -c "'$<TARGET_FILE:test_vk_texel>' && '$<TARGET_FILE:test_vk_runtime>' && '$<TARGET_FILE:test_ops>' && '$<TARGET_FILE:test_backbone>' '${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5' '${VKDP_SHARED_DIR}/data/flower_photos'")
+set_tests_properties(vk_sync_validation PROPERTIES ENVIRONMENT "${VKDP_SYNC_ENV}" LABELS nosan
+  TIMEOUT 600 FAIL_REGULAR_EXPRESSION "validation requested but")

@@ -1,0 +1,298 @@
+/* The generic op test (ggml's test-backend-ops, for vkdp's op records, vkdp/ops/op.h): each case
+ * runs one op on seeded random inputs through the record's generic form, and compares every
+ * output with the op's C reference -- integers exactly, floats within the op's tolerance (0:
+ * bit-exact) -- and, for an op whose output is a gradient, with central finite differences of
+ * its loss. A new op's test is one line in the table below.
+ * Usage: test_ops [OP...]   the cases of these ops (record names, or "map" for every map op);
+ *                           none: every case. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "vkdp/ops/backbone_ops.h"
+#include "vkdp/ops/head_ops.h"
+#include "vkdp/ops/map.h"
+#include "vkdp/ops/ops.h"
+
+typedef struct {
+    const vkdp_op *op;
+    int64_t p[VKDP_OP_MAX_PARAMS]; /* in the order of op->params */
+    double tol;                    /* 0: the op's */
+    const char *inplace;           /* "y=a": output y is written over input a's buffer */
+    int specials;                  /* NaN, infinities and out-of-range values among the inputs */
+} op_case;
+
+enum { NONE = VKDP_ACT_NONE, SWISH = VKDP_ACT_SWISH, SIGMOID = VKDP_ACT_SIGMOID };
+enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
+
+/* One case: the op's record vkdp_rec_<rec> and its parameters. */
+#define CASE(rec, ...) {.op = &vkdp_rec_##rec, .p = {__VA_ARGS__}}
+/* eltwise: n, op, act -- every op and activation, in place */
+#define ELT1(n, o, a) {.op = &vkdp_rec_eltwise, .p = {n, o, a}, .inplace = "y=a"}
+#define ELT(n)                                                                                  \
+    ELT1(n, ADD, NONE), ELT1(n, ADD, SWISH), ELT1(n, ADD, SIGMOID), ELT1(n, MUL, NONE),         \
+    ELT1(n, MUL, SWISH), ELT1(n, MUL, SIGMOID)
+/* dwconv: B, H, W, C, k, stride -- both kernels, both strides */
+#define DW(B, H, W, C)                                                                          \
+    CASE(dwconv, B, H, W, C, 3, 1), CASE(dwconv, B, H, W, C, 3, 2),                             \
+    CASE(dwconv, B, H, W, C, 5, 1), CASE(dwconv, B, H, W, C, 5, 2)
+/* the head's ops on one batch (n samples, F features, C classes); adam over its parameters */
+#define HEAD(n, F, C, seed)                                                                     \
+    CASE(head_bn_stats, n, F, 0), CASE(head_bn_stats, n, F, 1),                                 \
+    CASE(head_bn_dropout, n, F, 0, seed), CASE(head_bn_dropout, n, F, 1, seed),                 \
+    CASE(head_logits_loss, n, F, C),                                                            \
+    CASE(head_grad_sums, n, F, C, 0, 1, seed), CASE(head_grad_sums, n, F, C, 1, 1, seed),       \
+    CASE(head_grad_sums, n, F, C, 0, 0, seed),                                                  \
+    CASE(adam, 2 * (F) + (F) * (C) + (C), 1), CASE(adam, 2 * (F) + (F) * (C) + (C), 5)
+
+static const op_case cases[] = {
+    /* conv2d_1x1: M, K, N, act, residual, row_scale, rows_per_group */
+    CASE(conv1x1, 100352, 32, 16, NONE, 0, 0, 0),
+    CASE(conv1x1, 25088, 24, 144, SWISH, 0, 0, 0),
+    CASE(conv1x1, 1568, 112, 672, SWISH, 0, 0, 0),
+    CASE(conv1x1, 392, 320, 1280, SWISH, 0, 0, 0),
+    CASE(conv1x1, 1001, 37, 23, NONE, 0, 0, 0),     /* scalar path, partial tiles */
+    CASE(conv1x1, 1001, 37, 23, SIGMOID, 1, 1, 49),
+    CASE(conv1x1, 98, 672, 112, NONE, 1, 1, 49),    /* project: SE gate + residual, 2 images */
+    CASE(conv1x1, 3, 5, 1, SWISH, 0, 0, 0),
+    CASE(conv1x1, 17, 12, 20, NONE, 1, 1, 7),       /* vec4 path, N % 8 == 4 */
+    ELT(1), ELT(7), ELT(256), ELT(1001), ELT(100003),
+    /* map ops: n (4.3M: more workgroups than one grid row holds) */
+    CASE(swish_grad, 1), CASE(swish_grad, 1001), CASE(swish_grad, 100003), CASE(swish_grad, 4300000),
+    /* stem_conv3x3_s2: B, H, W */
+    CASE(stem, 2, 15, 15), CASE(stem, 3, 13, 16), CASE(stem, 1, 32, 29),
+    DW(2, 7, 9, 24), DW(3, 15, 15, 40), DW(2, 13, 16, 12), DW(3, 8, 8, 7), DW(2, 5, 6, 10),
+    CASE(dwconv, 1, 1, 1, 8, 3, 1), CASE(dwconv, 1, 2, 3, 5, 5, 2),
+    CASE(dwconv, 2, 28, 28, 24, 5, 2), CASE(dwconv, 2, 29, 30, 16, 3, 1),
+    /* gap: B, R, C, count -- the global pool (R = count = H*W), the SE squeeze (R = tiles) */
+    CASE(gap, 3, 63, 37, 63), CASE(gap, 2, 225, 96, 225), CASE(gap, 2, 12544, 32, 12544),
+    CASE(gap, 1, 1, 1280, 1), CASE(gap, 2, 12, 24, 81), CASE(gap, 3, 2, 37, 9),
+    /* se_gate: B, P, C */
+    CASE(se_gate, 3, 63, 24), CASE(se_gate, 2, 225, 37), CASE(se_gate, 2, 208, 1152),
+    /* se_excite: B, C, se (float sums of 1152 products against a double reference: 1e-4) */
+    CASE(se_excite, 3, 96, 4), CASE(se_excite, 2, 37, 6),
+    {.op = &vkdp_rec_se_excite, .p = {2, 1152, 48}, .tol = 1e-4},
+    /* head ops: bit-exact but for head_logits_loss's exp and log */
+    HEAD(37, 1280, 5, 11), HEAD(5, 67, 3, 12), HEAD(0, 64, 2, 13), HEAD(200, 96, 7, 14),
+    {.op = &vkdp_rec_head_bn_stats, .p = {6, 3, 0}, .specials = 1},
+    {.op = &vkdp_rec_head_bn_stats, .p = {6, 3, 1}, .specials = 1},
+};
+
+static size_t dtype_size(vkdp_dtype t) { return t == VKDP_I64 || t == VKDP_U64 ? 8 : 4; }
+
+/* Inputs uniform in [lo, hi); integers rounded down. */
+static void fill(void *dst, vkdp_dtype t, uint64_t n, double lo, double hi, uint64_t seed)
+{
+    test_rng r = {seed};
+    for (uint64_t i = 0; i < n; i++) {
+        double v = lo + (hi - lo) * ((double)(test_rng_u64(&r) >> 11) * 0x1p-53);
+        switch (t) {
+        case VKDP_F32: ((float *)dst)[i] = (float)v; break;
+        case VKDP_I32: ((int32_t *)dst)[i] = (int32_t)floor(v); break;
+        case VKDP_U32: ((uint32_t *)dst)[i] = (uint32_t)floor(v); break;
+        case VKDP_I64: ((int64_t *)dst)[i] = (int64_t)floor(v); break;
+        case VKDP_U64: ((uint64_t *)dst)[i] = (uint64_t)floor(v); break;
+        }
+    }
+}
+
+/* Every 5th float: NaN, +-Inf, -1e30, the largest BN statistic term 2^18, just beyond it. */
+static void sprinkle_specials(float *x, uint64_t n)
+{
+    static const float v[] = {NAN, INFINITY, -INFINITY, -1e30f, 262144.0f, 262176.0f};
+    for (uint64_t i = 1; i < n; i += 5)
+        x[i] = v[(i / 5) % VKDP_ARRAY_LEN(v)];
+}
+
+/* Exact comparison (bits), one line. */
+static int check_exact(const char *what, const void *got, const void *ref, uint64_t n, size_t es)
+{
+    uint64_t bad = 0, first = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (memcmp((const char *)got + i * es, (const char *)ref + i * es, es) && bad++ == 0)
+            first = i;
+    printf("%-4s %-64s n=%-9llu bit-exact mismatches=%llu\n", bad ? "FAIL" : "ok", what,
+           (unsigned long long)n, (unsigned long long)bad);
+    if (bad && es == 8)
+        printf("     first at %llu: got %lld ref %lld\n", (unsigned long long)first,
+               ((const long long *)got)[first], ((const long long *)ref)[first]);
+    else if (bad)
+        printf("     first at %llu: got 0x%08x ref 0x%08x\n", (unsigned long long)first,
+               ((const uint32_t *)got)[first], ((const uint32_t *)ref)[first]);
+    fflush(stdout);
+    return bad == 0;
+}
+
+static int tensor_index(const vkdp_op *op, const char *name, size_t len)
+{
+    for (int t = 0; t < vkdp_op_ntensors(op); t++)
+        if (strlen(op->tensors[t].name) == len && !strncmp(op->tensors[t].name, name, len))
+            return t;
+    VKDP_FATAL("op %s has no tensor '%.*s'", op->name, (int)len, name);
+}
+
+/* The gradient's elements against central differences of the loss (inputs as the op saw them). */
+static int check_grad(const op_case *k, const char *desc, void **in, const float *got,
+                      uint64_t count)
+{
+    const vkdp_op *op = k->op;
+    float *x = in[op->grad.wrt];
+    /* the loss is a sum over every element: fewer samples on large tensors */
+    uint64_t samples = count < 32 ? count : 32;
+    if (count > 1000000)
+        samples = 4;
+    double worst = 0;
+    uint64_t worst_at = 0;
+    for (uint64_t j = 0; j < samples; j++) {
+        uint64_t e = j * count / samples;
+        float save = x[e];
+        double h = 1e-3 * fmax(1.0, fabs(save));
+        float xp = (float)(save + h), xm = (float)(save - h);
+        x[e] = xp;
+        double lp = op->grad.loss(op, k->p, in);
+        x[e] = xm;
+        double lm = op->grad.loss(op, k->p, in);
+        x[e] = save;
+        double fd = (lp - lm) / ((double)xp - (double)xm);
+        double err = fabs(got[e] - fd) / fmax(1.0, fabs(fd));
+        if (err > worst)
+            worst = err, worst_at = e;
+    }
+    int ok = worst <= 1e-4;
+    char what[256];
+    snprintf(what, sizeof what, "%s: %s = d loss / d %s", desc, op->tensors[op->grad.out].name,
+             op->tensors[op->grad.wrt].name);
+    printf("%-4s %-64s %llu finite differences, worst rel err %.2e at %llu (tol 1e-4)\n",
+           ok ? "ok" : "FAIL", what, (unsigned long long)samples, worst,
+           (unsigned long long)worst_at);
+    return ok;
+}
+
+static int run_case(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, uint64_t seed)
+{
+    const vkdp_op *op = k->op;
+    int nt = vkdp_op_ntensors(op), np = vkdp_op_nparams(op);
+    char desc[160];
+    int len = snprintf(desc, sizeof desc, "%s", op->name);
+    for (int i = 0; i < np && len < (int)sizeof desc; i++)
+        len += snprintf(desc + len, sizeof desc - (size_t)len, " %s=%lld", op->params[i],
+                        (long long)k->p[i]);
+    int alias_out = -1, alias_in = -1;
+    if (k->inplace) {
+        const char *eq = strchr(k->inplace, '=');
+        alias_out = tensor_index(op, k->inplace, (size_t)(eq - k->inplace));
+        alias_in = tensor_index(op, eq + 1, strlen(eq + 1));
+    }
+
+    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS];
+    memset(sh, 0, sizeof sh);
+    op->shape(op, dev, k->p, sh);
+    void *in[VKDP_OP_MAX_TENSORS] = {0}, *ref[VKDP_OP_MAX_TENSORS] = {0};
+    vkdp_buf *buf[VKDP_OP_MAX_TENSORS] = {0};
+    vkdp_view view[VKDP_OP_MAX_TENSORS];
+    memset(view, 0, sizeof view);
+    for (int t = 0; t < nt; t++) {
+        const vkdp_tensor_rec *tr = &op->tensors[t];
+        size_t bytes = (size_t)sh[t].count * dtype_size(tr->type);
+        if (sh[t].absent)
+            continue;
+        in[t] = vkdp_xmalloc(bytes + 8);
+        ref[t] = vkdp_xmalloc(bytes + 8);
+        if (tr->dir == VKDP_IN || tr->dir == VKDP_INOUT) {
+            fill(in[t], tr->type, sh[t].count, sh[t].lo, sh[t].hi, seed * 64 + (uint64_t)t);
+            if (k->specials && tr->type == VKDP_F32)
+                sprinkle_specials(in[t], sh[t].count);
+        } else {
+            memset(in[t], 0xff, bytes); /* NaN / all ones: what nobody writes stays visible */
+        }
+        memcpy(ref[t], in[t], bytes);
+        if (t == alias_out)
+            continue;
+        buf[t] = vkdp_buf_create(dev, bytes, tr->name);
+        vkdp_buf_upload(buf[t], 0, in[t], bytes);
+        view[t] = vkdp_whole(buf[t]);
+    }
+    if (alias_out >= 0) { /* the reference works in place too */
+        free(ref[alias_out]);
+        ref[alias_out] = ref[alias_in];
+        view[alias_out] = view[alias_in];
+    }
+
+    vkdp_cmd_begin(cmd);
+    op->record(op, cmd, dev, k->p, view);
+    vkdp_cmd_end(cmd);
+    vkdp_cmd_submit(cmd);
+    op->ref(op, dev, k->p, ref);
+
+    int ok = 1;
+    double tol = k->tol ? k->tol : op->tol;
+    for (int t = 0; t < nt; t++) {
+        const vkdp_tensor_rec *tr = &op->tensors[t];
+        if (tr->dir == VKDP_IN || tr->dir == VKDP_SCRATCH || sh[t].absent)
+            continue;
+        size_t bytes = (size_t)sh[t].count * dtype_size(tr->type);
+        void *got = vkdp_xmalloc(bytes + 8);
+        vkdp_buf_download(t == alias_out ? buf[alias_in] : buf[t], 0, got, bytes);
+        char what[200];
+        snprintf(what, sizeof what, "%s: %s", desc, tr->name);
+        if (tr->type == VKDP_F32 && tol > 0)
+            ok &= test_check(what, got, ref[t], sh[t].count, tol);
+        else
+            ok &= check_exact(what, got, ref[t], sh[t].count, dtype_size(tr->type));
+        if (op->grad.loss && t == op->grad.out)
+            ok &= check_grad(k, desc, in, got, sh[t].count);
+        free(got);
+    }
+    for (int t = 0; t < nt; t++) {
+        vkdp_buf_destroy(buf[t]);
+        free(in[t]);
+        if (t != alias_out)
+            free(ref[t]);
+    }
+    return ok;
+}
+
+/* An argument names an op, or "map": every map op (vkdp/ops/map.h). */
+static int matches(const vkdp_op *op, const char *arg)
+{
+    return !strcmp(arg, op->name) || (!strcmp(arg, "map") && op->shape == vkdp_map_shape);
+}
+
+static int selected(const op_case *k, int argc, char **argv)
+{
+    if (argc < 2)
+        return 1;
+    for (int i = 1; i < argc; i++)
+        if (matches(k->op, argv[i]))
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        int known = 0;
+        for (size_t c = 0; c < VKDP_ARRAY_LEN(cases); c++)
+            known |= matches(cases[c].op, argv[i]);
+        if (!known) {
+            fprintf(stderr, "test_ops: no cases for op '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    vkdp_device *dev = vkdp_device_create(NULL);
+    vkdp_cmd *cmd = vkdp_cmd_create(dev);
+    int pass = 0, fail = 0;
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(cases); c++) {
+        if (!selected(&cases[c], argc, argv))
+            continue;
+        if (run_case(dev, cmd, &cases[c], 1000 + c))
+            pass++;
+        else
+            fail++;
+    }
+    vkdp_cmd_destroy(cmd);
+    vkdp_device_destroy(dev);
+    printf("%d cases passed, %d failed\n", pass, fail);
+    return fail ? 1 : 0;
+}

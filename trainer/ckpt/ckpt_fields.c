@@ -1,0 +1,183 @@
+/* The one description of a checkpoint's scalar fields (/config, /optimizer, /state): name, type,
+ * place in vkdp_ckpt_state and valid range; and the writer, reader and printer it drives. */
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ckpt_io.h"
+
+/* offsetof(vkdp_ckpt_state, m), failing to compile unless the member has `size` bytes. */
+#define OFF(m, size)                                                                             \
+    (offsetof(vkdp_ckpt_state, m) +                                                              \
+     0 * sizeof(char[sizeof(((vkdp_ckpt_state *)0)->m) == (size) ? 1 : -1]))
+#define MSIZE(m) sizeof(((vkdp_ckpt_state *)0)->m)
+
+#define I32(g, m, lo, hi, note) {g, #m, VKDP_CKPT_I32, OFF(m, 4), 4, lo, hi, 0, 0, 0, note}
+#define I64(g, m, lo, hi) {g, #m, VKDP_CKPT_I64, OFF(m, 8), 8, lo, hi, 0, 0, 0, NULL}
+#define U64(g, m) {g, #m, VKDP_CKPT_U64, OFF(m, 8), 8, 0, 0, 0, 0, 0, NULL}
+#define F64(g, m, lo, hi, flags) {g, #m, VKDP_CKPT_F64, OFF(m, 8), 8, 0, 0, lo, hi, flags, NULL}
+#define STR(g, m) {g, #m, VKDP_CKPT_STR, offsetof(vkdp_ckpt_state, m), MSIZE(m), 0, 0, 0, 0, 0, NULL}
+
+/* Ranges are the command line's (trainer train --help) where a flag sets the value. Adam's betas
+ * must stay below 1: its bias correction divides by 1 - beta^t. */
+#define BETA_MAX 0.999999
+static const vkdp_ckpt_field fields[] = {
+    I32("config", nclasses, 1, 1 << 20, NULL),
+    I32("config", image_size, 32, 4096, NULL),
+    U64("config", seed),
+    I32("config", batch, 1, 4096, "(global)"),
+    I32("config", epochs, 0, 100000, NULL),
+    F64("config", lr, 0, 10, 0),
+    F64("config", dropout, 0, 0.99, 0),
+    F64("config", validation_split, 0, 0.99, 0),
+    I32("config", nranks, 1, 1 << 24, NULL),
+    I32("config", backbone_trainable, 0, 1, "(1: tensors in /backbone; 0: frozen, weights_file)"),
+    STR("config", data_dir),
+    STR("config", weights_file),
+    STR("config", weights_sha256),
+    STR("config", version),
+    STR("config", git_commit),
+    STR("config", created),
+
+    I64("optimizer", iterations, 0, INT64_MAX),
+    F64("optimizer", lr, 0, 10, VKDP_CKPT_ALIAS),
+    F64("optimizer", beta1, 0, BETA_MAX, 0),
+    F64("optimizer", beta2, 0, BETA_MAX, 0),
+    F64("optimizer", epsilon, 1e-30, 1, 0),
+
+    I32("state", epoch, 0, 100000, "completed"),
+    I64("state", global_step, 0, INT64_MAX),
+    I64("state", step_in_epoch, 0, INT32_MAX - 1),
+    I64("state", steps_per_epoch, 0, INT32_MAX),
+    U64("state", sampler_seed),
+    U64("state", dropout_seed),
+    F64("state", epoch_loss_sum, 0, INFINITY, VKDP_CKPT_NAN_OK),
+    I64("state", epoch_correct, 0, INT64_MAX),
+    I64("state", epoch_count, 0, INT64_MAX),
+    I64("state", epoch_skipped, 0, INT64_MAX),
+    F64("state", epoch_seconds, 0, DBL_MAX, 0),
+};
+
+const vkdp_ckpt_field *vkdp_ckpt_fields(size_t *n)
+{
+    *n = VKDP_ARRAY_LEN(fields);
+    return fields;
+}
+
+static const void *cfield(const vkdp_ckpt_state *s, const vkdp_ckpt_field *f)
+{
+    return (const char *)s + f->offset;
+}
+
+void vkdp_ckpt_field_str(const vkdp_ckpt_field *f, const vkdp_ckpt_state *s, char *buf, size_t len)
+{
+    const void *p = cfield(s, f);
+    switch (f->type) {
+    case VKDP_CKPT_I32: snprintf(buf, len, "%d", *(const int *)p); break;
+    case VKDP_CKPT_I64: snprintf(buf, len, "%" PRId64, *(const int64_t *)p); break;
+    case VKDP_CKPT_U64: snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p); break;
+    case VKDP_CKPT_F64: snprintf(buf, len, "%g", *(const double *)p); break;
+    case VKDP_CKPT_STR: snprintf(buf, len, "%s", (const char *)p); break;
+    }
+}
+
+static hid_t native_type(vkdp_ckpt_type t)
+{
+    switch (t) {
+    case VKDP_CKPT_I32: return H5T_NATIVE_INT;
+    case VKDP_CKPT_I64: return H5T_NATIVE_INT64;
+    case VKDP_CKPT_U64: return H5T_NATIVE_UINT64;
+    default: return H5T_NATIVE_DOUBLE;
+    }
+}
+
+int ckpt_fields_write(vkdp_h5_io *io, hid_t g, const char *group, const vkdp_ckpt_state *s)
+{
+    for (size_t i = 0; i < VKDP_ARRAY_LEN(fields); i++) {
+        const vkdp_ckpt_field *f = &fields[i];
+        if (strcmp(f->group, group))
+            continue;
+        int rc = f->type == VKDP_CKPT_STR
+                     ? vkdp_h5_attr_write_str(io, g, f->name, cfield(s, f))
+                     : vkdp_h5_attr_write(io, g, f->name, native_type(f->type), cfield(s, f));
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int out_of_range(vkdp_h5_io *io, const char *where, const vkdp_ckpt_field *f,
+                        const char *value)
+{
+    char range[96];
+    if (f->type == VKDP_CKPT_F64)
+        snprintf(range, sizeof range, "a number in [%g, %g]%s", f->lo, f->hi,
+                 f->flags & VKDP_CKPT_NAN_OK ? " or NaN" : "");
+    else
+        snprintf(range, sizeof range, "an integer in %" PRId64 "..%" PRId64, f->ilo, f->ihi);
+    return vkdp_h5_fail(io, "%s %s = %s is out of range (expected %s)", where, f->name, value,
+                        range);
+}
+
+/* Reads one numeric field at its widest type, checks it, then stores it at the member's type. */
+static int read_number(vkdp_h5_io *io, hid_t g, const char *where, const vkdp_ckpt_field *f,
+                       vkdp_ckpt_state *s)
+{
+    void *dst = (char *)s + f->offset;
+    char value[64];
+    if (f->type == VKDP_CKPT_F64) {
+        double v;
+        if (vkdp_h5_attr_read(io, g, where, f->name, H5T_NATIVE_DOUBLE, H5T_FLOAT, &v) < 0)
+            return -1;
+        if (!(v >= f->lo && v <= f->hi) && !(isnan(v) && (f->flags & VKDP_CKPT_NAN_OK))) {
+            snprintf(value, sizeof value, "%g", v);
+            return out_of_range(io, where, f, value);
+        }
+        if (!(f->flags & VKDP_CKPT_ALIAS))
+            memcpy(dst, &v, sizeof v);
+        return 0;
+    }
+    if (f->type == VKDP_CKPT_U64) {
+        uint64_t v;
+        if (vkdp_h5_attr_read(io, g, where, f->name, H5T_NATIVE_UINT64, H5T_INTEGER, &v) < 0)
+            return -1;
+        memcpy(dst, &v, sizeof v);
+        return 0;
+    }
+    int64_t v;
+    if (vkdp_h5_attr_read(io, g, where, f->name, H5T_NATIVE_INT64, H5T_INTEGER, &v) < 0)
+        return -1;
+    if (v < f->ilo || v > f->ihi) {
+        snprintf(value, sizeof value, "%" PRId64, v);
+        return out_of_range(io, where, f, value);
+    }
+    if (f->flags & VKDP_CKPT_ALIAS)
+        return 0;
+    if (f->type == VKDP_CKPT_I32) {
+        int i = (int)v;
+        memcpy(dst, &i, sizeof i);
+    } else {
+        memcpy(dst, &v, sizeof v);
+    }
+    return 0;
+}
+
+int ckpt_fields_read(vkdp_h5_io *io, hid_t g, const char *group, vkdp_ckpt_state *s)
+{
+    char where[32];
+    snprintf(where, sizeof where, "/%s", group);
+    for (size_t i = 0; i < VKDP_ARRAY_LEN(fields); i++) {
+        const vkdp_ckpt_field *f = &fields[i];
+        if (strcmp(f->group, group))
+            continue;
+        int rc = f->type == VKDP_CKPT_STR
+                     ? vkdp_h5_attr_read_str(io, g, where, f->name, (char *)s + f->offset, f->size)
+                     : read_number(io, g, where, f, s);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* The per-device table of the ops' tile and workgroup parameters (see vkdp/ops/tune.h). */
+#include "vkdp/ops/tune.h"
+
+#include <string.h>
+
+static const vkdp_tune table[] = {
+    /* lavapipe (Mesa's llvmpipe Vulkan driver): the values measured when each shader was written
+     * (Mesa 22.3, LLVM 15, 2-core AVX-512); the fallback for devices no row matches. */
+    {.vendor_id = 0x10005, .driver = "llvmpipe", .wg = 64, .stem_tile = {8, 4},
+     .dw_tile = {8, 4}, .gate_pixels = 8, .source = "lavapipe, measured (shaders' comments)"},
+};
+
+const vkdp_tune *vkdp_tune_table(size_t *n)
+{
+    *n = VKDP_ARRAY_LEN(table);
+    return table;
+}
+
+static int matches(const vkdp_tune *r, const vkdp_device_info *in)
+{
+    return (!r->vendor_id || r->vendor_id == in->vendor_id) &&
+           (!r->driver || strstr(in->driver, r->driver)) &&
+           (!r->subgroup_size || r->subgroup_size == in->subgroup_size) &&
+           r->min_shared_memory <= in->max_shared_memory;
+}
+
+const vkdp_tune *vkdp_tune_match(const vkdp_tune *rows, size_t n, const vkdp_device_info *info)
+{
+    for (size_t i = 0; i < n; i++)
+        if (matches(&rows[i], info))
+            return &rows[i];
+    return &rows[0];
+}
+
+const vkdp_tune *vkdp_tune_get(vkdp_device *dev)
+{
+    const vkdp_tune *t = vkdp_device_ops_data(dev);
+    if (!t) {
+        size_t n;
+        const vkdp_tune *rows = vkdp_tune_table(&n);
+        t = vkdp_tune_match(rows, n, vkdp_device_get_info(dev));
+        vkdp_device_set_ops_data(dev, t);
+    }
+    return t;
+}

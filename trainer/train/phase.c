@@ -1,0 +1,60 @@
+/* A pass of the training loop over an order of images; see phase.h. */
+#include "phase.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkdp/core/common.h"
+#include "vkdp/model/effnet.h"
+
+void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0)
+{
+    memset(ph, 0, sizeof *ph);
+    ph->s = s;
+    ph->order = order;
+    ph->n = n;
+    ph->batch = batch;
+    ph->s0 = s0;
+    int cap = batch / s->dist.size + 2;
+    ph->fb.x = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->fb.x);
+    ph->scratch = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->scratch);
+    ph->fb.labels = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.labels);
+    ph->fb.pos = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.pos);
+    /* Decode only when some image of the remaining steps has no cached features. */
+    int from = s0 * batch;
+    if (from < n && !vkdp_featcache_complete(s->fc, order + from, n - from))
+        ph->loader = vkdp_loader_create(&s->idx, order + from, n - from, batch, s->dist.rank, s->dist.size,
+                                        s->cfg.image_size, s->cfg.decode_threads, 0);
+}
+
+int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
+{
+    vkdp_session *s = ph->s;
+    int lo, hi;
+    vkdp_shard_range(ph->n, ph->batch, step, s->dist.rank, s->dist.size, &lo, &hi);
+    if (ph->loader) {
+        vkdp_batch b;
+        if (!vkdp_loader_next(ph->loader, &b))
+            VKDP_FATAL("data loader ended before step %d of %d", step, vkdp_num_steps(ph->n, ph->batch));
+        if (b.step + ph->s0 != step)
+            VKDP_FATAL("data loader delivered step %d, expected %d", b.step + ph->s0, step);
+        vkdp_featcache_fill_batch(s->fc, s->bb, &b, ph->order + ph->s0 * ph->batch, ph->scratch);
+        *skipped += b.skipped;
+        vkdp_loader_release(ph->loader, &b);
+    }
+    vkdp_featcache_gather(s->fc, ph->order, lo, hi, s->idx.label, &ph->fb);
+    /* undecodable images are dropped from their batch; the loader counted them when it tried */
+    if (!ph->loader)
+        *skipped += ph->fb.missing;
+    return ph->fb.count;
+}
+
+void vkdp_phase_end(vkdp_phase *ph)
+{
+    if (ph->loader)
+        vkdp_loader_destroy(ph->loader);
+    free(ph->fb.x);
+    free(ph->scratch);
+    free(ph->fb.labels);
+    free(ph->fb.pos);
+}

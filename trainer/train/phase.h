@@ -1,0 +1,29 @@
+/* One pass of the training loop over an order of images (a training epoch or a validation pass):
+ * this rank's features, labels and positions step by step, from the feature cache, decoding and
+ * running the backbone only for images it does not hold yet. Private to trainer/train. */
+#ifndef VKDP_TRAIN_PHASE_H
+#define VKDP_TRAIN_PHASE_H
+#include <stdint.h>
+
+#include "vkdp/data/data.h"
+#include "vkdp/train/featcache.h"
+#include "vkdp/train/session.h"
+
+typedef struct {
+    vkdp_session *s;
+    const int *order;
+    int n, batch, s0;
+    vkdp_loader *loader;     /* NULL when the cache holds every image of the remaining steps */
+    float *scratch;
+    vkdp_feat_batch fb;      /* this rank's samples of the current step */
+} vkdp_phase;
+
+/* Starts a pass over order[0..n) in global batches of `batch`, from step s0 (decoding, when
+ * needed, with s->cfg.decode_threads threads). */
+void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0);
+/* Fills ph->fb for `step` (steps in order from s0) and returns its sample count; images dropped
+ * because they cannot be decoded are added to *skipped once, when the loader tries them. */
+int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped);
+void vkdp_phase_end(vkdp_phase *ph);
+
+#endif
