@@ -8,10 +8,11 @@ PKGS=(
   libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers glslc spirv-tools
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
-  libturbojpeg0-dev
+  libturbojpeg0-dev libssl-dev
   python3 python3-numpy python3-h5py python3-torch python3-matplotlib python3-pil
   slurm-wlm munge
   iproute2 procps
+  chromium
   curl ca-certificates
 )
 

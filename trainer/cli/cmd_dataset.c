@@ -5,6 +5,7 @@
 #include "vkdp/core/common.h"
 #include "vkdp/core/strlist.h"
 #include "vkdp/data/data.h"
+#include "vkdp/data/image.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: trainer dataset [--data DIR] [--seed S] [--validation-split F]\n"
             "                       [--class-names a,b,...] [--list training|validation]\n"
+            "                       [--grid OUT.jpg [--grid-per-class N] [--grid-cell PX]]\n"
             "\n"
             "Indexes DIR (one subfolder per class, JPEG files found recursively) exactly as\n"
             "Keras' image_dataset_from_directory(DIR, validation_split=F, seed=S) and prints\n"
@@ -31,6 +33,11 @@ static void usage(FILE *f)
     fprintf(f, "  --list training|validation\n"
                "                           print the chosen files in order, one path per line, on\n"
                "                           stdout (the summary then goes to stderr)\n"
+               "  --grid OUT.jpg           also draw the first N training images of every class, one\n"
+               "                           row per class, each labelled with its class (as the Keras\n"
+               "                           tutorial shows them), into OUT.jpg\n"
+               "  --grid-per-class N       images per class in the grid, 1..64 (default 9)\n"
+               "  --grid-cell PX           cell side in pixels, a multiple of 16 in 32..1024 (default 160)\n"
                "  -h, --help               this help\n");
 }
 
@@ -39,13 +46,17 @@ int cmd_dataset(int argc, char **argv)
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_SEED, VKDP_OPT_VALIDATION_SPLIT, VKDP_OPT_CLASS_NAMES};
     static const struct option own[] = {
         {"list", required_argument, 0, 'l'},
+        {"grid", required_argument, 0, 'g'},
+        {"grid-per-class", required_argument, 0, 'G'},
+        {"grid-cell", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     vkdp_opt_parser opts;
     vkdp_session_cfg sc;
     vkdp_opts_begin(&opts, "dataset", argc, argv, shared, (int)VKDP_ARRAY_LEN(shared), own, &sc);
-    const char *list = NULL;
+    const char *list = NULL, *grid = NULL;
+    long grid_n = 9, grid_cell = 160;
     int c;
     while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
@@ -56,6 +67,15 @@ int cmd_dataset(int argc, char **argv)
                 return 2;
             }
             list = optarg;
+            break;
+        case 'g': grid = optarg; break;
+        case 'G': if (vkdp_parse_long("dataset", "--grid-per-class", optarg, 1, 64, &grid_n)) return 2; break;
+        case 'P':
+            if (vkdp_parse_long("dataset", "--grid-cell", optarg, 32, 1024, &grid_cell)) return 2;
+            if (grid_cell % 16) {
+                fprintf(stderr, "trainer dataset: --grid-cell %ld is not a multiple of 16\n", grid_cell);
+                return 2;
+            }
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -85,8 +105,16 @@ int cmd_dataset(int argc, char **argv)
         for (int i = 0; i < n; i++)
             printf("%s\n", vkdp_index_path(&idx, ids[i], path, sizeof path));
     }
+    if (grid) {
+        const int *ids = sp.ntrain ? sp.train : sp.val;
+        if (vkdp_dataset_grid(&idx, ids, sp.ntrain ? sp.ntrain : sp.nval, (int)grid_n, (int)grid_cell, grid, err,
+                              sizeof err) != 0) {
+            fprintf(stderr, "trainer dataset: error: %s\n", err);
+            rc = 1;
+        }
+    }
     fflush(stdout);
     vkdp_split_free(&sp);
     vkdp_index_free(&idx);
-    return ferror(stdout) ? 1 : 0;
+    return ferror(stdout) ? 1 : rc;
 }

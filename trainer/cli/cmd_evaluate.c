@@ -7,6 +7,7 @@
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/cli/cli.h"
 #include "vkdp/cli/options.h"
+#include "vkdp/cli/report.h"
 #include "vkdp/core/common.h"
 #include "vkdp/model/head.h"
 #include "vkdp/train/head_ckpt.h"
@@ -31,7 +32,10 @@ static void usage(FILE *f)
     vkdp_opts_help(f, VKDP_OPT_BATCH, W, "the checkpoint's");
     vkdp_opts_help(f, VKDP_OPT_DECODE_THREADS, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
-    fprintf(f, "  -h, --help          this help\n");
+    fprintf(f, "  --report DIR        also write DIR/index.html: learning curves, confusion heat map,\n"
+               "                      per-class scores and the misclassified images (self-contained)\n"
+               "  --report-max N      misclassified images shown in the report, worst first (default 100)\n"
+               "  -h, --help          this help\n");
 }
 
 int cmd_evaluate(int argc, char **argv)
@@ -41,6 +45,8 @@ int cmd_evaluate(int argc, char **argv)
     static const struct option own[] = {
         {"checkpoint", required_argument, 0, 'c'},
         {"subset", required_argument, 0, 's'},
+        {"report", required_argument, 0, 'r'},
+        {"report-max", required_argument, 0, 'R'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -51,13 +57,16 @@ int cmd_evaluate(int argc, char **argv)
     sc.data_dir = NULL;
     sc.weights = NULL;
     sc.batch = 0;
-    const char *ckpath = NULL, *subset = "validation";
-    int c;
+    const char *ckpath = NULL, *subset = "validation", *report = NULL;
+    int report_max = 100, c;
+    long v;
     while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
         case VKDP_OPT_BAD: return 2;
         case 'c': ckpath = optarg; break;
         case 's': subset = optarg; break;
+        case 'r': report = optarg; break;
+        case 'R': if (vkdp_parse_long("evaluate", "--report-max", optarg, 0, 100000, &v)) return 2; report_max = (int)v; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -69,6 +78,8 @@ int cmd_evaluate(int argc, char **argv)
     vkdp_ckpt_state ck;
     char err[4096];
     if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
+        VKDP_FATAL("%s", err);
+    if (report && vkdp_rank() == 0 && vkdp_report_dir(report, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
 
     if (!sc.data_dir)
@@ -115,7 +126,10 @@ int cmd_evaluate(int argc, char **argv)
     int64_t correct = 0, count = 0, bad = 0;
     float *probs = vkdp_xmalloc((size_t)sc.batch * C * 4);
     vkdp_feat_batch fb = {vkdp_xmalloc((size_t)sc.batch * F * sizeof *fb.x),
-                          vkdp_xcalloc((size_t)sc.batch, sizeof *fb.labels), NULL, 0, 0};
+                          vkdp_xcalloc((size_t)sc.batch, sizeof *fb.labels),
+                          vkdp_xcalloc((size_t)sc.batch, sizeof *fb.pos), 0, 0};
+    vkdp_report_samples rs;
+    vkdp_report_samples_init(&rs, report ? n : 0, C);
     for (int step = 0; step < vkdp_num_steps(n, sc.batch); step++) {
         int lo, hi;
         vkdp_shard_range(n, sc.batch, step, s.dist.rank, s.dist.size, &lo, &hi);
@@ -132,6 +146,8 @@ int cmd_evaluate(int argc, char **argv)
                 if (probs[i * C + k] > probs[i * C + best])
                     best = k;
             conf[fb.labels[i] * C + best]++;
+            if (report)
+                vkdp_report_samples_set(&rs, (int)fb.pos[i], fb.labels[i], probs + (size_t)i * C);
         }
     }
     vkdp_allreduce_i64_sum(conf, (size_t)C * C);
@@ -141,13 +157,9 @@ int cmd_evaluate(int argc, char **argv)
                (double)correct / (double)count, (long long)count, bad ? ", undecodable ones skipped" : "");
         printf("\n%-16s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");
         for (int k = 0; k < C; k++) {
-            int64_t tp = conf[k * C + k], col = 0, row = 0;
-            for (int j = 0; j < C; j++) {
-                col += conf[j * C + k];
-                row += conf[k * C + j];
-            }
-            double p = col ? (double)tp / (double)col : 0, r = row ? (double)tp / (double)row : 0;
-            double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+            double p, r, f1;
+            int64_t row;
+            vkdp_class_prf(conf, C, k, &p, &r, &f1, &row);
             printf("%-16s %9.4f %9.4f %9.4f %9lld\n", ck.class_names[k], p, r, f1, (long long)row);
         }
         printf("\nconfusion matrix (rows: true, columns: predicted)\n%-16s", "");
@@ -162,7 +174,16 @@ int cmd_evaluate(int argc, char **argv)
         }
         fflush(stdout);
     }
-    free(fb.x); free(probs); free(fb.labels); free(conf); free(all);
+    if (report) {
+        vkdp_report_samples_gather(&rs);
+        vkdp_report_input ri = {ckpath, &ck, sc.data_dir, subset, &s.idx, items, &rs, conf,
+                                loss_sum / (double)count, (double)correct / (double)count, count, bad, report_max};
+        if (s.dist.rank == 0 && vkdp_report_write(report, &ri, err, sizeof err) != 0)
+            VKDP_FATAL("%s", err);
+        vkdp_log("report: %s/index.html\n", report);
+    }
+    vkdp_report_samples_free(&rs);
+    free(fb.x); free(probs); free(fb.labels); free(fb.pos); free(conf); free(all);
     vkdp_head_destroy(h);
     vkdp_session_close(&s);
     vkdp_ckpt_state_free(&ck);

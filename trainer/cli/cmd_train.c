@@ -53,6 +53,8 @@ static void usage(FILE *f)
     vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_PROFILE, W, NULL);
     fprintf(f, "  --log-interval S         seconds between progress lines when stdout is not a TTY (default 10)\n"
+               "  --csv-log FILE           one row per epoch in Keras' CSVLogger format (epoch,accuracy,loss,\n"
+               "                           val_accuracy,val_loss); a fresh run truncates FILE, a resumed one appends\n"
                "  -h, --help               this help\n");
 }
 
@@ -60,7 +62,7 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT,
-           O_COLLTIMEOUT };
+           O_COLLTIMEOUT, O_CSVLOG };
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
@@ -77,6 +79,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         {"check-replicas", required_argument, 0, O_CHECK},
         {"log-interval", required_argument, 0, O_LOGINT},
         {"collective-timeout", required_argument, 0, O_COLLTIMEOUT},
+        {"csv-log", required_argument, 0, O_CSVLOG},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -106,6 +109,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         case O_CHECK: if (vkdp_parse_long("train", "--check-replicas", optarg, 0, 1L << 30, &v)) return 2; t->check_replicas = v; break;
         case O_LOGINT: if (vkdp_parse_double("train", "--log-interval", optarg, 0.01, 1e6, &t->log_interval)) return 2; break;
         case O_COLLTIMEOUT: if (vkdp_parse_double("train", "--collective-timeout", optarg, 0, 1e6, &t->collective_timeout)) return 2; break;
+        case O_CSVLOG: t->csv_log = optarg; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }

@@ -45,6 +45,16 @@ static void usage(FILE *f)
             "                       whose ranks always see a pseudo-terminal; launch/run.sh sets it)\n");
 }
 
+/* `trainer SUBCOMMAND --help` needs no MPI: it works on a login node, and the build generates the
+ * man page from it. (A subcommand run without MPI_Init is a single process anyway.) */
+static int asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const vkdp_command *cmd = NULL;
@@ -55,10 +65,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (argc >= 2 && !strcmp(argv[1], "--version")) {
-        printf("vkdp %s (%s)\n", VKDP_VERSION, VKDP_GIT_COMMIT);
-        return 0;
-    }
+    if (argc >= 2 && !strcmp(argv[1], "--version"))
+        return vkdp_print_version(stdout);
     if (argc >= 2 && argv[1][0] != '-') {
         for (size_t i = 0; i < VKDP_ARRAY_LEN(commands); i++)
             if (!strcmp(argv[1], commands[i].name))
@@ -83,7 +91,7 @@ int main(int argc, char **argv)
         sub_argv[0] = train_name;
     }
 
-    if (cmd->needs_mpi && vkdp_dist_init(&argc, &argv) != 0)
+    if (cmd->needs_mpi && !asks_help(sub_argc, sub_argv) && vkdp_dist_init(&argc, &argv) != 0)
         return 1;
     int rc = cmd->run(sub_argc, sub_argv);
     vkdp_dist_finalize();

@@ -247,3 +247,12 @@ void vkdp_check_replicas(uint64_t local_checksum, int64_t step, const char *what
     VKDP_FATAL("replicas diverged after step %lld (%s); rank 0 did not abort the job",
                (long long)step, what);
 }
+
+void vkdp_mpi_library_version(char *buf, size_t len)
+{
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int n = 0;
+    MPI_CHECK(MPI_Get_library_version(v, &n));
+    v[n > 0 && n < MPI_MAX_LIBRARY_VERSION_STRING ? n : 0] = '\0';
+    snprintf(buf, len, "%.*s", (int)strcspn(v, "\n"), v);
+}

@@ -15,6 +15,7 @@
 #include "vkdp/core/progress.h"
 #include "vkdp/core/watchdog.h"
 #include "vkdp/model/head.h"
+#include "vkdp/train/csv_log.h"
 #include "vkdp/train/head_ckpt.h"
 #include "vkdp/train/session.h"
 #include "vkdp/train/train.h"
@@ -185,8 +186,8 @@ static void run_close(run *r)
 }
 
 /* --resume: the head, loop position, metrics and the interrupted epoch's sums from a checkpoint
- * of a compatible run (nothing when there is none to resume from). */
-static void resume(run *r)
+ * of a compatible run (nothing when there is none to resume from). Returns 1 when it resumed. */
+static int resume(run *r)
 {
     const vkdp_train_opts *t = r->t;
     vkdp_ckpt_state *st = &r->st;
@@ -195,7 +196,7 @@ static void resume(run *r)
     if (rc < 0)
         VKDP_FATAL("%s", err);
     if (rc != 1)
-        return; /* nothing to resume from */
+        return 0; /* nothing to resume from */
     vkdp_ckpt_state ck;
     if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
@@ -221,6 +222,7 @@ static void resume(run *r)
     vkdp_log("Resuming from %s: %d epoch(s) and %lld step(s) done (step %d of epoch %d).\n", ckpath, ck.epoch,
              (long long)ck.global_step, r->start_step, ck.epoch + 1);
     vkdp_ckpt_state_free(&ck);
+    return 1;
 }
 
 static void epoch_begin(run *r, epoch *ep, int e)
@@ -365,7 +367,10 @@ int vkdp_train_run(const vkdp_train_opts *t)
         vkdp_watchdog_start(t->collective_timeout, "--collective-timeout");
     run r;
     run_open(&r, t);
-    resume(&r);
+    int resumed = resume(&r);
+    const int has_val = r.s.split.nval > 0, csv = t->csv_log && r.s.dist.rank == 0;
+    if (csv)
+        vkdp_csv_log_start(t->csv_log, has_val, resumed, r.st.epoch_m, r.st.nepochs_m);
     if (t->feature_cache)
         vkdp_log("Feature cache: the frozen backbone's pooled features of each image are computed once and kept "
                  "in host memory (%.1f MB); later epochs run only the head (--no-feature-cache disables).\n",
@@ -381,6 +386,8 @@ int vkdp_train_run(const vkdp_train_opts *t)
             vkdp_featcache_sync(r.s.fc);
         epoch_metrics(&r, &ep, &va, train_s, skipped);
         checkpoint_epoch_end(&r, e);
+        if (csv) /* after the checkpoint: a crash in between is repaired from it on resume */
+            vkdp_csv_log_append(t->csv_log, has_val, &r.st.epoch_m[r.st.nepochs_m - 1]);
         test_hold_hook(&r, e + 1);
     }
     if (r.start_epoch >= t->epochs)

@@ -3,6 +3,7 @@
  * and returns the process exit status. */
 #ifndef VKDP_CLI_H
 #define VKDP_CLI_H
+#include <stdio.h>
 
 typedef struct {
     const char *name;
@@ -18,5 +19,9 @@ int cmd_predict(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+
+/* `trainer --version`: build, Vulkan loader and driver, MPI, HDF5 and OpenSSL versions; returns
+ * the exit status. */
+int vkdp_print_version(FILE *f);
 
 #endif

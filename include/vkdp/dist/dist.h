@@ -21,6 +21,9 @@ void vkdp_dist_finalize(void);
 
 /* Fills info (0/1/0/1 without MPI). The node communicator is created once and cached. */
 void vkdp_dist_info_get(vkdp_dist_info *info);
+/* First line of MPI_Get_library_version ("Open MPI v4.1.4, package: ..."); callable before
+ * MPI_Init, as the standard allows. */
+void vkdp_mpi_library_version(char *buf, size_t len);
 
 /* In-place sums over all ranks. */
 void vkdp_allreduce_i64_sum(int64_t *buf, size_t n);

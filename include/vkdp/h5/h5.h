@@ -32,6 +32,9 @@ int vkdp_h5_fail_h5(vkdp_h5_io *io, const char *fmt, ...) VKDP_PRINTF(2, 3);
  * whatever fn returns; returns fn's result. The only place that switches the printing. */
 int vkdp_h5_quietly(int (*fn)(void *arg), void *arg);
 
+/* "1.10.8": the HDF5 library loaded at run time; "unknown (...)" when it cannot say. */
+void vkdp_h5_library_version(char *buf, size_t len);
+
 /* "[1280,5]", "[]" for rank 0. */
 void vkdp_h5_shape_str(char *buf, size_t len, int rank, const int64_t *dims);
 

@@ -16,6 +16,7 @@ typedef struct {
     long check_replicas;         /* compare the ranks' heads every N steps, 0 never */
     double log_interval;         /* seconds between progress lines when stdout is no TTY */
     double collective_timeout;   /* --collective-timeout: seconds a collective or device wait may take, 0 never */
+    const char *csv_log;         /* --csv-log FILE (Keras CSVLogger rows), or NULL */
 } vkdp_train_opts;
 
 /* Runs the whole training (a collective over all ranks); returns the exit status. Any error is

@@ -95,6 +95,9 @@ void vkdp_memplan_describe(const vkdp_device *dev, char *out, size_t outlen);
  * there, looked up once); NULL until set. */
 const void *vkdp_device_ops_data(const vkdp_device *dev);
 void vkdp_device_set_ops_data(vkdp_device *dev, const void *data);
+/* For --version: the loader's version ("1.3.239") and the driver (driverName driverInfo) of the
+ * device a single process would pick, with its index, name and type; or "none (why)". */
+void vkdp_vk_versions(char *loader, size_t loader_len, char *driver, size_t driver_len);
 
 /* ---------------- buffers ---------------- */
 /* A buffer is a VkBuffer bound to a sub-range of one of a few large device allocations, in
