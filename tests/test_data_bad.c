@@ -3,7 +3,8 @@
  * and in one folder: empty file, PNG data and text with a .jpg name, absurd dimensions, a dangling
  * symlink (unreadable), a FIFO (must not hang), a corrupt header, a truncated body, a .png, a
  * header behind 120 KB of APP segments, an empty class, a hidden folder, a file deleted after
- * indexing. Header failures are excluded at indexing with their reason; body failures drop the
+ * indexing; bodies libjpeg decodes only with a warning (cut short + EOI, zeroed entropy data).
+ * Header failures are excluded at indexing with their reason; body failures drop the
  * sample from its batch and count as skipped. Also CMYK and grayscale JPEGs decode to RGB.
  * usage: test_data_bad FLOWER_DIR */
 #include "data_test_util.h"
@@ -206,6 +207,79 @@ static void check_mixed(void)
     vkdp_index_free(&idx);
 }
 
+/* Offset of the first entropy-coded byte (after the SOS segment), by walking the segments. */
+static size_t sos_data_offset(const unsigned char *d, size_t n)
+{
+    size_t i = 2;
+    while (i + 4 < n && d[i] == 0xFF) {
+        size_t seg = (size_t)d[i + 2] << 8 | d[i + 3];
+        if (d[i + 1] == 0xDA)
+            return i + 2 + seg;
+        i += 2 + seg;
+    }
+    return 0;
+}
+
+/* Bodies that libjpeg decodes with only a warning ("Corrupt JPEG data: ..."): a file cut short
+ * with an EOI marker appended, and one whose entropy-coded data is zeroed. Both pass the header
+ * probe; the decode must fail, naming libjpeg's warning, and the loader must skip them. */
+static void check_corrupt_bodies(const char *flowers)
+{
+    char s[8192];
+    tu_mkdir(P("warn"));
+    tu_mkdir(P("warn/a"));
+    snprintf(s, sizeof s, "%s/%s", flowers, "daisy/10140303196_b88d3d6cec.jpg");
+    tu_copy(s, P("warn/a/good.jpg"));
+    size_t n;
+    unsigned char *d = tu_read(P("warn/a/good.jpg"), &n);
+    size_t cut = n * 2 / 5, sos = sos_data_offset(d, n);
+    if (!sos || sos + 16 >= n)
+        tu_die("no SOS marker in", P("warn/a/good.jpg"));
+    unsigned char *e = malloc(n);
+    memcpy(e, d, cut);
+    e[cut] = 0xFF;
+    e[cut + 1] = 0xD9;
+    tu_write(P("warn/a/eoi_cut.jpg"), e, cut + 2);
+    memcpy(e, d, n);
+    memset(e + sos, 0, n - 2 - sos);
+    tu_write(P("warn/a/zeroed.jpg"), e, n);
+    free(e);
+    free(d);
+
+    const char *bad[2] = {"warn/a/eoi_cut.jpg", "warn/a/zeroed.jpg"};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *rgb;
+        int w, h;
+        char reason[512] = "";
+        int rc = vkdp_jpeg_decode_file(P(bad[i]), &rgb, &w, &h, reason, sizeof reason);
+        int ok = rc != 0 && strstr(reason, "Corrupt JPEG data");
+        printf("%s %s: decode fails on libjpeg's warning: %s\n", ok ? "ok  " : "FAIL", bad[i], reason);
+        fails += !ok;
+        if (rc == 0)
+            free(rgb);
+    }
+    vkdp_index idx;
+    char err[2048] = "";
+    if (vkdp_index_build(P("warn"), NULL, 0, &idx, err, sizeof err) != 0) {
+        printf("FAIL index of the warn folder: %s\n", err);
+        fails++;
+        return;
+    }
+    int items[3] = {0, 1, 2}, total = 0, skipped = 0, good = 0;
+    vkdp_loader *l = vkdp_loader_create(&idx, items, 3, 3, 0, 1, 16, 1, 2);
+    vkdp_batch bt;
+    while (vkdp_loader_next(l, &bt)) {
+        total += bt.count;
+        skipped += bt.skipped;
+        good += bt.count == 1 && !strcmp(idx.rel[bt.ids[0]], "a/good.jpg");
+        vkdp_loader_release(l, &bt);
+    }
+    vkdp_loader_destroy(l);
+    expect(idx.n == 3 && total == 1 && skipped == 2 && good == 1,
+           "loader skips the two corrupt bodies (1 loaded: good.jpg, 2 skipped)");
+    vkdp_index_free(&idx);
+}
+
 static void check_colour_spaces(void)
 {
     enum { W = 24, H = 16 };
@@ -282,6 +356,7 @@ int main(int argc, char **argv)
 
     plant_folder(argv[1]);
     check_mixed();
+    check_corrupt_bodies(argv[1]);
     check_colour_spaces();
 
     tu_rmtree(root);
