@@ -4,6 +4,7 @@
  * symlink (unreadable), a FIFO (must not hang), a corrupt header, a truncated body, a .png, a
  * header behind 120 KB of APP segments, an empty class, a hidden folder, a file deleted after
  * indexing; bodies libjpeg decodes only with a warning (cut short + EOI, zeroed entropy data).
+ * A symlink loop and links to files already indexed: each file indexed once.
  * Header failures are excluded at indexing with their reason; body failures drop the
  * sample from its batch and count as skipped. Also CMYK and grayscale JPEGs decode to RGB.
  * usage: test_data_bad FLOWER_DIR */
@@ -280,6 +281,44 @@ static void check_corrupt_bodies(const char *flowers)
     vkdp_index_free(&idx);
 }
 
+/* A class folder with a symlink loop (loop -> .), a symlink to an image and a hard link to
+ * another: each image is indexed once, the two extra names are excluded as duplicates. */
+static void check_links(const char *flowers)
+{
+    char s[8192];
+    tu_mkdir(P("links"));
+    tu_mkdir(P("links/a"));
+    tu_mkdir(P("links/a/sub"));
+    snprintf(s, sizeof s, "%s/%s", flowers, "daisy/100080576_f52e8ee070_n.jpg");
+    tu_copy(s, P("links/a/img1.jpg"));
+    snprintf(s, sizeof s, "%s/%s", flowers, "roses/10090824183_d02c613f10_m.jpg");
+    tu_copy(s, P("links/a/img2.jpg"));
+    if (symlink(".", P("links/a/loop")) != 0)
+        tu_die("symlink", P("links/a/loop"));
+    if (symlink("img1.jpg", P("links/a/dup.jpg")) != 0)
+        tu_die("symlink", P("links/a/dup.jpg"));
+    if (link(P("links/a/img2.jpg"), P("links/a/sub/hard.jpg")) != 0)
+        tu_die("link", P("links/a/sub/hard.jpg"));
+    vkdp_index idx;
+    char err[2048] = "";
+    if (vkdp_index_build(P("links"), NULL, 0, &idx, err, sizeof err) != 0) {
+        printf("FAIL index of the links folder: %s\n", err);
+        fails++;
+        return;
+    }
+    int ok = idx.n == 2 && !strcmp(idx.rel[0], "a/dup.jpg") && !strcmp(idx.rel[1], "a/img2.jpg");
+    printf("%s links: %d file(s) indexed (want a/dup.jpg, a/img2.jpg):", ok ? "ok  " : "FAIL", idx.n);
+    for (int i = 0; i < idx.n && i < 6; i++)
+        printf(" %s", idx.rel[i]);
+    printf("\n");
+    fails += !ok;
+    expect(idx.nduplicates == 2 && idx.nexcluded == 2 &&
+               strstr(reason_of(&idx, "links/a/img1.jpg"), "the same file") &&
+               strstr(reason_of(&idx, "links/a/sub/hard.jpg"), "the same file"),
+           "links: img1.jpg (reached through dup.jpg first) and the hard link excluded as duplicates");
+    vkdp_index_free(&idx);
+}
+
 static void check_colour_spaces(void)
 {
     enum { W = 24, H = 16 };
@@ -357,6 +396,7 @@ int main(int argc, char **argv)
     plant_folder(argv[1]);
     check_mixed();
     check_corrupt_bodies(argv[1]);
+    check_links(argv[1]);
     check_colour_spaces();
 
     tu_rmtree(root);

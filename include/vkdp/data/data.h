@@ -41,6 +41,7 @@ typedef struct {
     int nskipped_types;  /* .png/.bmp/.gif files Keras would list but we do not decode */
     vkdp_excluded *skipped_types;
     int nempty_classes;  /* class folders with no usable image (reported, not fatal) */
+    int nduplicates;     /* of the excluded: files reached again (symlink, hard link) */
 } vkdp_index;
 
 /* Builds the index of `dir`. class_names: NULL to infer (sorted non-hidden subfolders), else the
