@@ -4,14 +4,17 @@
  * symlink (unreadable), a FIFO (must not hang), a corrupt header, a truncated body, a .png, a
  * header behind 120 KB of APP segments, an empty class, a hidden folder, a file deleted after
  * indexing; bodies libjpeg decodes only with a warning (cut short + EOI, zeroed entropy data).
+ * A tiny JPEG declaring 16384x16384 is refused from its header (the pixel budget).
  * A symlink loop and links to files already indexed: each file indexed once.
  * Header failures are excluded at indexing with their reason; body failures drop the
  * sample from its batch and count as skipped. Also CMYK and grayscale JPEGs decode to RGB.
  * usage: test_data_bad FLOWER_DIR */
 #include "data_test_util.h"
+#include "vkdp/core/common.h"
 #include "vkdp/data/data.h"
 
 #include <stdint.h>
+#include <sys/resource.h>
 #include <turbojpeg.h>
 
 static int fails;
@@ -319,6 +322,68 @@ static void check_links(const char *flowers)
     vkdp_index_free(&idx);
 }
 
+/* A 16x16 JPEG whose frame header declares 16384x16384 (about 805 MB decoded): excluded at
+ * indexing and refused by the decoder from its header, fast and without allocating the pixels;
+ * a lowered budget (--max-pixels) refuses an ordinary photo the same way. */
+static void check_pixel_budget(void)
+{
+    enum { W = 16 };
+    unsigned char px[W * W * 3];
+    for (int i = 0; i < W * W * 3; i++)
+        px[i] = (unsigned char)(i * 7);
+    tjhandle tj = tjInitCompress();
+    unsigned char *jpg = NULL;
+    unsigned long size = 0;
+    if (!tj || tjCompress2(tj, px, W, 0, W, TJPF_RGB, &jpg, &size, TJSAMP_444, 90, 0) != 0)
+        tu_die("tjCompress2", "(memory)");
+    size_t off = sof_dims_offset(jpg, size);
+    if (!off)
+        tu_die("no SOF marker in", "the crafted JPEG");
+    jpg[off] = jpg[off + 2] = 16384 >> 8;
+    jpg[off + 1] = jpg[off + 3] = 16384 & 0xFF;
+    tu_mkdir(P("bomb"));
+    tu_mkdir(P("bomb/a"));
+    tu_write(P("bomb/a/bomb.jpg"), jpg, size);
+    tu_copy(P("links/a/img2.jpg"), P("bomb/a/ok.jpg"));
+    tjFree(jpg);
+    tjDestroy(tj);
+
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    double t0 = vkdp_now();
+    vkdp_index idx;
+    char err[2048] = "";
+    if (vkdp_index_build(P("bomb"), NULL, 0, &idx, err, sizeof err) != 0) {
+        printf("FAIL index of the bomb folder: %s\n", err);
+        fails++;
+        return;
+    }
+    expect(idx.n == 1 && idx.nexcluded == 1 && strstr(reason_of(&idx, "bomb/a/bomb.jpg"), "16384x16384") &&
+               strstr(reason_of(&idx, "bomb/a/bomb.jpg"), "--max-pixels"),
+           "a 16x16 JPEG declaring 16384x16384 is excluded at indexing, over the pixel budget");
+    vkdp_index_free(&idx);
+    uint8_t *rgb;
+    int w, h;
+    char reason[512] = "";
+    int rc = vkdp_jpeg_decode_file(P("bomb/a/bomb.jpg"), &rgb, &w, &h, reason, sizeof reason);
+    getrusage(RUSAGE_SELF, &ru1);
+    double dt = vkdp_now() - t0;
+    long grew_kb = ru1.ru_maxrss - ru0.ru_maxrss;
+    printf("%s the decoder refuses it from its header in %.3f s, peak memory +%ld KiB: %s\n",
+           rc != 0 && strstr(reason, "--max-pixels") && dt < 1.0 && grew_kb < 64 * 1024 ? "ok  " : "FAIL", dt,
+           grew_kb, reason);
+    fails += !(rc != 0 && strstr(reason, "--max-pixels") && dt < 1.0 && grew_kb < 64 * 1024);
+    if (rc == 0)
+        free(rgb);
+
+    vkdp_jpeg_set_max_pixels(1000);
+    rc = vkdp_jpeg_decode_file(P("bomb/a/ok.jpg"), &rgb, &w, &h, reason, sizeof reason);
+    expect(rc != 0 && strstr(reason, "over the per-image budget of 1000"), "--max-pixels 1000 refuses a photo");
+    if (rc == 0)
+        free(rgb);
+    vkdp_jpeg_set_max_pixels(VKDP_DEFAULT_MAX_PIXELS);
+}
+
 static void check_colour_spaces(void)
 {
     enum { W = 24, H = 16 };
@@ -397,6 +462,7 @@ int main(int argc, char **argv)
     check_mixed();
     check_corrupt_bodies(argv[1]);
     check_links(argv[1]);
+    check_pixel_budget();
     check_colour_spaces();
 
     tu_rmtree(root);

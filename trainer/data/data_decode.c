@@ -19,6 +19,19 @@
 /* Larger files are not images this trainer could use; refuse them instead of exhausting memory. */
 #define MAX_FILE_BYTES ((size_t)1 << 30)
 
+/* Written once at start (before any decode thread exists), then only read. */
+static int64_t max_pixels = VKDP_DEFAULT_MAX_PIXELS;
+
+void vkdp_jpeg_set_max_pixels(int64_t n)
+{
+    max_pixels = n > 0 ? n : VKDP_DEFAULT_MAX_PIXELS;
+}
+
+int64_t vkdp_jpeg_max_pixels(void)
+{
+    return max_pixels;
+}
+
 /* Reads up to `limit` bytes (0 = all) into *buf, grown (realloc) to *cap when needed.
  * Non-regular files (FIFOs, devices) are refused before any blocking read. Returns 0 with *got
  * and the file size. */
@@ -119,6 +132,11 @@ static int header_of(tjhandle tj, const uint8_t *d, size_t n, int complete, int 
         return 1;
     if (*w <= 0 || *h <= 0 || *w > VKDP_MAX_IMAGE_SIDE || *h > VKDP_MAX_IMAGE_SIDE) {
         vkdp_seterr(r, rlen, "absurd dimensions %dx%d (limit %d per side)", *w, *h, VKDP_MAX_IMAGE_SIDE);
+        return -1;
+    }
+    if ((int64_t)*w * *h > max_pixels) {
+        vkdp_seterr(r, rlen, "%dx%d = %lld pixels, over the per-image budget of %lld (--max-pixels)", *w, *h,
+                    (long long)*w * *h, (long long)max_pixels);
         return -1;
     }
     return 0;

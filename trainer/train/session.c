@@ -24,6 +24,7 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
         s->prof = vkdp_profile_create();
 
     char err[4096];
+    vkdp_jpeg_set_max_pixels(cfg->max_pixels);
     if (cfg->data_dir) {
         char **names = NULL;
         int nnames = cfg->class_names && cfg->nclass_list <= 0 ? vkdp_split_csv(cfg->class_names, &names) : 0;

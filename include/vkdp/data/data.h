@@ -9,7 +9,7 @@
  *
  * Keras equivalence: with a folder of valid JPEGs the split (files and order) is exactly Keras'.
  * Deviation on bad input only: files whose JPEG header is invalid (unreadable, empty, not JPEG
- * data, dimensions over VKDP_MAX_IMAGE_SIDE) are excluded from the index with a reported reason,
+ * data, dimensions over VKDP_MAX_IMAGE_SIDE or the pixel budget) are excluded from the index with a reported reason,
  * whereas Keras keeps them in its list (and fails when it reaches them), so the split then differs.
  * PNG/BMP/GIF files, which Keras would list, are not decoded here: they are counted and reported.
  */
@@ -20,6 +20,9 @@
 #include <stdio.h>
 
 #define VKDP_MAX_IMAGE_SIDE 16384
+/* Default per-image pixel budget (--max-pixels): 50 MP, checked from the header before any pixel
+ * buffer is allocated (a 631-byte file can declare 16384x16384, ~805 MB decoded). */
+#define VKDP_DEFAULT_MAX_PIXELS 50000000
 
 /* ---- index ---- */
 typedef struct {
@@ -52,6 +55,12 @@ int vkdp_index_build(const char *dir, const char *const *class_names, int nclass
 void vkdp_index_free(vkdp_index *idx);
 /* Full path of file `id` into buf (returns buf). */
 const char *vkdp_index_path(const vkdp_index *idx, int id, char *buf, size_t len);
+
+/* The per-image pixel budget (width * height) of every later probe and decode, process-wide:
+ * set it before indexing or starting a loader (default VKDP_DEFAULT_MAX_PIXELS). An image over
+ * it is refused from its header, before decoding, with the reason. */
+void vkdp_jpeg_set_max_pixels(int64_t max_pixels);
+int64_t vkdp_jpeg_max_pixels(void);
 
 /* Probes a JPEG header: returns 0 and the size, or -1 with the reason. Reads the first 64 KiB,
  * then the whole file when the header lies further (large EXIF). */
