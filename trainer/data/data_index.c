@@ -185,7 +185,7 @@ static void add_excluded(vkdp_excluded **arr, int *n, int *cap, const char *path
     (*n)++;
 }
 
-static void add_file(builder *b, const char *rel, int label, int w, int h)
+static void add_file(builder *b, const char *rel, int label, int w, int h, int64_t bytes)
 {
     vkdp_index *x = b->idx;
     if (x->n == b->cap) {
@@ -194,7 +194,9 @@ static void add_file(builder *b, const char *rel, int label, int w, int h)
         x->label = vkdp_xrealloc(x->label, (size_t)b->cap * sizeof *x->label);
         x->width = vkdp_xrealloc(x->width, (size_t)b->cap * sizeof *x->width);
         x->height = vkdp_xrealloc(x->height, (size_t)b->cap * sizeof *x->height);
+        x->bytes = vkdp_xrealloc(x->bytes, (size_t)b->cap * sizeof *x->bytes);
     }
+    x->bytes[x->n] = bytes;
     x->rel[x->n] = vkdp_xstrdup(rel);
     x->label[x->n] = label;
     x->width[x->n] = w;
@@ -249,7 +251,7 @@ static void index_class(builder *b, int label)
             } else if (vkdp_jpeg_probe(full, &w, &h, reason, sizeof reason) != 0) {
                 add_excluded(&x->excluded, &x->nexcluded, &b->xcap, full, reason);
             } else {
-                add_file(b, rel, label, w, h);
+                add_file(b, rel, label, w, h, statted ? (int64_t)st.st_size : -1);
                 x->class_counts[label]++;
             }
             free(rel);
@@ -373,6 +375,7 @@ void vkdp_index_free(vkdp_index *x)
     free(x->label);
     free(x->width);
     free(x->height);
+    free(x->bytes);
     free_excl(x->excluded, x->nexcluded);
     free_excl(x->skipped_types, x->nskipped_types);
     free(x->root);

@@ -39,6 +39,7 @@ typedef struct {
     char **rel;          /* "class/relative/path.jpg" */
     int *label;
     int *width, *height; /* from the header probe */
+    int64_t *bytes;      /* file sizes at indexing */
     int nexcluded;       /* listed by Keras' rules but unusable: invalid header etc. */
     vkdp_excluded *excluded;
     int nskipped_types;  /* .png/.bmp/.gif files Keras would list but we do not decode */
@@ -89,6 +90,9 @@ typedef struct {
  * training = first n - num_val, validation = last num_val. validation_split in [0, 1). */
 void vkdp_split_make(const vkdp_index *idx, uint32_t seed, double validation_split, vkdp_split *out);
 void vkdp_split_free(vkdp_split *s);
+/* SHA-256 (hex) of what every rank must agree on before training: the classes, each file's
+ * relative path, size and label, and the split (training and validation ids in order). */
+void vkdp_index_digest(const vkdp_index *idx, const vkdp_split *split, char hex[65]);
 
 /* Prints the Keras-style summary to f: "Found N files belonging to K classes.", per-class counts,
  * every excluded/skipped file with its reason, and (split non-NULL) "Using N files for
