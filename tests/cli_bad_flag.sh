@@ -49,6 +49,11 @@ done
 for cmd in train features; do
   int $cmd --image-size 32 4096
 done
+for cmd in train evaluate predict features dataset; do
+  int $cmd --max-pixels 1 268435456
+  "$TRAINER" $cmd --help | grep -q -- '--max-pixels N .*(default 50000000)' ||
+    fail "trainer $cmd --help does not document --max-pixels and its default"
+done
 for cmd in train dataset; do
   int $cmd --seed 0 4294967295
   msg="is not a number in [0, 1)"

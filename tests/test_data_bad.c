@@ -3,13 +3,18 @@
  * and in one folder: empty file, PNG data and text with a .jpg name, absurd dimensions, a dangling
  * symlink (unreadable), a FIFO (must not hang), a corrupt header, a truncated body, a .png, a
  * header behind 120 KB of APP segments, an empty class, a hidden folder, a file deleted after
- * indexing. Header failures are excluded at indexing with their reason; body failures drop the
+ * indexing; bodies libjpeg decodes only with a warning (cut short + EOI, zeroed entropy data).
+ * A tiny JPEG declaring 16384x16384 is refused from its header (the pixel budget).
+ * A symlink loop and links to files already indexed: each file indexed once.
+ * Header failures are excluded at indexing with their reason; body failures drop the
  * sample from its batch and count as skipped. Also CMYK and grayscale JPEGs decode to RGB.
  * usage: test_data_bad FLOWER_DIR */
 #include "data_test_util.h"
+#include "vkdp/core/common.h"
 #include "vkdp/data/data.h"
 
 #include <stdint.h>
+#include <sys/resource.h>
 #include <turbojpeg.h>
 
 static int fails;
@@ -206,6 +211,179 @@ static void check_mixed(void)
     vkdp_index_free(&idx);
 }
 
+/* Offset of the first entropy-coded byte (after the SOS segment), by walking the segments. */
+static size_t sos_data_offset(const unsigned char *d, size_t n)
+{
+    size_t i = 2;
+    while (i + 4 < n && d[i] == 0xFF) {
+        size_t seg = (size_t)d[i + 2] << 8 | d[i + 3];
+        if (d[i + 1] == 0xDA)
+            return i + 2 + seg;
+        i += 2 + seg;
+    }
+    return 0;
+}
+
+/* Bodies that libjpeg decodes with only a warning ("Corrupt JPEG data: ..."): a file cut short
+ * with an EOI marker appended, and one whose entropy-coded data is zeroed. Both pass the header
+ * probe; the decode must fail, naming libjpeg's warning, and the loader must skip them. */
+static void check_corrupt_bodies(const char *flowers)
+{
+    char s[8192];
+    tu_mkdir(P("warn"));
+    tu_mkdir(P("warn/a"));
+    snprintf(s, sizeof s, "%s/%s", flowers, "daisy/10140303196_b88d3d6cec.jpg");
+    tu_copy(s, P("warn/a/good.jpg"));
+    size_t n;
+    unsigned char *d = tu_read(P("warn/a/good.jpg"), &n);
+    size_t cut = n * 2 / 5, sos = sos_data_offset(d, n);
+    if (!sos || sos + 16 >= n)
+        tu_die("no SOS marker in", P("warn/a/good.jpg"));
+    unsigned char *e = malloc(n);
+    memcpy(e, d, cut);
+    e[cut] = 0xFF;
+    e[cut + 1] = 0xD9;
+    tu_write(P("warn/a/eoi_cut.jpg"), e, cut + 2);
+    memcpy(e, d, n);
+    memset(e + sos, 0, n - 2 - sos);
+    tu_write(P("warn/a/zeroed.jpg"), e, n);
+    free(e);
+    free(d);
+
+    const char *bad[2] = {"warn/a/eoi_cut.jpg", "warn/a/zeroed.jpg"};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *rgb;
+        int w, h;
+        char reason[512] = "";
+        int rc = vkdp_jpeg_decode_file(P(bad[i]), &rgb, &w, &h, reason, sizeof reason);
+        int ok = rc != 0 && strstr(reason, "Corrupt JPEG data");
+        printf("%s %s: decode fails on libjpeg's warning: %s\n", ok ? "ok  " : "FAIL", bad[i], reason);
+        fails += !ok;
+        if (rc == 0)
+            free(rgb);
+    }
+    vkdp_index idx;
+    char err[2048] = "";
+    if (vkdp_index_build(P("warn"), NULL, 0, &idx, err, sizeof err) != 0) {
+        printf("FAIL index of the warn folder: %s\n", err);
+        fails++;
+        return;
+    }
+    int items[3] = {0, 1, 2}, total = 0, skipped = 0, good = 0;
+    vkdp_loader *l = vkdp_loader_create(&idx, items, 3, 3, 0, 1, 16, 1, 2);
+    vkdp_batch bt;
+    while (vkdp_loader_next(l, &bt)) {
+        total += bt.count;
+        skipped += bt.skipped;
+        good += bt.count == 1 && !strcmp(idx.rel[bt.ids[0]], "a/good.jpg");
+        vkdp_loader_release(l, &bt);
+    }
+    vkdp_loader_destroy(l);
+    expect(idx.n == 3 && total == 1 && skipped == 2 && good == 1,
+           "loader skips the two corrupt bodies (1 loaded: good.jpg, 2 skipped)");
+    vkdp_index_free(&idx);
+}
+
+/* A class folder with a symlink loop (loop -> .), a symlink to an image and a hard link to
+ * another: each image is indexed once, the two extra names are excluded as duplicates. */
+static void check_links(const char *flowers)
+{
+    char s[8192];
+    tu_mkdir(P("links"));
+    tu_mkdir(P("links/a"));
+    tu_mkdir(P("links/a/sub"));
+    snprintf(s, sizeof s, "%s/%s", flowers, "daisy/100080576_f52e8ee070_n.jpg");
+    tu_copy(s, P("links/a/img1.jpg"));
+    snprintf(s, sizeof s, "%s/%s", flowers, "roses/10090824183_d02c613f10_m.jpg");
+    tu_copy(s, P("links/a/img2.jpg"));
+    if (symlink(".", P("links/a/loop")) != 0)
+        tu_die("symlink", P("links/a/loop"));
+    if (symlink("img1.jpg", P("links/a/dup.jpg")) != 0)
+        tu_die("symlink", P("links/a/dup.jpg"));
+    if (link(P("links/a/img2.jpg"), P("links/a/sub/hard.jpg")) != 0)
+        tu_die("link", P("links/a/sub/hard.jpg"));
+    vkdp_index idx;
+    char err[2048] = "";
+    if (vkdp_index_build(P("links"), NULL, 0, &idx, err, sizeof err) != 0) {
+        printf("FAIL index of the links folder: %s\n", err);
+        fails++;
+        return;
+    }
+    int ok = idx.n == 2 && !strcmp(idx.rel[0], "a/dup.jpg") && !strcmp(idx.rel[1], "a/img2.jpg");
+    printf("%s links: %d file(s) indexed (want a/dup.jpg, a/img2.jpg):", ok ? "ok  " : "FAIL", idx.n);
+    for (int i = 0; i < idx.n && i < 6; i++)
+        printf(" %s", idx.rel[i]);
+    printf("\n");
+    fails += !ok;
+    expect(idx.nduplicates == 2 && idx.nexcluded == 2 &&
+               strstr(reason_of(&idx, "links/a/img1.jpg"), "the same file") &&
+               strstr(reason_of(&idx, "links/a/sub/hard.jpg"), "the same file"),
+           "links: img1.jpg (reached through dup.jpg first) and the hard link excluded as duplicates");
+    vkdp_index_free(&idx);
+}
+
+/* A 16x16 JPEG whose frame header declares 16384x16384 (about 805 MB decoded): excluded at
+ * indexing and refused by the decoder from its header, fast and without allocating the pixels;
+ * a lowered budget (--max-pixels) refuses an ordinary photo the same way. */
+static void check_pixel_budget(void)
+{
+    enum { W = 16 };
+    unsigned char px[W * W * 3];
+    for (int i = 0; i < W * W * 3; i++)
+        px[i] = (unsigned char)(i * 7);
+    tjhandle tj = tjInitCompress();
+    unsigned char *jpg = NULL;
+    unsigned long size = 0;
+    if (!tj || tjCompress2(tj, px, W, 0, W, TJPF_RGB, &jpg, &size, TJSAMP_444, 90, 0) != 0)
+        tu_die("tjCompress2", "(memory)");
+    size_t off = sof_dims_offset(jpg, size);
+    if (!off)
+        tu_die("no SOF marker in", "the crafted JPEG");
+    jpg[off] = jpg[off + 2] = 16384 >> 8;
+    jpg[off + 1] = jpg[off + 3] = 16384 & 0xFF;
+    tu_mkdir(P("bomb"));
+    tu_mkdir(P("bomb/a"));
+    tu_write(P("bomb/a/bomb.jpg"), jpg, size);
+    tu_copy(P("links/a/img2.jpg"), P("bomb/a/ok.jpg"));
+    tjFree(jpg);
+    tjDestroy(tj);
+
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    double t0 = vkdp_now();
+    vkdp_index idx;
+    char err[2048] = "";
+    if (vkdp_index_build(P("bomb"), NULL, 0, &idx, err, sizeof err) != 0) {
+        printf("FAIL index of the bomb folder: %s\n", err);
+        fails++;
+        return;
+    }
+    expect(idx.n == 1 && idx.nexcluded == 1 && strstr(reason_of(&idx, "bomb/a/bomb.jpg"), "16384x16384") &&
+               strstr(reason_of(&idx, "bomb/a/bomb.jpg"), "--max-pixels"),
+           "a 16x16 JPEG declaring 16384x16384 is excluded at indexing, over the pixel budget");
+    vkdp_index_free(&idx);
+    uint8_t *rgb;
+    int w, h;
+    char reason[512] = "";
+    int rc = vkdp_jpeg_decode_file(P("bomb/a/bomb.jpg"), &rgb, &w, &h, reason, sizeof reason);
+    getrusage(RUSAGE_SELF, &ru1);
+    double dt = vkdp_now() - t0;
+    long grew_kb = ru1.ru_maxrss - ru0.ru_maxrss;
+    printf("%s the decoder refuses it from its header in %.3f s, peak memory +%ld KiB: %s\n",
+           rc != 0 && strstr(reason, "--max-pixels") && dt < 1.0 && grew_kb < 64 * 1024 ? "ok  " : "FAIL", dt,
+           grew_kb, reason);
+    fails += !(rc != 0 && strstr(reason, "--max-pixels") && dt < 1.0 && grew_kb < 64 * 1024);
+    if (rc == 0)
+        free(rgb);
+
+    vkdp_jpeg_set_max_pixels(1000);
+    rc = vkdp_jpeg_decode_file(P("bomb/a/ok.jpg"), &rgb, &w, &h, reason, sizeof reason);
+    expect(rc != 0 && strstr(reason, "over the per-image budget of 1000"), "--max-pixels 1000 refuses a photo");
+    if (rc == 0)
+        free(rgb);
+    vkdp_jpeg_set_max_pixels(VKDP_DEFAULT_MAX_PIXELS);
+}
+
 static void check_colour_spaces(void)
 {
     enum { W = 24, H = 16 };
@@ -282,6 +460,9 @@ int main(int argc, char **argv)
 
     plant_folder(argv[1]);
     check_mixed();
+    check_corrupt_bodies(argv[1]);
+    check_links(argv[1]);
+    check_pixel_budget();
     check_colour_spaces();
 
     tu_rmtree(root);

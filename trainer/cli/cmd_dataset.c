@@ -17,17 +17,19 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: trainer dataset [--data DIR] [--seed S] [--validation-split F]\n"
-            "                       [--class-names a,b,...] [--list training|validation]\n"
+            "                       [--class-names a,b,...] [--max-pixels N]\n"
+            "                       [--list training|validation]\n"
             "                       [--grid OUT.jpg [--grid-per-class N] [--grid-cell PX]]\n"
             "\n"
             "Indexes DIR (one subfolder per class, JPEG files found recursively) exactly as\n"
             "Keras' image_dataset_from_directory(DIR, validation_split=F, seed=S) and prints\n"
             "its summary: files found, classes and per-class counts, the training/validation\n"
             "split, and every file left out with the reason (invalid JPEG header, empty,\n"
-            "unreadable, absurd size; PNG/BMP/GIF are listed by Keras but not decoded here).\n"
+            "unreadable, absurd size, over --max-pixels; PNG/BMP/GIF are listed by Keras but not decoded here).\n"
             "The flags mean what they mean for `trainer train`, with the same defaults.\n"
             "\n");
-    const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_SEED, VKDP_OPT_VALIDATION_SPLIT, VKDP_OPT_CLASS_NAMES};
+    const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_SEED, VKDP_OPT_VALIDATION_SPLIT, VKDP_OPT_CLASS_NAMES,
+                                 VKDP_OPT_MAX_PIXELS};
     for (size_t i = 0; i < VKDP_ARRAY_LEN(shared); i++)
         vkdp_opts_help(f, shared[i], W, NULL);
     fprintf(f, "  --list training|validation\n"
@@ -43,7 +45,8 @@ static void usage(FILE *f)
 
 int cmd_dataset(int argc, char **argv)
 {
-    static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_SEED, VKDP_OPT_VALIDATION_SPLIT, VKDP_OPT_CLASS_NAMES};
+    static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_SEED, VKDP_OPT_VALIDATION_SPLIT, VKDP_OPT_CLASS_NAMES,
+                                 VKDP_OPT_MAX_PIXELS};
     static const struct option own[] = {
         {"list", required_argument, 0, 'l'},
         {"grid", required_argument, 0, 'g'},
@@ -89,6 +92,7 @@ int cmd_dataset(int argc, char **argv)
     int nnames = sc.class_names ? vkdp_split_csv(sc.class_names, &names) : 0;
     vkdp_index idx;
     char err[1024];
+    vkdp_jpeg_set_max_pixels(sc.max_pixels);
     int rc = vkdp_index_build(sc.data_dir, (const char *const *)names, nnames, &idx, err, sizeof err);
     vkdp_free_strings(names, nnames);
     if (rc != 0) {

@@ -31,6 +31,7 @@ static void usage(FILE *f)
                "                      training, or all\n");
     vkdp_opts_help(f, VKDP_OPT_BATCH, W, "the checkpoint's");
     vkdp_opts_help(f, VKDP_OPT_DECODE_THREADS, W, NULL);
+    vkdp_opts_help(f, VKDP_OPT_MAX_PIXELS, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
     fprintf(f, "  --report DIR        also write DIR/index.html: learning curves, confusion heat map,\n"
                "                      per-class scores and the misclassified images (self-contained)\n"
@@ -41,7 +42,7 @@ static void usage(FILE *f)
 int cmd_evaluate(int argc, char **argv)
 {
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS,
-                                 VKDP_OPT_DEVICE};
+                                 VKDP_OPT_MAX_PIXELS, VKDP_OPT_DEVICE};
     static const struct option own[] = {
         {"checkpoint", required_argument, 0, 'c'},
         {"subset", required_argument, 0, 's'},

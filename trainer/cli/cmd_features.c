@@ -14,7 +14,7 @@
 
 static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_BATCH, VKDP_OPT_IMAGE_SIZE,
                              VKDP_OPT_CLASS_NAMES, VKDP_OPT_ALLOW_MISSING_WEIGHTS, VKDP_OPT_DECODE_THREADS,
-                             VKDP_OPT_DEVICE, VKDP_OPT_PROFILE};
+                             VKDP_OPT_MAX_PIXELS, VKDP_OPT_DEVICE, VKDP_OPT_PROFILE};
 
 static void usage(FILE *f)
 {

@@ -27,13 +27,14 @@ static void usage(FILE *f)
             "  --checkpoint FILE   checkpoint .h5\n"
             "  --top K             classes per image (default 3)\n");
     vkdp_opts_help(f, VKDP_OPT_WEIGHTS, W, "the checkpoint's; SHA-256 must match");
+    vkdp_opts_help(f, VKDP_OPT_MAX_PIXELS, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
     fprintf(f, "  -h, --help          this help\n");
 }
 
 int cmd_predict(int argc, char **argv)
 {
-    static const int shared[] = {VKDP_OPT_WEIGHTS, VKDP_OPT_DEVICE};
+    static const int shared[] = {VKDP_OPT_WEIGHTS, VKDP_OPT_MAX_PIXELS, VKDP_OPT_DEVICE};
     static const struct option own[] = {
         {"checkpoint", required_argument, 0, 'c'},
         {"top", required_argument, 0, 'k'},

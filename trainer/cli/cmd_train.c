@@ -39,6 +39,7 @@ static void usage(FILE *f)
                "  --dropout F              dropout rate of the head (default 0.2)\n"
                "  --no-feature-cache       recompute the backbone every epoch (for measurement)\n");
     vkdp_opts_help(f, VKDP_OPT_DECODE_THREADS, W, NULL);
+    vkdp_opts_help(f, VKDP_OPT_MAX_PIXELS, W, NULL);
     fprintf(f, "checkpoints:\n"
                "  --out DIR                checkpoint folder (default checkpoints)\n"
                "  --resume FILE|auto       continue from a checkpoint; auto = DIR/latest.h5 if present\n"
@@ -66,7 +67,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
-                                 VKDP_OPT_PROFILE};
+                                 VKDP_OPT_PROFILE, VKDP_OPT_MAX_PIXELS};
     static const struct option own[] = {
         {"epochs", required_argument, 0, O_EPOCHS},
         {"lr", required_argument, 0, O_LR},

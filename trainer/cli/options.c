@@ -9,6 +9,7 @@
 #include "vkdp/core/common.h"
 #include "vkdp/core/strlist.h"
 #include "vkdp/vk/devsel.h"
+#include "vkdp/data/data.h"
 
 typedef enum { T_PATH, T_LIST, T_DEVICES, T_INT, T_U32, T_FRACTION, T_SWITCH } kind;
 
@@ -49,9 +50,12 @@ static const spec specs[] = {
      "Vulkan device of every rank, or one per rank on a node (`trainer devices`)"},
     {VKDP_OPT_PROFILE, "profile", NULL, T_SWITCH, 0, 0, F(profile), NULL, 0, NULL,
      "print the per-op device time table at the end"},
+    {VKDP_OPT_MAX_PIXELS, "max-pixels", "N", T_INT, 1, (long)VKDP_MAX_IMAGE_SIDE * VKDP_MAX_IMAGE_SIDE,
+     F(max_pixels), "50000000", 0, NULL, "skip (and name) an image whose header declares more pixels"},
 };
 #undef F
 _Static_assert(sizeof specs / sizeof specs[0] == VKDP_OPT_END - VKDP_OPT_DATA, "one table row per shared flag");
+_Static_assert(VKDP_DEFAULT_MAX_PIXELS == 50000000, "--max-pixels' default in the table is the data module's");
 _Static_assert(sizeof(long) >= 8, "--seed's limit, 0..4294967295, is parsed as a long");
 
 static const spec *find(int flag)

@@ -19,6 +19,19 @@
 /* Larger files are not images this trainer could use; refuse them instead of exhausting memory. */
 #define MAX_FILE_BYTES ((size_t)1 << 30)
 
+/* Written once at start (before any decode thread exists), then only read. */
+static int64_t max_pixels = VKDP_DEFAULT_MAX_PIXELS;
+
+void vkdp_jpeg_set_max_pixels(int64_t n)
+{
+    max_pixels = n > 0 ? n : VKDP_DEFAULT_MAX_PIXELS;
+}
+
+int64_t vkdp_jpeg_max_pixels(void)
+{
+    return max_pixels;
+}
+
 /* Reads up to `limit` bytes (0 = all) into *buf, grown (realloc) to *cap when needed.
  * Non-regular files (FIFOs, devices) are refused before any blocking read. Returns 0 with *got
  * and the file size. */
@@ -121,6 +134,11 @@ static int header_of(tjhandle tj, const uint8_t *d, size_t n, int complete, int 
         vkdp_seterr(r, rlen, "absurd dimensions %dx%d (limit %d per side)", *w, *h, VKDP_MAX_IMAGE_SIDE);
         return -1;
     }
+    if ((int64_t)*w * *h > max_pixels) {
+        vkdp_seterr(r, rlen, "%dx%d = %lld pixels, over the per-image budget of %lld (--max-pixels)", *w, *h,
+                    (long long)*w * *h, (long long)max_pixels);
+        return -1;
+    }
     return 0;
 }
 
@@ -174,12 +192,12 @@ static int has_adobe_marker(const uint8_t *d, size_t n)
 
 static int decode_failed(tjhandle tj, char *r, size_t rlen)
 {
-    const char *msg = tjGetErrorStr2(tj);
-    /* Warnings (e.g. extraneous bytes) still yield the full image, as in TF; a premature end of
-     * data means the rest of the picture was invented (grey), so the sample is unusable. */
-    if (tjGetErrorCode(tj) == TJERR_WARNING && !strstr(msg, "Premature end"))
-        return 0;
-    vkdp_seterr(r, rlen, "JPEG decode failed: %s", msg);
+    /* Any libjpeg warning counts: "Corrupt JPEG data: premature end of data segment", a bad
+     * Huffman code or a premature end all mean libjpeg invented part of the picture (grey or
+     * smeared blocks), and training or predicting on it would be silently wrong. The flower set
+     * decodes without a single warning, so this drops no real image. */
+    vkdp_seterr(r, rlen, "JPEG decode failed%s: %s",
+                tjGetErrorCode(tj) == TJERR_WARNING ? " (corrupt data)" : "", tjGetErrorStr2(tj));
     return 1;
 }
 

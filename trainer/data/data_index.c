@@ -1,7 +1,10 @@
 /* Index of an image folder in the order of Keras' `index_directory`:
  * classes in class_names order; within a class, tf.io.gfile.walk results sorted by directory path,
  * file names sorted within each directory, kept when name.lower() ends with an allowed extension.
- * Directory symlinks are followed (tf.io.gfile.walk classifies entries with stat). */
+ * Directory symlinks are followed (tf.io.gfile.walk classifies entries with stat), but each
+ * directory and each file is taken once however it is reached (symlink loops, links to a file
+ * already indexed, hard links: keyed by st_dev and st_ino), so no image lands twice in the list,
+ * let alone in both the training and the validation split. */
 #include "vkdp/core/common.h"
 #include "vkdp/core/errmsg.h"
 #include "vkdp/data/data.h"
@@ -12,8 +15,48 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Symlink cycles would recurse forever; Keras itself would loop, we stop and warn. */
+/* Deep nesting without a cycle (cycles are cut by the visited set) is still bounded. */
 #define MAX_WALK_DEPTH 40
+
+/* A set of (st_dev, st_ino): open addressing, grown at half load. */
+typedef struct {
+    uint64_t *key; /* 2 per slot: dev, ino + 1 (0 marks an empty slot) */
+    size_t cap, n;
+} inode_set;
+
+static size_t inode_slot(const inode_set *s, uint64_t dev, uint64_t ino)
+{
+    uint64_t h = (dev * 0x9E3779B97F4A7C15ull) ^ (ino * 0xC2B2AE3D27D4EB4Full);
+    size_t i = (size_t)(h ^ (h >> 29)) & (s->cap - 1);
+    while (s->key[2 * i + 1] && (s->key[2 * i] != dev || s->key[2 * i + 1] != ino + 1))
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+/* Adds the file's identity; returns 1 when it was already there. */
+static int inode_seen(inode_set *s, const struct stat *st)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        inode_set g = {vkdp_xcalloc(s->cap ? 4 * s->cap : 128, sizeof(uint64_t)), s->cap ? 2 * s->cap : 64, 0};
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->key[2 * i + 1]) {
+                size_t j = inode_slot(&g, s->key[2 * i], s->key[2 * i + 1] - 1);
+                g.key[2 * j] = s->key[2 * i];
+                g.key[2 * j + 1] = s->key[2 * i + 1];
+                g.n++;
+            }
+        free(s->key);
+        *s = g;
+    }
+    uint64_t dev = (uint64_t)st->st_dev, ino = (uint64_t)st->st_ino;
+    size_t i = inode_slot(s, dev, ino);
+    if (s->key[2 * i + 1])
+        return 1;
+    s->key[2 * i] = dev;
+    s->key[2 * i + 1] = ino + 1;
+    s->n++;
+    return 0;
+}
 
 typedef struct {
     char **v;
@@ -95,22 +138,29 @@ static int list_dir(const char *path, strvec *dirs, strvec *files)
     return rc;
 }
 
-/* All directories under `root` (relative, "" = root itself), recursively. */
-static void walk_dirs(const char *root, const char *rel, int depth, strvec *out)
+/* All directories under `root` (relative, "" = root itself), recursively, each directory once:
+ * one reached again (a symlink loop, a second link to it) is reported and not walked again. */
+static void walk_dirs(const char *root, const char *rel, int depth, inode_set *seen, strvec *out)
 {
-    strvec_push(out, vkdp_xstrdup(rel));
-    if (depth >= MAX_WALK_DEPTH) {
-        vkdp_warn("%s/%s: directory nesting deeper than %d (symlink cycle?): not descending", root,
-                  rel, MAX_WALK_DEPTH);
+    char *full = rel[0] ? join(root, rel) : vkdp_xstrdup(root);
+    struct stat st;
+    if (stat(full, &st) == 0 && inode_seen(seen, &st)) {
+        vkdp_warn("%s: a directory already walked (symlink loop or second link): not walked again", full);
+        free(full);
         return;
     }
-    char *full = rel[0] ? join(root, rel) : vkdp_xstrdup(root);
+    strvec_push(out, vkdp_xstrdup(rel));
+    if (depth >= MAX_WALK_DEPTH) {
+        vkdp_warn("%s: directory nesting deeper than %d: not descending", full, MAX_WALK_DEPTH);
+        free(full);
+        return;
+    }
     strvec dirs = {0}, files = {0};
     if (list_dir(full, &dirs, &files) != 0)
         vkdp_warn("%s: cannot list directory: %s", full, strerror(errno));
     for (int i = 0; i < dirs.n; i++) {
         char *sub = join(rel, dirs.v[i]);
-        walk_dirs(root, sub, depth + 1, out);
+        walk_dirs(root, sub, depth + 1, seen, out);
         free(sub);
     }
     strvec_free(&dirs);
@@ -121,6 +171,7 @@ static void walk_dirs(const char *root, const char *rel, int depth, strvec *out)
 typedef struct {
     vkdp_index *idx;
     int cap, xcap, scap;
+    inode_set files;   /* every image file taken so far, all classes */
 } builder;
 
 static void add_excluded(vkdp_excluded **arr, int *n, int *cap, const char *path, const char *reason)
@@ -134,7 +185,7 @@ static void add_excluded(vkdp_excluded **arr, int *n, int *cap, const char *path
     (*n)++;
 }
 
-static void add_file(builder *b, const char *rel, int label, int w, int h)
+static void add_file(builder *b, const char *rel, int label, int w, int h, int64_t bytes)
 {
     vkdp_index *x = b->idx;
     if (x->n == b->cap) {
@@ -143,7 +194,9 @@ static void add_file(builder *b, const char *rel, int label, int w, int h)
         x->label = vkdp_xrealloc(x->label, (size_t)b->cap * sizeof *x->label);
         x->width = vkdp_xrealloc(x->width, (size_t)b->cap * sizeof *x->width);
         x->height = vkdp_xrealloc(x->height, (size_t)b->cap * sizeof *x->height);
+        x->bytes = vkdp_xrealloc(x->bytes, (size_t)b->cap * sizeof *x->bytes);
     }
+    x->bytes[x->n] = bytes;
     x->rel[x->n] = vkdp_xstrdup(rel);
     x->label[x->n] = label;
     x->width[x->n] = w;
@@ -157,7 +210,9 @@ static void index_class(builder *b, int label)
     const char *cls = x->class_names[label];
     char *classdir = join(x->root, cls);
     strvec dirs = {0};
-    walk_dirs(classdir, "", 0, &dirs);
+    inode_set seen_dirs = {0};
+    walk_dirs(classdir, "", 0, &seen_dirs, &dirs);
+    free(seen_dirs.key);
     /* Keras sorts walk results by the directory path, a plain string sort. */
     if (dirs.n > 1)
         qsort(dirs.v, (size_t)dirs.n, sizeof(char *), cmp_str);
@@ -173,7 +228,15 @@ static void index_class(builder *b, int label)
                 continue;
             char *full = join(dirfull, name);
             struct stat st;
-            if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+            int statted = stat(full, &st) == 0;
+            if (statted && S_ISDIR(st.st_mode)) {
+                free(full);
+                continue;
+            }
+            if (statted && S_ISREG(st.st_mode) && inode_seen(&b->files, &st)) {
+                add_excluded(&x->excluded, &x->nexcluded, &b->xcap, full,
+                             "the same file as one already indexed (symlink or hard link): taken once");
+                x->nduplicates++;
                 free(full);
                 continue;
             }
@@ -188,7 +251,7 @@ static void index_class(builder *b, int label)
             } else if (vkdp_jpeg_probe(full, &w, &h, reason, sizeof reason) != 0) {
                 add_excluded(&x->excluded, &x->nexcluded, &b->xcap, full, reason);
             } else {
-                add_file(b, rel, label, w, h);
+                add_file(b, rel, label, w, h, statted ? (int64_t)st.st_size : -1);
                 x->class_counts[label]++;
             }
             free(rel);
@@ -262,12 +325,13 @@ int vkdp_index_build(const char *dir, const char *const *class_names, int nclass
     x->class_names = classes.v; /* ownership moves to the index */
     x->class_counts = vkdp_xcalloc((size_t)x->nclasses, sizeof(int));
 
-    builder b = {x, 0, 0, 0};
+    builder b = {x, 0, 0, 0, {0}};
     for (int c = 0; c < x->nclasses; c++) {
         index_class(&b, c);
         if (x->class_counts[c] == 0)
             x->nempty_classes++;
     }
+    free(b.files.key);
     if (x->n == 0) {
         vkdp_seterr(err, errlen, "data folder %s: no usable JPEG image in its %d class folder(s)%s",
                x->root, x->nclasses,
@@ -311,6 +375,7 @@ void vkdp_index_free(vkdp_index *x)
     free(x->label);
     free(x->width);
     free(x->height);
+    free(x->bytes);
     free_excl(x->excluded, x->nexcluded);
     free_excl(x->skipped_types, x->nskipped_types);
     free(x->root);

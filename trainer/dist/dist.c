@@ -256,3 +256,58 @@ void vkdp_mpi_library_version(char *buf, size_t len)
     v[n > 0 && n < MPI_MAX_LIBRARY_VERSION_STRING ? n : 0] = '\0';
     snprintf(buf, len, "%.*s", (int)strcspn(v, "\n"), v);
 }
+
+enum { DIGEST_LEN = 80, NAMED_RANKS = 4 };
+typedef struct {
+    char digest[DIGEST_LEN];
+    char host[MPI_MAX_PROCESSOR_NAME];
+} rank_digest;
+
+void vkdp_check_same(const char *digest, const char *what, const char *advice)
+{
+    int size = job_size(), rank = world_rank;
+    if (size == 1)
+        return;
+    rank_digest mine;
+    memset(&mine, 0, sizeof mine);
+    if (strlen(digest) >= DIGEST_LEN)
+        VKDP_FATAL("vkdp_check_same: a digest of %zu characters (at most %d)", strlen(digest), DIGEST_LEN - 1);
+    snprintf(mine.digest, sizeof mine.digest, "%s", digest);
+    int len = 0;
+    MPI_CHECK(MPI_Get_processor_name(mine.host, &len));
+    rank_digest *all = vkdp_xcalloc((size_t)size, sizeof *all);
+    vkdp_watch_begin("MPI_Allgather (%s digests)", what);
+    MPI_CHECK(MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, MPI_COMM_WORLD));
+    vkdp_watch_end();
+    int nbad = 0;
+    char list[1024] = "";
+    size_t used = 0;
+    for (int r = 1; r < size; r++) {
+        all[r].digest[DIGEST_LEN - 1] = all[r].host[MPI_MAX_PROCESSOR_NAME - 1] = 0; /* peers' bytes */
+        if (!strcmp(all[r].digest, all[0].digest))
+            continue;
+        if (nbad++ < NAMED_RANKS && used < sizeof list) {
+            int k = snprintf(list + used, sizeof list - used, "%srank %d (host %s) has %.16s...", used ? ", " : "", r,
+                             all[r].host, all[r].digest);
+            used += k > 0 ? (size_t)k : 0;
+        }
+    }
+    if (nbad == 0) {
+        free(all);
+        return;
+    }
+    if (rank == 0) {
+        char msg[2048];
+        snprintf(msg, sizeof msg, "ranks disagree on %s: %s%s, unlike rank 0 (host %s) with %.16s... (%d of %d ranks "
+                 "differ); %s", what, list, nbad > NAMED_RANKS ? " and more" : "", all[0].host, all[0].digest, nbad,
+                 size, advice);
+        free(all);
+        VKDP_FATAL("%s", msg);
+    }
+    free(all);
+    /* As in vkdp_check_replicas: rank 0 reports and aborts, the others wait to be taken down. */
+    vkdp_watch_begin("MPI_Barrier (waiting for rank 0 to abort on differing %s)", what);
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    vkdp_watch_end();
+    VKDP_FATAL("ranks disagree on %s; rank 0 did not abort the job", what);
+}

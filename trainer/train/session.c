@@ -29,6 +29,7 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
         s->prof = vkdp_profile_create();
 
     char err[4096];
+    vkdp_jpeg_set_max_pixels(cfg->max_pixels);
     if (cfg->data_dir) {
         char **names = NULL;
         int nnames = cfg->class_names && cfg->nclass_list <= 0 ? vkdp_split_csv(cfg->class_names, &names) : 0;
@@ -38,6 +39,12 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
             VKDP_FATAL("%s", err);
         vkdp_free_strings(names, nnames);
         vkdp_split_make(&s->idx, cfg->seed, cfg->validation_split, &s->split);
+        /* Node-local copies of the data that differ would shard inconsistent lists (and fail
+         * later, far from the cause): compare before any step. */
+        char digest[65];
+        vkdp_index_digest(&s->idx, &s->split, digest);
+        vkdp_check_same(digest, "the data index (files, sizes, labels and split of --data)",
+                        "every rank must see an identical data folder");
         s->have_data = 1;
         if (summary && s->dist.rank == 0)
             vkdp_dataset_print_summary(&s->idx, cfg->validation_split > 0 ? &s->split : NULL, stdout);

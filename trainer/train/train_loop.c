@@ -361,12 +361,39 @@ static void checkpoint_epoch_end(run *r, int e)
     write_checkpoint(st, r->h, r->t);
 }
 
+/* Rank 0 locks --out for this job alone before anything else, so that a second job given the
+ * same folder stops at once instead of pruning the first one's checkpoints. */
+static vkdp_ckpt_lock *lock_out_dir(const vkdp_train_opts *t)
+{
+    if (vkdp_rank() != 0)
+        return NULL;
+    char err[4096];
+    vkdp_ckpt_lock *l = vkdp_ckpt_lock_take(t->out_dir, err, sizeof err);
+    if (!l)
+        VKDP_FATAL("%s", err);
+    return l;
+}
+
+/* Rank 0 probes --out before the first step: writable, and room for two checkpoints. */
+static void probe_out_dir(run *r)
+{
+    if (vkdp_rank() != 0)
+        return;
+    vkdp_ckpt_state_from_head(&r->st, r->h);
+    uint64_t bytes = vkdp_ckpt_estimate_bytes(&r->st, (int64_t)r->t->epochs * r->steps, r->t->epochs);
+    char err[4096];
+    if (vkdp_ckpt_dir_probe(r->t->out_dir, bytes, err, sizeof err) != 0)
+        VKDP_FATAL("%s", err);
+}
+
 int vkdp_train_run(const vkdp_train_opts *t)
 {
     if (t->collective_timeout > 0)
         vkdp_watchdog_start(t->collective_timeout, "--collective-timeout");
+    vkdp_ckpt_lock *lock = lock_out_dir(t);
     run r;
     run_open(&r, t);
+    probe_out_dir(&r);
     int resumed = resume(&r);
     const int has_val = r.s.split.nval > 0, csv = t->csv_log && r.s.dist.rank == 0;
     if (csv)
@@ -393,6 +420,7 @@ int vkdp_train_run(const vkdp_train_opts *t)
     if (r.start_epoch >= t->epochs)
         vkdp_log("Nothing to do: the checkpoint already has %d of %d epoch(s).\n", r.start_epoch, t->epochs);
     run_close(&r);
+    vkdp_ckpt_lock_release(lock);
     vkdp_watchdog_stop();
     return 0;
 }

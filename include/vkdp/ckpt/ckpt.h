@@ -190,4 +190,23 @@ int vkdp_ckpt_check_compatible(const vkdp_ckpt_state *ck, const vkdp_ckpt_state 
 /* ISO-8601 UTC of now, "2026-01-31T12:34:56Z". */
 void vkdp_ckpt_utc_now(char *buf, size_t len);
 
+/* ---- the checkpoint folder (--out), prepared before any compute ---- */
+#define VKDP_CKPT_LOCK ".vkdp-lock"
+typedef struct vkdp_ckpt_lock vkdp_ckpt_lock;
+/* Creates dir (and its parents) and takes its exclusive lock: dir/.vkdp-lock, held with flock
+ * and holding "host H pid P since T". Another job's lock: NULL and "--out DIR is in use by
+ * another job (host H pid P ...)". A lock file left by a job that ended without releasing it
+ * (flock free; or, where the filesystem has no flock, its pid gone on this host) is taken over
+ * with a warning. Released by vkdp_ckpt_lock_release or at exit; the kernel drops the flock
+ * however the process ends. */
+vkdp_ckpt_lock *vkdp_ckpt_lock_take(const char *dir, char *err, size_t errlen);
+void vkdp_ckpt_lock_release(vkdp_ckpt_lock *l);
+/* Writes, fsyncs and removes a test file in dir, then checks that the filesystem has room for
+ * two checkpoints of ckpt_bytes (the new one is written next to the previous): 0, or -1 with
+ * "--out DIR is not writable: ..." / "--out DIR has X MB free, less than two checkpoints ...". */
+int vkdp_ckpt_dir_probe(const char *dir, uint64_t ckpt_bytes, char *err, size_t errlen);
+/* An upper bound of the size of a checkpoint of s's tensors once the metrics hold total_steps
+ * step rows and total_epochs epoch rows. */
+uint64_t vkdp_ckpt_estimate_bytes(const vkdp_ckpt_state *s, int64_t total_steps, int total_epochs);
+
 #endif

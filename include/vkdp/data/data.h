@@ -9,7 +9,7 @@
  *
  * Keras equivalence: with a folder of valid JPEGs the split (files and order) is exactly Keras'.
  * Deviation on bad input only: files whose JPEG header is invalid (unreadable, empty, not JPEG
- * data, dimensions over VKDP_MAX_IMAGE_SIDE) are excluded from the index with a reported reason,
+ * data, dimensions over VKDP_MAX_IMAGE_SIDE or the pixel budget) are excluded from the index with a reported reason,
  * whereas Keras keeps them in its list (and fails when it reaches them), so the split then differs.
  * PNG/BMP/GIF files, which Keras would list, are not decoded here: they are counted and reported.
  */
@@ -20,6 +20,9 @@
 #include <stdio.h>
 
 #define VKDP_MAX_IMAGE_SIDE 16384
+/* Default per-image pixel budget (--max-pixels): 50 MP, checked from the header before any pixel
+ * buffer is allocated (a 631-byte file can declare 16384x16384, ~805 MB decoded). */
+#define VKDP_DEFAULT_MAX_PIXELS 50000000
 
 /* ---- index ---- */
 typedef struct {
@@ -36,11 +39,13 @@ typedef struct {
     char **rel;          /* "class/relative/path.jpg" */
     int *label;
     int *width, *height; /* from the header probe */
+    int64_t *bytes;      /* file sizes at indexing */
     int nexcluded;       /* listed by Keras' rules but unusable: invalid header etc. */
     vkdp_excluded *excluded;
     int nskipped_types;  /* .png/.bmp/.gif files Keras would list but we do not decode */
     vkdp_excluded *skipped_types;
     int nempty_classes;  /* class folders with no usable image (reported, not fatal) */
+    int nduplicates;     /* of the excluded: files reached again (symlink, hard link) */
 } vkdp_index;
 
 /* Builds the index of `dir`. class_names: NULL to infer (sorted non-hidden subfolders), else the
@@ -51,6 +56,12 @@ int vkdp_index_build(const char *dir, const char *const *class_names, int nclass
 void vkdp_index_free(vkdp_index *idx);
 /* Full path of file `id` into buf (returns buf). */
 const char *vkdp_index_path(const vkdp_index *idx, int id, char *buf, size_t len);
+
+/* The per-image pixel budget (width * height) of every later probe and decode, process-wide:
+ * set it before indexing or starting a loader (default VKDP_DEFAULT_MAX_PIXELS). An image over
+ * it is refused from its header, before decoding, with the reason. */
+void vkdp_jpeg_set_max_pixels(int64_t max_pixels);
+int64_t vkdp_jpeg_max_pixels(void);
 
 /* Probes a JPEG header: returns 0 and the size, or -1 with the reason. Reads the first 64 KiB,
  * then the whole file when the header lies further (large EXIF). */
@@ -79,6 +90,9 @@ typedef struct {
  * training = first n - num_val, validation = last num_val. validation_split in [0, 1). */
 void vkdp_split_make(const vkdp_index *idx, uint32_t seed, double validation_split, vkdp_split *out);
 void vkdp_split_free(vkdp_split *s);
+/* SHA-256 (hex) of what every rank must agree on before training: the classes, each file's
+ * relative path, size and label, and the split (training and validation ids in order). */
+void vkdp_index_digest(const vkdp_index *idx, const vkdp_split *split, char hex[65]);
 
 /* Prints the Keras-style summary to f: "Found N files belonging to K classes.", per-class counts,
  * every excluded/skipped file with its reason, and (split non-NULL) "Using N files for

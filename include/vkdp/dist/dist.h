@@ -42,6 +42,12 @@ void vkdp_allgatherv_bytes(const void *mine, void *all, const size_t *counts);
  * has Y" and the whole job aborts (non-zero exit, no rank left waiting). A collective. */
 void vkdp_check_replicas(uint64_t local_checksum, int64_t step, const char *what);
 
+/* Compares every rank's digest (a NUL-terminated string, e.g. a SHA-256 in hex, under 80 chars)
+ * before any work depends on it; on any mismatch rank 0 reports "ranks disagree on WHAT: rank r
+ * (host H) has D..., unlike rank 0 (host H0) with D0...; ADVICE", naming every rank that differs
+ * (the first few), and the whole job aborts. A collective; nothing without MPI. */
+void vkdp_check_same(const char *digest, const char *what, const char *advice);
+
 /* For tests: the largest count one MPI call carries (default and ceiling INT_MAX, MPI's int
  * counts). Larger transfers are split into calls of at most this many elements (bytes for
  * vkdp_bcast and vkdp_allgatherv_bytes); lowering it runs those paths on small buffers. */

@@ -15,6 +15,7 @@ typedef struct {
     double validation_split;
     int image_size;
     int batch;                   /* global batch: the backbone's largest micro-batch per rank */
+    int max_pixels;              /* per-image pixel budget, checked from the header (--max-pixels) */
     int decode_threads;          /* JPEG decode threads per rank, 0: cores / ranks on the node */
     const char *device;          /* NULL: automatic; "N" (every rank) or "N,M,..." (one per local rank) */
     int profile;
