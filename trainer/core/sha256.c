@@ -19,15 +19,41 @@
         }                                                                                       \
     } while (0)
 
+static void to_hex(EVP_MD_CTX *c, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    SSL_CHECK(EVP_DigestFinal_ex(c, md, &len) == 1);
+    EVP_MD_CTX_free(c);
+    if (len != 32)
+        VKDP_FATAL("EVP_sha256 returned a %u-byte digest, expected 32", len);
+    for (unsigned int i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The opaque context is OpenSSL's own. */
+vkdp_sha256_ctx *vkdp_sha256_init(void)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    SSL_CHECK(c != NULL);
+    SSL_CHECK(EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1);
+    return (vkdp_sha256_ctx *)c;
+}
+
+void vkdp_sha256_update(vkdp_sha256_ctx *c, const void *data, size_t n)
+{
+    SSL_CHECK(EVP_DigestUpdate((EVP_MD_CTX *)c, data, n) == 1);
+}
+
+void vkdp_sha256_final(vkdp_sha256_ctx *c, char hex[65]) { to_hex((EVP_MD_CTX *)c, hex); }
+
 int vkdp_sha256_file(const char *path, char hex[65])
 {
     hex[0] = '\0';
     FILE *f = fopen(path, "rb");
     if (!f)
         return -1;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    SSL_CHECK(c != NULL);
-    SSL_CHECK(EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1);
+    EVP_MD_CTX *c = (EVP_MD_CTX *)vkdp_sha256_init();
     static _Thread_local unsigned char buf[1 << 16];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
@@ -43,14 +69,7 @@ int vkdp_sha256_file(const char *path, char hex[65])
         errno = saved ? saved : EIO;
         return -1;
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    SSL_CHECK(EVP_DigestFinal_ex(c, md, &len) == 1);
-    EVP_MD_CTX_free(c);
-    if (len != 32)
-        VKDP_FATAL("EVP_sha256 returned a %u-byte digest, expected 32", len);
-    for (unsigned int i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    to_hex(c, hex);
     return 0;
 }
 

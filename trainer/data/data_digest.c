@@ -23,22 +23,21 @@ static void put_str(vkdp_sha256_ctx *c, const char *s)
 
 void vkdp_index_digest(const vkdp_index *idx, const vkdp_split *split, char hex[65])
 {
-    vkdp_sha256_ctx c;
-    vkdp_sha256_init(&c);
-    put_i64(&c, idx->nclasses);
+    vkdp_sha256_ctx *c = vkdp_sha256_init();
+    put_i64(c, idx->nclasses);
     for (int k = 0; k < idx->nclasses; k++)
-        put_str(&c, idx->class_names[k]);
-    put_i64(&c, idx->n);
+        put_str(c, idx->class_names[k]);
+    put_i64(c, idx->n);
     for (int i = 0; i < idx->n; i++) {
-        put_str(&c, idx->rel[i]);
-        put_i64(&c, idx->bytes[i]);
-        put_i64(&c, idx->label[i]);
+        put_str(c, idx->rel[i]);
+        put_i64(c, idx->bytes[i]);
+        put_i64(c, idx->label[i]);
     }
-    put_i64(&c, split->ntrain);
+    put_i64(c, split->ntrain);
     for (int i = 0; i < split->ntrain; i++)
-        put_i64(&c, split->train[i]);
-    put_i64(&c, split->nval);
+        put_i64(c, split->train[i]);
+    put_i64(c, split->nval);
     for (int i = 0; i < split->nval; i++)
-        put_i64(&c, split->val[i]);
-    vkdp_sha256_final(&c, hex);
+        put_i64(c, split->val[i]);
+    vkdp_sha256_final(c, hex);
 }
