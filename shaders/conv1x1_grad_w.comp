@@ -3,6 +3,7 @@
 // gradients of a 1x1 convolution (include/vkdp/ops/grad_ops.h). Invocations 0..K*N-1 each sum
 // one dw element over m in float; the next N one db element each.
 layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
+layout(constant_id = 0) const bool HAS_DB = true; // false: no db (binding 3 then aliases dw)
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer DY { float dy[]; };
 layout(std430, binding = 2) writeonly buffer DW { float dw[]; };
@@ -20,7 +21,7 @@ void main()
         for (uint m = 0; m < p.M; m++)
             a += x[m * p.K + k] * dy[m * p.N + n];
         dw[i] = a;
-    } else if (i < kn + p.N) {
+    } else if (HAS_DB && i < kn + p.N) {
         uint n = i - kn;
         for (uint m = 0; m < p.M; m++)
             a += dy[m * p.N + n];

@@ -4,6 +4,7 @@
 // Invocations 0..k*k*C-1 each sum one tap of one channel over every output position in float;
 // the next C one db element each.
 layout(local_size_x = 64, local_size_x_id = 100) in; // x: the device table's wg (vkdp/ops/tune.h)
+layout(constant_id = 0) const bool HAS_DB = true; // false: no db (binding 3 then aliases dw)
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer DY { float dy[]; };
 layout(std430, binding = 2) writeonly buffer DW { float dw[]; };
@@ -32,7 +33,7 @@ void main()
                 }
             }
         dw[i] = a;
-    } else if (i < taps + p.C) {
+    } else if (HAS_DB && i < taps + p.C) {
         uint c = i - taps;
         for (uint q = 0; q < p.B * p.Ho * p.Wo; q++)
             a += dy[q * p.C + c];

@@ -24,7 +24,7 @@ add_test(NAME backbone_ops COMMAND test_ops stem_conv3x3_s2 dwconv gap se_excite
 add_test(NAME head_ops COMMAND test_ops head_bn_stats head_bn_dropout head_logits_loss
                                         head_grad_sums adam)
 # the backward ops of fine-tuning (vkdp/ops/grad_ops.h) and their unfused forward pieces
-add_test(NAME grad_ops COMMAND test_ops conv1x1_grad dwconv_grad se_gate_grad se_excite_grad
+add_test(NAME grad_ops COMMAND test_ops conv1x1_grad dwconv_lin dwconv_grad se_gate_grad se_excite_grad
                                         bn_frozen bn_frozen_grad residual residual_grad gap_grad)
 set_tests_properties(vk_spirv vk_texel head_ref op_records op_conv1x1 op_eltwise op_map backbone_ops
                      head_ops grad_ops PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)

@@ -38,10 +38,10 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
 #define DW(B, H, W, C)                                                                          \
     CASE(dwconv, B, H, W, C, 3, 1), CASE(dwconv, B, H, W, C, 3, 2),                             \
     CASE(dwconv, B, H, W, C, 5, 1), CASE(dwconv, B, H, W, C, 5, 2)
-/* dwconv_grad: B, H, W, C, k, stride -- both kernels, both strides */
-#define DWG(B, H, W, C)                                                                         \
-    CASE(dwconv_grad, B, H, W, C, 3, 1), CASE(dwconv_grad, B, H, W, C, 3, 2),                   \
-    CASE(dwconv_grad, B, H, W, C, 5, 1), CASE(dwconv_grad, B, H, W, C, 5, 2)
+/* dwconv_grad: B, H, W, C, k, stride, db -- both kernels, both strides */
+#define DWG(B, H, W, C, db)                                                                     \
+    CASE(dwconv_grad, B, H, W, C, 3, 1, db), CASE(dwconv_grad, B, H, W, C, 3, 2, db),           \
+    CASE(dwconv_grad, B, H, W, C, 5, 1, db), CASE(dwconv_grad, B, H, W, C, 5, 2, db)
 /* the head's ops on one batch (n samples, F features, C classes); adam over its parameters */
 #define HEAD(n, F, C, seed)                                                                     \
     CASE(head_bn_stats, n, F, 0), CASE(head_bn_stats, n, F, 1),                                 \
@@ -79,11 +79,18 @@ static const op_case cases[] = {
     CASE(se_excite, 3, 96, 4), CASE(se_excite, 2, 37, 6),
     {.op = &vkdp_rec_se_excite, .p = {2, 1152, 48}, .tol = 1e-4},
     /* backward ops of the trainable part (vkdp/ops/grad_ops.h), each with finite differences of
-     * every gradient output; conv1x1_grad: M, K, N (6272 rows: dw sums as long as a batch's) */
-    CASE(conv1x1_grad, 392, 40, 24), CASE(conv1x1_grad, 1001, 13, 7), CASE(conv1x1_grad, 3, 5, 1),
-    CASE(conv1x1_grad, 6272, 16, 24), CASE(conv1x1_grad, 49, 96, 20),
-    DWG(2, 7, 9, 24), DWG(2, 13, 16, 12), DWG(1, 14, 14, 32), DWG(3, 8, 8, 7),
-    CASE(dwconv_grad, 1, 1, 1, 8, 3, 1), CASE(dwconv_grad, 1, 2, 3, 5, 5, 2),
+     * every gradient output; conv1x1_grad: M, K, N, db (6272 rows: dw sums as long as a batch's;
+     * without db, a partial last workgroup must not write dw through the db binding) */
+    CASE(conv1x1_grad, 392, 40, 24, 1), CASE(conv1x1_grad, 1001, 13, 7, 1),
+    CASE(conv1x1_grad, 3, 5, 1, 1), CASE(conv1x1_grad, 6272, 16, 24, 1),
+    CASE(conv1x1_grad, 49, 96, 20, 1), CASE(conv1x1_grad, 1001, 13, 7, 0),
+    CASE(conv1x1_grad, 49, 96, 20, 0),
+    DWG(2, 7, 9, 24, 1), DWG(2, 13, 16, 12, 1), DWG(1, 14, 14, 32, 1), DWG(3, 8, 8, 7, 1),
+    DWG(2, 12, 15, 32, 0), DWG(1, 5, 6, 10, 0),
+    CASE(dwconv_grad, 1, 1, 1, 8, 3, 1, 1), CASE(dwconv_grad, 1, 2, 3, 5, 5, 2, 1),
+    CASE(dwconv_lin, 2, 7, 9, 24, 3, 1), CASE(dwconv_lin, 2, 7, 9, 24, 3, 2),
+    CASE(dwconv_lin, 2, 13, 16, 12, 5, 1), CASE(dwconv_lin, 2, 13, 16, 12, 5, 2),
+    CASE(dwconv_lin, 1, 2, 3, 5, 5, 2),
     /* se_gate_grad: B, P, C; se_excite_grad: B, C, se */
     CASE(se_gate_grad, 3, 63, 24), CASE(se_gate_grad, 2, 49, 37), CASE(se_gate_grad, 1, 1, 5),
     CASE(se_excite_grad, 3, 96, 4), CASE(se_excite_grad, 2, 37, 6), CASE(se_excite_grad, 1, 1, 1),

@@ -7,7 +7,7 @@ enum { DX_DY, DX_W, DX_DX, DX_BINDINGS };
 enum { DW_X, DW_DY, DW_DW, DW_DB, DW_BINDINGS };
 /* the generic form's tensors; b is the forward's bias, read only by the loss */
 enum { T_X, T_W, T_B, T_DY, T_DX, T_DW, T_DB };
-enum { P_M, P_K, P_N };
+enum { P_M, P_K, P_N, P_DB };
 
 typedef struct {
     uint32_t M, K, N;
@@ -34,10 +34,12 @@ void vkdp_op_conv1x1_grad(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K,
         vkdp_op_dispatch(c, dev, op, &shader_dx, NULL, 0, v, &push, (uint64_t)M * K, 1, label);
     }
     if (dw.buf) {
-        /* without db, the bias invocations write into dw's own range: skip them instead */
+        /* without db (HAS_DB off) binding 3 takes dw's view, which the shader then never
+         * writes through it */
         vkdp_view v[DW_BINDINGS] = {x, dy, dw, db.buf ? db : dw};
         uint64_t n = (uint64_t)K * N + (db.buf ? N : 0);
-        vkdp_op_dispatch(c, dev, op, &shader_w, NULL, 0, v, &push, n, 1, label);
+        uint32_t has_db = db.buf != NULL;
+        vkdp_op_dispatch(c, dev, op, &shader_w, &has_db, 1, v, &push, n, 1, label);
     }
 }
 
@@ -54,6 +56,7 @@ static void shape(const vkdp_op *op, vkdp_device *dev, const int64_t *p, vkdp_te
     t[T_DX] = vkdp_shape(M * K, 0, 0);
     t[T_DW] = vkdp_shape(K * N, 0, 0);
     t[T_DB] = vkdp_shape(N, 0, 0);
+    t[T_DB].absent = !p[P_DB];
 }
 
 static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64_t *p,
@@ -91,7 +94,7 @@ static double loss(const vkdp_op *op, const int64_t *p, void *const *t)
 const vkdp_op vkdp_rec_conv1x1_grad = {
     .name = "conv1x1_grad",
     .fwd = {&shader_dx, &shader_w},
-    .params = {"M", "K", "N"},
+    .params = {"M", "K", "N", "db"},
     .tensors = {{"x", VKDP_IN, VKDP_F32}, {"w", VKDP_IN, VKDP_F32}, {"b", VKDP_IN, VKDP_F32},
                 {"dy", VKDP_IN, VKDP_F32}, {"dx", VKDP_OUT, VKDP_F32},
                 {"dw", VKDP_OUT, VKDP_F32}, {"db", VKDP_OUT, VKDP_F32}},

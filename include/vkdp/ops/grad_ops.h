@@ -13,7 +13,7 @@
 #include "vkdp/ops/op.h"
 #include "vkdp/vk/vk.h"
 
-extern const vkdp_op vkdp_rec_conv1x1_grad, vkdp_rec_dwconv_grad, vkdp_rec_se_gate_grad,
+extern const vkdp_op vkdp_rec_conv1x1_grad, vkdp_rec_dwconv_lin, vkdp_rec_dwconv_grad, vkdp_rec_se_gate_grad,
     vkdp_rec_se_excite_grad, vkdp_rec_bn_frozen, vkdp_rec_bn_frozen_grad, vkdp_rec_residual,
     vkdp_rec_residual_grad, vkdp_rec_gap_grad;
 
@@ -23,8 +23,11 @@ void vkdp_op_conv1x1_grad(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K,
                           vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
                           vkdp_view db, const char *label);
 
-/* Depthwise convolution of geometry g over B samples (vkdp_dw_geom_keras for the network's):
- * dx [B,H,W,C] (dx.buf NULL: skipped), dw [k,k,C] and db [C] (dw.buf NULL: both skipped; db.buf
+/* Depthwise convolution of geometry g over B samples (vkdp_dw_geom_keras for the network's),
+ * no activation: y [B,Ho,Wo,C] = dwconv(x, w) + bias. */
+void vkdp_op_dwconv_lin(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t B,
+                        vkdp_view x, vkdp_view w, vkdp_view bias, vkdp_view y, const char *label);
+/* Its backward: dx [B,H,W,C] (dx.buf NULL: skipped), dw [k,k,C] and db [C] (dw.buf NULL: both skipped; db.buf
  * NULL: db skipped). */
 void vkdp_op_dwconv_grad(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t B,
                          vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
