@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "vkdp/ops/augment.h"
 #include "vkdp/ops/backbone_ops.h"
 #include "vkdp/ops/grad_ops.h"
 #include "vkdp/ops/head_ops.h"
@@ -104,6 +105,10 @@ static const op_case cases[] = {
     /* gap_grad: B, HW, C, accumulate */
     CASE(gap_grad, 3, 63, 37, 0), CASE(gap_grad, 3, 63, 37, 1), CASE(gap_grad, 2, 49, 1280, 0),
     CASE(gap_grad, 2, 196, 24, 1), CASE(gap_grad, 1, 1, 1, 1),
+    /* augment: B, H, W, C, seed, epoch, gpos, flip (1 horizontal, 2 vertical, 3 both) */
+    CASE(augment, 3, 32, 29, 3, 42, 0, 0, 1), CASE(augment, 4, 17, 24, 3, 7, 3, 1000, 3),
+    CASE(augment, 2, 224, 224, 3, 1, 1, 5, 1), CASE(augment, 2, 1, 1, 3, 9, 0, 0, 2),
+    CASE(augment, 1, 2, 40, 1, 5, 2, 77, 3),
     /* head ops: bit-exact but for head_logits_loss's exp and log */
     HEAD(37, 1280, 5, 11), HEAD(5, 67, 3, 12), HEAD(0, 64, 2, 13), HEAD(200, 96, 7, 14),
     {.op = &vkdp_rec_head_bn_stats, .p = {6, 3, 0}, .specials = 1},
