@@ -25,8 +25,13 @@ set(VKDP_BACKBONE_OPS stem_conv3x3_s2 dwconv gap se_excite se_gate)
 set(VKDP_HEAD_OPS head_bn_stats head_bn_dropout head_logits_loss head_grad_sums adam)
 add_test(NAME backbone_ops COMMAND test_ops ${VKDP_BACKBONE_OPS})
 add_test(NAME head_ops COMMAND test_ops ${VKDP_HEAD_OPS})
+# the backward ops of fine-tuning (vkdp/ops/grad_ops.h) and their unfused forward pieces
+add_test(NAME grad_ops COMMAND test_ops conv1x1_grad dwconv_lin dwconv_grad se_gate_grad se_excite_grad
+                                        bn_frozen bn_frozen_grad residual residual_grad gap_grad)
+# --augment's shaders against the C reference of vkdp/ops/augment_ref.h
+add_test(NAME augment_ops COMMAND test_ops augment)
 set_tests_properties(vk_spirv vk_texel head_ref op_records op_conv1x1 op_eltwise op_map backbone_ops
-                     head_ops PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+                     head_ops grad_ops augment_ops PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
 # Synchronization validation (VKDP_VALIDATION=3) over every binding kind, every op's cases and
 # the whole backbone forward: a barrier the recorder left out is a SYNC-HAZARD error, fatal.
 # The layer's own allocations outlive it (LeakSanitizer would report an "<unknown module>"), so

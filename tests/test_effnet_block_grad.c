@@ -3,7 +3,9 @@
  * tests/ref/effnet_grad_torch.py on the same inputs, loss weights and drop-connect bits:
  * the output, the input gradient and every trainable tensor's gradient of both blocks.
  * A control run ignores the drop-connect bits and must disagree with the reference.
- * usage: test_effnet_block_grad WEIGHTS.h5 DIR (DIR: the reference script's output) */
+ * With "device", the same through the device's ops (vkdp/model/block_dev.h): the shaders'
+ * gradient check against the same reference.
+ * usage: test_effnet_block_grad WEIGHTS.h5 DIR [device] (DIR: the reference script's output) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "harness.h"
 #include "vkdp/core/common.h"
 #include "vkdp/model/effnet.h"
+#include "vkdp/model/block_dev.h"
 #include "vkdp/model/effnet_grad.h"
 
 /* float32 C against float64 torch, normwise: measured worst 1.2e-6 (block2a's SE gradients); a
@@ -39,6 +42,9 @@ static int block_index(const vkdp_effnet *net, const char *name)
 
 /* Set for the control run: its mismatches are expected and summarised in one line. */
 static int quiet;
+/* "device" mode: the blocks run on it (vkdp/model/block_dev.h) instead of in C */
+static vkdp_device *dev;
+static vkdp_cmd *cmd;
 
 static int compare(const char *dir, const char *cname, const char *what, const float *got, size_t n)
 {
@@ -80,12 +86,93 @@ static int compare_grads(const char *dir, const char *cname, const vkdp_mbconv *
     return ok;
 }
 
+/* The two blocks' forward (act[1], act[2] from act[0]) and backward from r (dx and g), in C. */
+static void blocks_c(const vkdp_block_weights *w, int B, const int *H, const int *W,
+                     const size_t *n, int drop_connect, float (*scale)[B], float **act,
+                     const float *r, float *dx, vkdp_block_grads *g)
+{
+    vkdp_block_tape tape[2];
+    for (int k = 0; k < 2; k++) {
+        const float *ds = drop_connect && w[k].drop_rate > 0 ? scale[k] : NULL;
+        vkdp_block_forward_train(&w[k], B, H[k], W[k], act[k], ds, &tape[k], act[k + 1]);
+    }
+    float *dmid = vkdp_xmalloc(n[1] * sizeof *dmid);
+    for (int k = 1; k >= 0; k--)
+        vkdp_block_backward(&w[k], &tape[k], k ? r : dmid, k ? dmid : dx, &g[k]);
+    for (int k = 0; k < 2; k++)
+        vkdp_block_tape_free(&tape[k]);
+    free(dmid);
+}
+
+static vkdp_buf *up(const float *src, size_t n, const char *name)
+{
+    vkdp_buf *b = vkdp_buf_create(dev, n * sizeof(float), name);
+    vkdp_buf_upload(b, 0, src, n * sizeof(float));
+    return b;
+}
+
+static void down(vkdp_buf *b, float *dst, size_t n)
+{
+    if (b)
+        vkdp_buf_download(b, 0, dst, n * sizeof(float));
+}
+
+/* The same on the device (vkdp/model/block_dev.h), one recording, one submission. */
+static void blocks_device(const vkdp_block_weights *w, int B, const int *H, const int *W,
+                          const size_t *n, int drop_connect, float (*scale)[B], float **act,
+                          const float *r, float *dx, vkdp_block_grads *g)
+{
+    vkdp_block_dev d[2];
+    vkdp_block_dev_tape tape[2];
+    vkdp_block_dev_grads dg[2];
+    vkdp_buf *a[3] = {up(act[0], n[0], "x"), vkdp_buf_create(dev, n[1] * 4, "mid"),
+                      vkdp_buf_create(dev, n[2] * 4, "out")};
+    vkdp_buf *dr = up(r, n[2], "r"), *dmid = vkdp_buf_create(dev, n[1] * 4, "dmid");
+    vkdp_buf *ddx = vkdp_buf_create(dev, n[0] * 4, "dx"), *sc[2];
+    vkdp_cmd_begin(cmd);
+    for (int k = 0; k < 2; k++) {
+        vkdp_block_dev_create(dev, &w[k], &d[k]);
+        vkdp_block_dev_grads_create(dev, w[k].arch, &dg[k]);
+        sc[k] = up(scale[k], (size_t)B, "drop_scale");
+        vkdp_view ds = {0};
+        if (drop_connect && w[k].drop_rate > 0)
+            ds = vkdp_whole(sc[k]);
+        vkdp_block_dev_forward(cmd, dev, &d[k], B, H[k], W[k], vkdp_whole(a[k]), ds, &tape[k],
+                               vkdp_whole(a[k + 1]));
+    }
+    for (int k = 1; k >= 0; k--)
+        vkdp_block_dev_backward(cmd, dev, &d[k], &tape[k], vkdp_whole(k ? dr : dmid),
+                                vkdp_whole(k ? dmid : ddx), &dg[k]);
+    vkdp_cmd_end(cmd);
+    vkdp_cmd_submit(cmd);
+    for (int k = 1; k < 3; k++)
+        down(a[k], act[k], n[k]);
+    down(ddx, dx, n[0]);
+    for (int k = 0; k < 2; k++) {
+        const vkdp_mbconv *m = w[k].arch;
+        size_t ex = (size_t)m->exp_ch, se = (size_t)m->se_ch;
+        down(dg[k].expand_w, g[k].expand_w, (size_t)m->in_ch * ex);
+        down(dg[k].dw_w, g[k].dw_w, (size_t)m->kernel * m->kernel * ex);
+        down(dg[k].se_reduce_w, g[k].se_reduce_w, ex * se);
+        down(dg[k].se_reduce_b, g[k].se_reduce_b, se);
+        down(dg[k].se_expand_w, g[k].se_expand_w, se * ex);
+        down(dg[k].se_expand_b, g[k].se_expand_b, ex);
+        down(dg[k].project_w, g[k].project_w, ex * m->out_ch);
+        vkdp_block_dev_tape_free(&tape[k]);
+        vkdp_block_dev_grads_free(&dg[k]);
+        vkdp_block_dev_free(&d[k]);
+        vkdp_buf_destroy(sc[k]);
+    }
+    for (int k = 0; k < 3; k++)
+        vkdp_buf_destroy(a[k]);
+    vkdp_buf_destroy(dr), vkdp_buf_destroy(dmid), vkdp_buf_destroy(ddx);
+}
+
 static int run_case(const vkdp_effnet *net, const char *dir, size_t ci, int drop_connect)
 {
     const char *cname = cases[ci].name;
     const int B = cases[ci].B;
     vkdp_block_weights w[2];
-    vkdp_block_tape tape[2];
     vkdp_block_grads g[2];
     float *act[3];  /* input, between the blocks, output */
     int H[3] = {cases[ci].H}, W[3] = {cases[ci].W};
@@ -108,31 +195,26 @@ static int run_case(const vkdp_effnet *net, const char *dir, size_t ci, int drop
     snprintf(path, sizeof path, "%s/%s.r.f32", dir, cname);
     float *r = f32_read(path, n[2]);
 
-    for (int k = 0; k < 2; k++) {
-        float scale[B];
+    float scale[2][B];
+    for (int k = 0; k < 2; k++)
         for (int b = 0; b < B; b++)
-            scale[b] = vkdp_drop_connect_scale(w[k].drop_rate, keep[k * B + b] != 0.0f);
-        act[k + 1] = vkdp_xmalloc(n[k + 1] * sizeof(float));
-        const float *ds = drop_connect && w[k].drop_rate > 0 ? scale : NULL;
-        vkdp_block_forward_train(&w[k], B, H[k], W[k], act[k], ds, &tape[k], act[k + 1]);
-    }
-    int ok = compare(dir, cname, "out", act[2], n[2]);
-
-    float *dmid = vkdp_xmalloc(n[1] * sizeof *dmid), *dx = vkdp_xmalloc(n[0] * sizeof *dx);
-    for (int k = 1; k >= 0; k--) {
+            scale[k][b] = vkdp_drop_connect_scale(w[k].drop_rate, keep[k * B + b] != 0.0f);
+    for (int k = 0; k < 3; k++)
+        act[k] = k ? vkdp_xmalloc(n[k] * sizeof(float)) : act[0];
+    float *dx = vkdp_xmalloc(n[0] * sizeof *dx);
+    for (int k = 0; k < 2; k++)
         vkdp_block_grads_alloc(w[k].arch, &g[k]);
-        vkdp_block_backward(&w[k], &tape[k], k ? r : dmid, k ? dmid : dx, &g[k]);
-    }
+    (dev ? blocks_device : blocks_c)(w, B, H, W, n, drop_connect, scale, act, r, dx, g);
+    int ok = compare(dir, cname, "out", act[2], n[2]);
     ok &= compare(dir, cname, "dx", dx, n[0]);
     for (int k = 0; k < 2; k++) {
         ok &= compare_grads(dir, cname, w[k].arch, &g[k]);
         vkdp_block_grads_free(&g[k]);
-        vkdp_block_tape_free(&tape[k]);
         vkdp_block_weights_free(&w[k]);
     }
     for (int k = 0; k < 3; k++)
         free(act[k]);
-    free(dmid), free(dx), free(r), free(keep);
+    free(dx), free(r), free(keep);
     return ok;
 }
 
@@ -172,9 +254,13 @@ static int check_errors(vkdp_effnet *net)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s WEIGHTS.h5 DIR\n", argv[0]);
+    if (argc != 3 && (argc != 4 || strcmp(argv[3], "device"))) {
+        fprintf(stderr, "usage: %s WEIGHTS.h5 DIR [device]\n", argv[0]);
         return 2;
+    }
+    if (argc == 4) {
+        dev = vkdp_device_create(NULL);
+        cmd = vkdp_cmd_create(dev);
     }
     vkdp_effnet net;
     char err[1024];
@@ -192,6 +278,10 @@ int main(int argc, char **argv)
     printf("%-4s control caught\n", control_caught ? "ok" : "FAIL");
     ok &= control_caught;
     vkdp_effnet_free(&net);
+    if (dev) {
+        vkdp_cmd_destroy(cmd);
+        vkdp_device_destroy(dev);
+    }
     printf("%s\n", ok ? "block gradients match the PyTorch reference" : "FAILURES");
     return ok ? 0 : 1;
 }

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "harness.h"
+#include "vkdp/ops/augment.h"
 #include "vkdp/ops/backbone_ops.h"
+#include "vkdp/ops/grad_ops.h"
 #include "vkdp/ops/head_ops.h"
 #include "vkdp/ops/map.h"
 #include "vkdp/ops/ops.h"
@@ -37,6 +39,10 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
 #define DW(B, H, W, C)                                                                          \
     CASE(dwconv, B, H, W, C, 3, 1), CASE(dwconv, B, H, W, C, 3, 2),                             \
     CASE(dwconv, B, H, W, C, 5, 1), CASE(dwconv, B, H, W, C, 5, 2)
+/* dwconv_grad: B, H, W, C, k, stride, db -- both kernels, both strides */
+#define DWG(B, H, W, C, db)                                                                     \
+    CASE(dwconv_grad, B, H, W, C, 3, 1, db), CASE(dwconv_grad, B, H, W, C, 3, 2, db),           \
+    CASE(dwconv_grad, B, H, W, C, 5, 1, db), CASE(dwconv_grad, B, H, W, C, 5, 2, db)
 /* the head's ops on one batch (n samples, F features, C classes); adam over its parameters */
 #define HEAD(n, F, C, seed)                                                                     \
     CASE(head_bn_stats, n, F, 0), CASE(head_bn_stats, n, F, 1),                                 \
@@ -73,6 +79,36 @@ static const op_case cases[] = {
     /* se_excite: B, C, se (float sums of 1152 products against a double reference: 1e-4) */
     CASE(se_excite, 3, 96, 4), CASE(se_excite, 2, 37, 6),
     {.op = &vkdp_rec_se_excite, .p = {2, 1152, 48}, .tol = 1e-4},
+    /* backward ops of the trainable part (vkdp/ops/grad_ops.h), each with finite differences of
+     * every gradient output; conv1x1_grad: M, K, N, db (6272 rows: dw sums as long as a batch's;
+     * without db, a partial last workgroup must not write dw through the db binding) */
+    CASE(conv1x1_grad, 392, 40, 24, 1), CASE(conv1x1_grad, 1001, 13, 7, 1),
+    CASE(conv1x1_grad, 3, 5, 1, 1), CASE(conv1x1_grad, 6272, 16, 24, 1),
+    CASE(conv1x1_grad, 49, 96, 20, 1), CASE(conv1x1_grad, 1001, 13, 7, 0),
+    CASE(conv1x1_grad, 49, 96, 20, 0),
+    DWG(2, 7, 9, 24, 1), DWG(2, 13, 16, 12, 1), DWG(1, 14, 14, 32, 1), DWG(3, 8, 8, 7, 1),
+    DWG(2, 12, 15, 32, 0), DWG(1, 5, 6, 10, 0),
+    CASE(dwconv_grad, 1, 1, 1, 8, 3, 1, 1), CASE(dwconv_grad, 1, 2, 3, 5, 5, 2, 1),
+    CASE(dwconv_lin, 2, 7, 9, 24, 3, 1), CASE(dwconv_lin, 2, 7, 9, 24, 3, 2),
+    CASE(dwconv_lin, 2, 13, 16, 12, 5, 1), CASE(dwconv_lin, 2, 13, 16, 12, 5, 2),
+    CASE(dwconv_lin, 1, 2, 3, 5, 5, 2),
+    /* se_gate_grad: B, P, C; se_excite_grad: B, C, se */
+    CASE(se_gate_grad, 3, 63, 24), CASE(se_gate_grad, 2, 49, 37), CASE(se_gate_grad, 1, 1, 5),
+    CASE(se_excite_grad, 3, 96, 4), CASE(se_excite_grad, 2, 37, 6), CASE(se_excite_grad, 1, 1, 1),
+    CASE(se_excite_grad, 2, 1152, 48),
+    /* bn_frozen: M, C, act; bn_frozen_grad: M, C */
+    CASE(bn_frozen, 1001, 37, NONE), CASE(bn_frozen, 196, 672, SWISH), CASE(bn_frozen, 50, 24, SIGMOID),
+    CASE(bn_frozen_grad, 1001, 37), CASE(bn_frozen_grad, 196, 672), CASE(bn_frozen_grad, 1, 1),
+    /* residual, residual_grad: B, N */
+    CASE(residual, 3, 1001), CASE(residual, 4, 21952), CASE(residual_grad, 3, 1001),
+    CASE(residual_grad, 4, 21952), CASE(residual_grad, 1, 1),
+    /* gap_grad: B, HW, C, accumulate */
+    CASE(gap_grad, 3, 63, 37, 0), CASE(gap_grad, 3, 63, 37, 1), CASE(gap_grad, 2, 49, 1280, 0),
+    CASE(gap_grad, 2, 196, 24, 1), CASE(gap_grad, 1, 1, 1, 1),
+    /* augment: B, H, W, C, seed, epoch, gpos, flip (1 horizontal, 2 vertical, 3 both) */
+    CASE(augment, 3, 32, 29, 3, 42, 0, 0, 1), CASE(augment, 4, 17, 24, 3, 7, 3, 1000, 3),
+    CASE(augment, 2, 224, 224, 3, 1, 1, 5, 1), CASE(augment, 2, 1, 1, 3, 9, 0, 0, 2),
+    CASE(augment, 1, 2, 40, 1, 5, 2, 77, 3),
     /* head ops: bit-exact but for head_logits_loss's exp and log */
     HEAD(37, 1280, 5, 11), HEAD(5, 67, 3, 12), HEAD(0, 64, 2, 13), HEAD(200, 96, 7, 14),
     {.op = &vkdp_rec_head_bn_stats, .p = {6, 3, 0}, .specials = 1},
@@ -133,11 +169,11 @@ static int tensor_index(const vkdp_op *op, const char *name, size_t len)
 }
 
 /* The gradient's elements against central differences of the loss (inputs as the op saw them). */
-static int check_grad(const op_case *k, const char *desc, void **in, const float *got,
-                      uint64_t count)
+static int check_grad(const op_case *k, const char *desc, void **in, int wrt, int out,
+                      const float *got, uint64_t count)
 {
     const vkdp_op *op = k->op;
-    float *x = in[op->grad.wrt];
+    float *x = in[wrt];
     /* the loss is a sum over every element: fewer samples on large tensors */
     uint64_t samples = count < 32 ? count : 32;
     if (count > 1000000)
@@ -161,8 +197,8 @@ static int check_grad(const op_case *k, const char *desc, void **in, const float
     }
     int ok = worst <= 1e-4;
     char what[256];
-    snprintf(what, sizeof what, "%s: %s = d loss / d %s", desc, op->tensors[op->grad.out].name,
-             op->tensors[op->grad.wrt].name);
+    snprintf(what, sizeof what, "%s: %s = d loss / d %s", desc, op->tensors[out].name,
+             op->tensors[wrt].name);
     printf("%-4s %-64s %llu finite differences, worst rel err %.2e at %llu (tol 1e-4)\n",
            ok ? "ok" : "FAIL", what, (unsigned long long)samples, worst,
            (unsigned long long)worst_at);
@@ -241,7 +277,10 @@ static int run_case(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, uint64_t 
         else
             ok &= check_exact(what, got, ref[t], sh[t].count, dtype_size(tr->type));
         if (op->grad.loss && t == op->grad.out)
-            ok &= check_grad(k, desc, in, got, sh[t].count);
+            ok &= check_grad(k, desc, in, op->grad.wrt, t, got, sh[t].count);
+        for (int g = 0; op->grad.loss && g < op->grad.nmore; g++)
+            if (t == op->grad.more[g][1])
+                ok &= check_grad(k, desc, in, op->grad.more[g][0], t, got, sh[t].count);
         free(got);
     }
     for (int t = 0; t < nt; t++) {

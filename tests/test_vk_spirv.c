@@ -22,6 +22,16 @@ static const struct {
     {"se_excite", 4, 8, 0x8},       {"se_gate", 2, 8, 0x1},
     {"se_squeeze", 2, 12, 0x2},     {"stem_conv3x3_s2", 4, 48, 0x8},
     {"swish_grad", 3, 4, 0x4},
+    /* fine-tuning's backward and unfused forward ops, the augmentation (issue 12) */
+    {"augment_contrast", 3, 16, 0x1}, {"augment_mean", 2, 16, 0x2},
+    {"augment_warp", 3, 16, 0x4},    {"bn_frozen", 4, 8, 0x8},
+    {"bn_frozen_grad", 3, 8, 0x4},   {"conv1x1_grad_dx", 3, 12, 0x4},
+    {"conv1x1_grad_w", 4, 12, 0xC},  {"dwconv_grad_dx", 3, 40, 0x4},
+    {"dwconv_grad_w", 4, 40, 0xC},   {"dwconv_lin", 4, 40, 0x8},
+    {"gap_grad", 2, 12, 0x2},        {"residual", 4, 8, 0x8},
+    {"residual_grad", 3, 8, 0x4},    {"se_excite_grad_dh", 4, 12, 0x8},
+    {"se_excite_grad_h", 4, 12, 0x8}, {"se_excite_grad_w", 10, 12, 0x3E0},
+    {"se_excite_grad_z", 5, 12, 0x10}, {"se_gate_grad", 5, 12, 0x18},
 };
 
 static uint32_t writes_of(const vkdp_spirv_info *in)

@@ -37,7 +37,11 @@ static void usage(FILE *f)
     vkdp_opts_help(f, VKDP_OPT_BATCH, W, NULL);
     fprintf(f, "  --lr F                   Adam learning rate (default 1e-2)\n"
                "  --dropout F              dropout rate of the head (default 0.2)\n"
-               "  --no-feature-cache       recompute the backbone every epoch (for measurement)\n");
+               "  --no-feature-cache       recompute the backbone every epoch (for measurement)\n"
+               "  --augment                the Keras example's augmentation of training images on the\n"
+               "                           device (rotation 0.15, translation 0.1, horizontal flip,\n"
+               "                           contrast 0.1; per seed, epoch and sample); training images\n"
+               "                           are then not cached\n");
     vkdp_opts_help(f, VKDP_OPT_DECODE_THREADS, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_MAX_PIXELS, W, NULL);
     fprintf(f, "checkpoints:\n"
@@ -63,7 +67,7 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT,
-           O_COLLTIMEOUT, O_CSVLOG };
+           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT };
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
@@ -73,6 +77,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         {"lr", required_argument, 0, O_LR},
         {"dropout", required_argument, 0, O_DROPOUT},
         {"no-feature-cache", no_argument, 0, O_NOCACHE},
+        {"augment", no_argument, 0, O_AUGMENT},
         {"out", required_argument, 0, O_OUT},
         {"resume", required_argument, 0, O_RESUME},
         {"keep", required_argument, 0, O_KEEP},
@@ -103,6 +108,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         case O_LR: if (vkdp_parse_double("train", "--lr", optarg, 0, 10, &t->lr)) return 2; break;
         case O_DROPOUT: if (vkdp_parse_double("train", "--dropout", optarg, 0, 0.99, &t->dropout)) return 2; break;
         case O_NOCACHE: t->feature_cache = 0; break;
+        case O_AUGMENT: t->augment = 1; break;
         case O_OUT: t->out_dir = optarg; break;
         case O_RESUME: t->resume = optarg; break;
         case O_KEEP: if (vkdp_parse_long("train", "--keep", optarg, 0, 1000000, &v)) return 2; t->keep = (int)v; break;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi_check.h"
 #include "vkdp/core/common.h"
 #include "vkdp/core/watchdog.h"
 
@@ -15,17 +16,6 @@ static int initialised;          /* vkdp_dist_init ran, vkdp_dist_finalize not y
 static int world_rank, world_size = 1;
 static size_t max_count = INT_MAX;
 
-#define MPI_CHECK(expr)                                                                         \
-    do {                                                                                        \
-        int vkdp_mpi_rc_ = (expr);                                                              \
-        if (vkdp_mpi_rc_ != MPI_SUCCESS) {                                                      \
-            char vkdp_mpi_msg_[MPI_MAX_ERROR_STRING];                                           \
-            int vkdp_mpi_len_ = 0;                                                              \
-            if (MPI_Error_string(vkdp_mpi_rc_, vkdp_mpi_msg_, &vkdp_mpi_len_) != MPI_SUCCESS)   \
-                snprintf(vkdp_mpi_msg_, sizeof vkdp_mpi_msg_, "MPI error %d", vkdp_mpi_rc_);    \
-            vkdp_fatal_at(__FILE__, __LINE__, "%s failed: %s", #expr, vkdp_mpi_msg_);           \
-        }                                                                                       \
-    } while (0)
 
 /* core's fatal-error hook. MPI_Abort returns only when it failed, and then core exits. */
 static void abort_job(int status) { (void)MPI_Abort(MPI_COMM_WORLD, status); }

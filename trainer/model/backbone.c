@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkdp/ops/augment.h"
 #include "vkdp/ops/backbone_ops.h"
 #include "vkdp/core/common.h"
 #include "vkdp/ops/ops.h"
@@ -22,6 +23,7 @@ typedef struct {
 
 typedef struct {
     uint32_t nb;       /* images in this recording; 0 = slot unused */
+    int augment;       /* the recording starts with the training augmentation */
     uint64_t last_use;
     vkdp_cmd *cmd;
 } recording;
@@ -35,6 +37,7 @@ struct vkdp_backbone {
     int nblocks;
     block_dev blocks[VKDP_EFFNET_BLOCKS];
     vkdp_buf *input, *act[3], *part, *pool, *se_s, *gate, *out;
+    vkdp_buf *aug_params, *aug_tmp, *aug_mean, *aug_out; /* made by the first augmented forward */
     recording rec[MAX_RECORDINGS];
     uint64_t use_clock;
     vkdp_profile *prof;
@@ -186,12 +189,17 @@ static void conv1x1(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K, uint3
 /* Records the forward of nb images (input buffer -> out buffer). Activations rotate through
  * act[0..2]: the block input X and the expand/project output alternate between two of them, the
  * depthwise output always goes to the third. */
-static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb)
+static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment)
 {
     vkdp_device *dev = bb->dev;
     vkdp_buf *x = bb->act[0], *other = bb->act[1], *dw = bb->act[2];
     vkdp_cmd_begin(c);
-    vkdp_op_stem(c, dev, nb, bb->h, bb->w, bb->in_scale, bb->in_shift, vkdp_whole(bb->input),
+    if (augment)
+        vkdp_op_augment(c, dev, nb, bb->h, bb->w, 3, vkdp_whole(bb->input),
+                        vkdp_whole(bb->aug_params), vkdp_whole(bb->aug_tmp),
+                        vkdp_whole(bb->aug_mean), vkdp_whole(bb->aug_out), "augment");
+    vkdp_op_stem(c, dev, nb, bb->h, bb->w, bb->in_scale, bb->in_shift,
+                 vkdp_whole(augment ? bb->aug_out : bb->input),
                  vkdp_whole(bb->stem_w), vkdp_whole(bb->stem_b), vkdp_whole(x),
                  "stem_conv3x3_s2");
     for (int i = 0; i < bb->nblocks; i++) {
@@ -231,11 +239,11 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb)
     vkdp_cmd_end(c);
 }
 
-static vkdp_cmd *recording_for(vkdp_backbone *bb, uint32_t nb)
+static vkdp_cmd *recording_for(vkdp_backbone *bb, uint32_t nb, int augment)
 {
     recording *slot = NULL;
     for (int i = 0; i < MAX_RECORDINGS; i++)
-        if (bb->rec[i].nb == nb) {
+        if (bb->rec[i].nb == nb && bb->rec[i].augment == augment) {
             bb->rec[i].last_use = ++bb->use_clock;
             return bb->rec[i].cmd;
         }
@@ -244,13 +252,15 @@ static vkdp_cmd *recording_for(vkdp_backbone *bb, uint32_t nb)
             slot = &bb->rec[i];
     if (!slot->cmd)
         slot->cmd = vkdp_cmd_create(bb->dev);
-    record(bb, slot->cmd, nb);
+    record(bb, slot->cmd, nb, augment);
     slot->nb = nb;
+    slot->augment = augment;
     slot->last_use = ++bb->use_clock;
     return slot->cmd;
 }
 
-void vkdp_backbone_forward(vkdp_backbone *bb, const float *images, int B, float *pooled)
+static void forward(vkdp_backbone *bb, const float *images, int B, const float *aug_params,
+                    float *pooled)
 {
     if (B < 1)
         VKDP_FATAL("backbone: forward of %d images", B);
@@ -260,14 +270,36 @@ void vkdp_backbone_forward(vkdp_backbone *bb, const float *images, int B, float 
     size_t img_floats = (size_t)bb->h * bb->w * 3;
     for (uint32_t off = 0; off < (uint32_t)B; off += per) {
         uint32_t nb = (uint32_t)B - off < per ? (uint32_t)B - off : per;
-        vkdp_cmd *c = recording_for(bb, nb);
+        vkdp_cmd *c = recording_for(bb, nb, aug_params != NULL);
         vkdp_buf_upload(bb->input, 0, images + off * img_floats, nb * img_floats * sizeof(float));
+        if (aug_params)
+            vkdp_buf_upload(bb->aug_params, 0, aug_params + (size_t)off * VKDP_AUGMENT_PARAM_FLOATS,
+                            (size_t)nb * VKDP_AUGMENT_PARAM_FLOATS * sizeof(float));
         vkdp_cmd_submit(c);
         if (bb->prof)
             vkdp_profile_add(bb->prof, c);
         vkdp_buf_download(bb->out, 0, pooled + (size_t)off * VKDP_EFFNET_FEATURES,
                           (size_t)nb * VKDP_EFFNET_FEATURES * sizeof(float));
     }
+}
+
+void vkdp_backbone_forward(vkdp_backbone *bb, const float *images, int B, float *pooled)
+{
+    forward(bb, images, B, NULL, pooled);
+}
+
+void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int B,
+                                     const float *params, float *pooled)
+{
+    if (!bb->aug_out) {
+        uint64_t mb = bb->micro, img = (uint64_t)bb->h * bb->w * 3 * sizeof(float);
+        bb->aug_params = vkdp_buf_create(bb->dev, mb * VKDP_AUGMENT_PARAM_FLOATS * sizeof(float),
+                                         "augment params");
+        bb->aug_tmp = vkdp_buf_create(bb->dev, mb * img, "augment scratch");
+        bb->aug_mean = vkdp_buf_create(bb->dev, mb * 3 * sizeof(float), "augment means");
+        bb->aug_out = vkdp_buf_create(bb->dev, mb * img, "augmented input");
+    }
+    forward(bb, images, B, params, pooled);
 }
 
 void vkdp_backbone_set_profile(vkdp_backbone *bb, vkdp_profile *prof) { bb->prof = prof; }
@@ -291,7 +323,8 @@ void vkdp_backbone_destroy(vkdp_backbone *bb)
                 vkdp_buf_destroy(bufs[j]);
     }
     vkdp_buf *bufs[] = {bb->stem_w, bb->stem_b, bb->top_w, bb->top_b, bb->input, bb->act[0],
-                        bb->act[1], bb->act[2], bb->part, bb->pool, bb->se_s, bb->gate, bb->out};
+                        bb->act[1], bb->act[2], bb->part, bb->pool, bb->se_s, bb->gate, bb->out,
+                        bb->aug_params, bb->aug_tmp, bb->aug_mean, bb->aug_out};
     for (size_t j = 0; j < VKDP_ARRAY_LEN(bufs); j++)
         vkdp_buf_destroy(bufs[j]);
     free(bb);

@@ -6,8 +6,10 @@
 
 #include "vkdp/core/common.h"
 #include "vkdp/model/effnet.h"
+#include "vkdp/ops/augment.h"
 
-void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0)
+static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
+                  const vkdp_augment_cfg *aug, uint32_t epoch)
 {
     memset(ph, 0, sizeof *ph);
     ph->s = s;
@@ -15,16 +17,53 @@ void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, 
     ph->n = n;
     ph->batch = batch;
     ph->s0 = s0;
+    ph->aug = aug;
+    ph->epoch = epoch;
     int cap = batch / s->dist.size + 2;
     ph->fb.x = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->fb.x);
     ph->scratch = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->scratch);
     ph->fb.labels = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.labels);
     ph->fb.pos = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.pos);
+    if (aug) {
+        ph->aug_params = vkdp_xmalloc((size_t)cap * VKDP_AUGMENT_PARAM_FLOATS * sizeof(float));
+        ph->aug_pos = vkdp_xmalloc((size_t)cap * sizeof *ph->aug_pos);
+    }
     /* Decode only when some image of the remaining steps has no cached features. */
     int from = s0 * batch;
-    if (from < n && !vkdp_featcache_complete(s->fc, order + from, n - from))
+    if (from < n && (aug || !vkdp_featcache_complete(s->fc, order + from, n - from)))
         ph->loader = vkdp_loader_create(&s->idx, order + from, n - from, batch, s->dist.rank, s->dist.size,
                                         s->cfg.image_size, s->cfg.decode_threads, 0);
+}
+
+void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0)
+{
+    begin(ph, s, order, n, batch, s0, NULL, 0);
+}
+
+void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *order, int n,
+                                int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t epoch)
+{
+    begin(ph, s, order, n, batch, s0, cfg, epoch);
+}
+
+/* This rank's decoded images of the step, augmented, straight into ph->fb. */
+static int augmented_step(vkdp_phase *ph, const vkdp_batch *b)
+{
+    vkdp_session *s = ph->s;
+    const int from = ph->s0 * ph->batch;
+    for (int i = 0; i < b->count; i++) {
+        ph->aug_pos[i] = (uint64_t)(from + b->pos[i]);
+        ph->fb.labels[i] = b->labels[i];
+        ph->fb.pos[i] = from + b->pos[i];
+    }
+    if (b->count > 0) {
+        vkdp_augment_pack(ph->aug, s->cfg.seed, ph->epoch, ph->aug_pos, (uint32_t)b->count,
+                          b->image_size, b->image_size, ph->aug_params);
+        vkdp_backbone_forward_augmented(s->bb, b->images, b->count, ph->aug_params, ph->fb.x);
+    }
+    ph->fb.count = b->count;
+    ph->fb.missing = 0;
+    return b->count;
 }
 
 int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
@@ -38,8 +77,13 @@ int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
             VKDP_FATAL("data loader ended before step %d of %d", step, vkdp_num_steps(ph->n, ph->batch));
         if (b.step + ph->s0 != step)
             VKDP_FATAL("data loader delivered step %d, expected %d", b.step + ph->s0, step);
-        vkdp_featcache_fill_batch(s->fc, s->bb, &b, ph->order + ph->s0 * ph->batch, ph->scratch);
         *skipped += b.skipped;
+        if (ph->aug) {
+            int count = augmented_step(ph, &b);
+            vkdp_loader_release(ph->loader, &b);
+            return count;
+        }
+        vkdp_featcache_fill_batch(s->fc, s->bb, &b, ph->order + ph->s0 * ph->batch, ph->scratch);
         vkdp_loader_release(ph->loader, &b);
     }
     vkdp_featcache_gather(s->fc, ph->order, lo, hi, s->idx.label, &ph->fb);
@@ -57,4 +101,6 @@ void vkdp_phase_end(vkdp_phase *ph)
     free(ph->scratch);
     free(ph->fb.labels);
     free(ph->fb.pos);
+    free(ph->aug_params);
+    free(ph->aug_pos);
 }

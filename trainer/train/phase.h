@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "vkdp/data/data.h"
+#include "vkdp/ops/augment_ref.h"
 #include "vkdp/train/featcache.h"
 #include "vkdp/train/session.h"
 
@@ -16,11 +17,21 @@ typedef struct {
     vkdp_loader *loader;     /* NULL when the cache holds every image of the remaining steps */
     float *scratch;
     vkdp_feat_batch fb;      /* this rank's samples of the current step */
+    /* --augment: every step decodes and runs the backbone on augmented images, no cache */
+    const vkdp_augment_cfg *aug;
+    uint32_t epoch;
+    float *aug_params;
+    uint64_t *aug_pos;
 } vkdp_phase;
 
 /* Starts a pass over order[0..n) in global batches of `batch`, from step s0 (decoding, when
  * needed, with s->cfg.decode_threads threads). */
 void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0);
+/* The same for a training epoch under --augment: the images of every step are decoded, augmented
+ * on the device with the draws of (seed, epoch, global sample index) and run through the
+ * backbone; the feature cache is neither read nor filled. */
+void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *order, int n,
+                                int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t epoch);
 /* Fills ph->fb for `step` (steps in order from s0) and returns its sample count; images dropped
  * because they cannot be decoded are added to *skipped once, when the loader tries them. */
 int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped);

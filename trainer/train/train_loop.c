@@ -267,7 +267,12 @@ static void train_epoch(run *r, epoch *ep)
     vkdp_ckpt_state *st = &r->st;
     char m[256];
     vkdp_phase ph;
-    vkdp_phase_begin(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0);
+    const vkdp_augment_cfg aug = vkdp_augment_default_cfg();
+    if (t->augment)
+        vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,
+                                   &aug, (uint32_t)ep->e);
+    else
+        vkdp_phase_begin(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0);
     for (int step = ep->s0; step < r->steps; step++) {
         vkdp_watch_where("training step %lld (epoch %d, step %d of %d)", (long long)st->global_step + 1,
                          ep->e + 1, step + 1, r->steps);
@@ -402,6 +407,12 @@ int vkdp_train_run(const vkdp_train_opts *t)
         vkdp_log("Feature cache: the frozen backbone's pooled features of each image are computed once and kept "
                  "in host memory (%.1f MB); later epochs run only the head (--no-feature-cache disables).\n",
                  vkdp_featcache_bytes(r.s.fc) / 1e6);
+    if (t->augment)
+        vkdp_log("Augmentation on (--augment): RandomRotation(0.15), RandomTranslation(0.1, 0.1), "
+                 "RandomFlip(\"horizontal\"), RandomContrast(0.1) on the device, per (seed, epoch, "
+                 "sample); the feature cache is off for training images (the backbone runs on every "
+                 "training batch)%s.\n",
+                 t->feature_cache ? "; validation images are not augmented and stay cached" : "");
     for (int e = r.start_epoch; e < t->epochs; e++) {
         epoch ep;
         epoch_begin(&r, &ep, e);

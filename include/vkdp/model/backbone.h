@@ -21,6 +21,10 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
 /* images [B,H,W,3] float in [0,255] -> pooled [B,1280]; any B >= 1 (tiled into equal-sized
  * micro-batches internally). */
 void vkdp_backbone_forward(vkdp_backbone *bb, const float *images, int B, float *pooled);
+/* The same after the training augmentation on the device (vkdp/ops/augment.h): params [B, 20]
+ * from vkdp_augment_pack, one row per image. */
+void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int B,
+                                     const float *params, float *pooled);
 /* Accumulates per-op timestamps of every later submission into prof (the device must have been
  * created with opts.profile); NULL stops. */
 void vkdp_backbone_set_profile(vkdp_backbone *bb, vkdp_profile *prof);

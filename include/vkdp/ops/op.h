@@ -11,7 +11,8 @@
 
 #define VKDP_OP_MAX_SHADERS 4
 #define VKDP_OP_MAX_PARAMS 12
-#define VKDP_OP_MAX_TENSORS 12
+#define VKDP_OP_MAX_TENSORS 16
+#define VKDP_OP_MAX_GRADS 6
 
 /* Write bit of a binding: name the bindings with an enum and write VKDP_WRITES(Y) | ... */
 #define VKDP_WRITES(binding) (1u << (binding))
@@ -63,10 +64,15 @@ typedef struct vkdp_op {
     double tol;           /* float outputs vs ref, normwise relative; 0: bit-exact */
     /* An op whose output is a gradient: tensors[out] = d loss / d tensors[wrt], where loss (in
      * double) is a function of the op's inputs; the generic test checks it by finite
-     * differences. loss NULL: none. */
+     * differences. loss NULL: none. A backward with several outputs (dX, dW, db) names the
+     * further pairs of the same loss in more[0..nmore). A backward whose output does not depend
+     * on some input of the loss (dX of a linear op on x) still lists that input as a tensor:
+     * the loss reads it, the shaders do not. */
     struct {
         double (*loss)(const struct vkdp_op *op, const int64_t *p, void *const *t);
         int wrt, out;
+        int more[VKDP_OP_MAX_GRADS - 1][2]; /* {wrt, out} */
+        int nmore;
     } grad;
 } vkdp_op;
 

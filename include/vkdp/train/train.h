@@ -9,6 +9,7 @@ typedef struct {
     int epochs;
     double lr, dropout;
     int feature_cache;           /* 0: recompute the backbone every epoch (--no-feature-cache) */
+    int augment;                 /* --augment: training images augmented on the device, not cached */
     const char *out_dir;         /* checkpoint folder */
     const char *resume;          /* --resume FILE|auto, or NULL */
     int keep;                    /* keep the newest N checkpoints, 0 all */
