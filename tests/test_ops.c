@@ -33,6 +33,10 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
 #define ELT(n)                                                                                  \
     ELT1(n, ADD, NONE), ELT1(n, ADD, SWISH), ELT1(n, ADD, SIGMOID), ELT1(n, MUL, NONE),         \
     ELT1(n, MUL, SWISH), ELT1(n, MUL, SIGMOID)
+/* conv1x1: the device's shader, the storage-buffer one and the texel-buffer one */
+#define GEMM(...)                                                                               \
+    CASE(conv1x1, __VA_ARGS__, 0, 0, 0), CASE(conv1x1, __VA_ARGS__, 1, 0, 0),                   \
+    CASE(conv1x1, __VA_ARGS__, 2, 0, 0)
 /* dwconv: B, H, W, C, k, stride -- both kernels, both strides */
 #define DW(B, H, W, C)                                                                          \
     CASE(dwconv, B, H, W, C, 3, 1), CASE(dwconv, B, H, W, C, 3, 2),                             \
@@ -47,16 +51,23 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
     CASE(adam, 2 * (F) + (F) * (C) + (C), 1), CASE(adam, 2 * (F) + (F) * (C) + (C), 5)
 
 static const op_case cases[] = {
-    /* conv2d_1x1: M, K, N, act, residual, row_scale, rows_per_group */
-    CASE(conv1x1, 100352, 32, 16, NONE, 0, 0, 0),
-    CASE(conv1x1, 25088, 24, 144, SWISH, 0, 0, 0),
-    CASE(conv1x1, 1568, 112, 672, SWISH, 0, 0, 0),
-    CASE(conv1x1, 392, 320, 1280, SWISH, 0, 0, 0),
-    CASE(conv1x1, 1001, 37, 23, NONE, 0, 0, 0),     /* scalar path, partial tiles */
-    CASE(conv1x1, 1001, 37, 23, SIGMOID, 1, 1, 49),
-    CASE(conv1x1, 98, 672, 112, NONE, 1, 1, 49),    /* project: SE gate + residual, 2 images */
-    CASE(conv1x1, 3, 5, 1, SWISH, 0, 0, 0),
-    CASE(conv1x1, 17, 12, 20, NONE, 1, 1, 7),       /* vec4 path, N % 8 == 4 */
+    /* conv2d_1x1: M, K, N, act, residual, row_scale, rows_per_group, path (0 the device's, 1
+     * storage buffers, 2 texel buffers), rows, vec4 columns (0: the device's) -- both paths */
+    GEMM(100352, 32, 16, NONE, 0, 0, 0),
+    GEMM(25088, 24, 144, SWISH, 0, 0, 0),
+    GEMM(1568, 112, 672, SWISH, 0, 0, 0),
+    GEMM(392, 320, 1280, SWISH, 0, 0, 0),
+    GEMM(1001, 37, 23, NONE, 0, 0, 0),     /* scalar path (the texel path falls back), partial tiles */
+    GEMM(1001, 37, 23, SIGMOID, 1, 1, 49),
+    GEMM(98, 672, 112, NONE, 1, 1, 49),    /* project: SE gate + residual, 2 images */
+    GEMM(3, 5, 1, SWISH, 0, 0, 0),
+    GEMM(17, 12, 20, NONE, 1, 1, 7),       /* vec4 path, N % 8 == 4 */
+    /* texel blocks other than the device's: partial row and column blocks, every fusion */
+    CASE(conv1x1, 17, 12, 20, SWISH, 1, 1, 7, 2, 3, 3),
+    CASE(conv1x1, 1001, 36, 24, SIGMOID, 1, 1, 49, 2, 5, 4),
+    CASE(conv1x1, 98, 672, 112, NONE, 1, 1, 49, 2, 16, 1),
+    CASE(conv1x1, 25088, 24, 144, SWISH, 0, 0, 0, 2, 4, 4),
+    CASE(conv1x1, 7, 4, 4, NONE, 1, 0, 0, 2, 1, 1),
     ELT(1), ELT(7), ELT(256), ELT(1001), ELT(100003),
     /* map ops: n (4.3M: more workgroups than one grid row holds) */
     CASE(swish_grad, 1), CASE(swish_grad, 1001), CASE(swish_grad, 100003), CASE(swish_grad, 4300000),
