@@ -37,10 +37,12 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
 #define GEMM(...)                                                                               \
     CASE(conv1x1, __VA_ARGS__, 0, 0, 0), CASE(conv1x1, __VA_ARGS__, 1, 0, 0),                   \
     CASE(conv1x1, __VA_ARGS__, 2, 0, 0)
-/* dwconv: B, H, W, C, k, stride -- both kernels, both strides */
-#define DW(B, H, W, C)                                                                          \
-    CASE(dwconv, B, H, W, C, 3, 1), CASE(dwconv, B, H, W, C, 3, 2),                             \
-    CASE(dwconv, B, H, W, C, 5, 1), CASE(dwconv, B, H, W, C, 5, 2)
+/* dwconv: B, H, W, C, k, stride, path (0 the device's, 1 storage, 2 texel buffers) -- both
+ * kernels, both strides, both paths */
+#define DW1(B, H, W, C, path)                                                                   \
+    CASE(dwconv, B, H, W, C, 3, 1, path), CASE(dwconv, B, H, W, C, 3, 2, path),                 \
+    CASE(dwconv, B, H, W, C, 5, 1, path), CASE(dwconv, B, H, W, C, 5, 2, path)
+#define DW(B, H, W, C) DW1(B, H, W, C, 1), DW1(B, H, W, C, 2)
 /* the head's ops on one batch (n samples, F features, C classes); adam over its parameters */
 #define HEAD(n, F, C, seed)                                                                     \
     CASE(head_bn_stats, n, F, 0), CASE(head_bn_stats, n, F, 1),                                 \
@@ -74,13 +76,16 @@ static const op_case cases[] = {
     /* stem_conv3x3_s2: B, H, W */
     CASE(stem, 2, 15, 15), CASE(stem, 3, 13, 16), CASE(stem, 1, 32, 29),
     DW(2, 7, 9, 24), DW(3, 15, 15, 40), DW(2, 13, 16, 12), DW(3, 8, 8, 7), DW(2, 5, 6, 10),
-    CASE(dwconv, 1, 1, 1, 8, 3, 1), CASE(dwconv, 1, 2, 3, 5, 5, 2),
-    CASE(dwconv, 2, 28, 28, 24, 5, 2), CASE(dwconv, 2, 29, 30, 16, 3, 1),
+    CASE(dwconv, 1, 1, 1, 8, 3, 1, 0), CASE(dwconv, 1, 2, 3, 5, 5, 2, 0),
+    CASE(dwconv, 2, 28, 28, 24, 5, 2, 0), CASE(dwconv, 2, 29, 30, 16, 3, 1, 0),
+    CASE(dwconv, 2, 28, 28, 24, 5, 2, 1), CASE(dwconv, 2, 29, 30, 16, 3, 1, 1),
     /* gap: B, R, C, count -- the global pool (R = count = H*W), the SE squeeze (R = tiles) */
     CASE(gap, 3, 63, 37, 63), CASE(gap, 2, 225, 96, 225), CASE(gap, 2, 12544, 32, 12544),
     CASE(gap, 1, 1, 1280, 1), CASE(gap, 2, 12, 24, 81), CASE(gap, 3, 2, 37, 9),
-    /* se_gate: B, P, C */
-    CASE(se_gate, 3, 63, 24), CASE(se_gate, 2, 225, 37), CASE(se_gate, 2, 208, 1152),
+    /* se_gate: B, P, C, path (0 the device's, 1 storage, 2 texel buffers) */
+    CASE(se_gate, 3, 63, 24, 1), CASE(se_gate, 2, 225, 37, 1), CASE(se_gate, 2, 208, 1152, 1),
+    CASE(se_gate, 3, 63, 24, 2), CASE(se_gate, 2, 225, 37, 2), CASE(se_gate, 2, 208, 1152, 2),
+    CASE(se_gate, 2, 49, 672, 0),
     /* se_excite: B, C, se (float sums of 1152 products against a double reference: 1e-4) */
     CASE(se_excite, 3, 96, 4), CASE(se_excite, 2, 37, 6),
     {.op = &vkdp_rec_se_excite, .p = {2, 1152, 48}, .tol = 1e-4},

@@ -21,12 +21,6 @@ static const vkdp_shader_rec shader = {"conv2d_1x1", CV_BINDINGS, sizeof(vkdp_co
 static const vkdp_shader_rec texel = {"conv2d_1x1_texel", CV_BINDINGS, sizeof(vkdp_conv1x1_push),
                                       VKDP_WRITES(CV_Y), 1};
 
-/* An RGBA32F texel view of the first `floats` floats of v (a multiple of 4). */
-static vkdp_view texels(vkdp_view v, uint64_t floats)
-{
-    return vkdp_texels(v.buf, v.offset, floats * sizeof(float), VK_FORMAT_R32G32B32A32_SFLOAT);
-}
-
 void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, const char *label)
 {
     if (!label)
@@ -57,11 +51,11 @@ void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, 
     if (use_texel) {
         uint64_t M = a->M, K = a->K, N = a->N;
         uint64_t groups = has_scale ? vkdp_div_up(M, a->rows_per_group) : 1;
-        v[CV_X] = texels(a->x, M * K);
-        v[CV_W] = texels(a->w, K * N);
-        v[CV_BIAS] = texels(a->bias, N);
-        v[CV_RES] = has_res ? texels(a->residual, M * N) : v[CV_X];
-        v[CV_SCALE] = has_scale ? texels(a->row_scale, groups * K) : v[CV_X];
+        v[CV_X] = vkdp_texels_f32x4(a->x, M * K);
+        v[CV_W] = vkdp_texels_f32x4(a->w, K * N);
+        v[CV_BIAS] = vkdp_texels_f32x4(a->bias, N);
+        v[CV_RES] = has_res ? vkdp_texels_f32x4(a->residual, M * N) : v[CV_X];
+        v[CV_SCALE] = has_scale ? vkdp_texels_f32x4(a->row_scale, groups * K) : v[CV_X];
         uint32_t spec[5] = {(uint32_t)a->act, (uint32_t)has_res, (uint32_t)has_scale, rows, cols4};
         vkdp_op_dispatch(c, dev, &vkdp_rec_conv1x1, &texel, spec, 5, v, &push, tiles, 1, label);
         return;

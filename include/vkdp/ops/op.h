@@ -76,6 +76,13 @@ static inline vkdp_tensor_shape vkdp_shape(uint64_t count, double lo, double hi)
     return s;
 }
 
+/* An RGBA32F texel view of the first `floats` floats of v (a multiple of 4), for a shader that
+ * reads or writes it as a texel buffer. */
+static inline vkdp_view vkdp_texels_f32x4(vkdp_view v, uint64_t floats)
+{
+    return vkdp_texels(v.buf, v.offset, floats * sizeof(float), VK_FORMAT_R32G32B32A32_SFLOAT);
+}
+
 /* Ceiling of a / b. */
 static inline uint64_t vkdp_div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
