@@ -20,6 +20,8 @@ typedef struct {
     uint32_t stem_tile[2];       /* stem: output pixels per invocation, x and y */
     uint32_t dw_tile[2];         /* depthwise conv: output pixels per invocation, x and y */
     uint32_t gate_pixels;        /* se_gate: pixels per invocation */
+    uint32_t gate_fused;         /* 1: the backbone's SE gating is the project GEMM's row scale,
+                                  * not a se_gate pass */
     uint32_t gate_texel;         /* 1: se_gate with C % 4 == 0 through texel buffers
                                   * (se_gate_texel.comp) */
     uint32_t dw_texel;           /* 1: dwconv with C % 4 == 0 through texel buffers
