@@ -73,8 +73,10 @@ static const op_case cases[] = {
     ELT(1), ELT(7), ELT(256), ELT(1001), ELT(100003),
     /* map ops: n (4.3M: more workgroups than one grid row holds) */
     CASE(swish_grad, 1), CASE(swish_grad, 1001), CASE(swish_grad, 100003), CASE(swish_grad, 4300000),
-    /* stem_conv3x3_s2: B, H, W */
-    CASE(stem, 2, 15, 15), CASE(stem, 3, 13, 16), CASE(stem, 1, 32, 29),
+    /* stem_conv3x3_s2: B, H, W, path (0 the device's, 1 storage, 2 texel buffers) */
+    CASE(stem, 2, 15, 15, 1), CASE(stem, 3, 13, 16, 1), CASE(stem, 1, 32, 29, 1),
+    CASE(stem, 2, 15, 15, 2), CASE(stem, 3, 13, 16, 2), CASE(stem, 1, 32, 29, 2),
+    CASE(stem, 2, 24, 24, 0),
     DW(2, 7, 9, 24), DW(3, 15, 15, 40), DW(2, 13, 16, 12), DW(3, 8, 8, 7), DW(2, 5, 6, 10),
     CASE(dwconv, 1, 1, 1, 8, 3, 1, 0), CASE(dwconv, 1, 2, 3, 5, 5, 2, 0),
     CASE(dwconv, 2, 28, 28, 24, 5, 2, 0), CASE(dwconv, 2, 29, 30, 16, 3, 1, 0),

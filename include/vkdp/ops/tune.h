@@ -18,6 +18,7 @@ typedef struct {
     /* values */
     uint32_t wg;                 /* workgroup size (local_size_x_id) of every op's shaders */
     uint32_t stem_tile[2];       /* stem: output pixels per invocation, x and y */
+    uint32_t stem_texel;         /* 1: the stem through texel buffers (..._s2_texel.comp) */
     uint32_t dw_tile[2];         /* depthwise conv: output pixels per invocation, x and y */
     uint32_t gate_pixels;        /* se_gate: pixels per invocation */
     uint32_t gate_fused;         /* 1: the backbone's SE gating is the project GEMM's row scale,
