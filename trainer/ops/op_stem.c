@@ -39,8 +39,8 @@ static void stem(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t
     const vkdp_shader_rec *s = &shader;
     if (path == 2 || (path == 0 && t->stem_texel)) {
         s = &texel;
-        v[ST_X] = vkdp_texels(v[ST_X].buf, v[ST_X].offset, (uint64_t)B * H * W * 3 * sizeof(float),
-                              VK_FORMAT_R32_SFLOAT);
+        v[ST_X] = vkdp_texel_range(v[ST_X], (uint64_t)B * H * W * 3 * sizeof(float),
+                                   VK_FORMAT_R32_SFLOAT);
         v[ST_W] = vkdp_texels_f32x4(v[ST_W], 27 * 32);
         v[ST_BIAS] = vkdp_texels_f32x4(v[ST_BIAS], 32);
         v[ST_Y] = vkdp_texels_f32x4(v[ST_Y], (uint64_t)B * push.Ho * push.Wo * 32);
