@@ -5,3 +5,9 @@ add_test(NAME backbone_forward
   COMMAND test_backbone ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5
           ${VKDP_SHARED_DIR}/data/flower_photos)
 set_tests_properties(backbone_forward PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 600)
+# Batch independence: each image's features bit-identical alone and inside batches and
+# micro-batches of other sizes (no kernel variant chosen by batch size, no sums across images).
+vkdp_add_test_exe(test_backbone_batch ${CMAKE_CURRENT_LIST_DIR}/test_backbone_batch.c)
+add_test(NAME backbone_batch_independence
+  COMMAND test_backbone_batch ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
+set_tests_properties(backbone_batch_independence PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 600)

@@ -35,10 +35,17 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
 #define ELT(n)                                                                                  \
     ELT1(n, ADD, NONE), ELT1(n, ADD, SWISH), ELT1(n, ADD, SIGMOID), ELT1(n, MUL, NONE),         \
     ELT1(n, MUL, SWISH), ELT1(n, MUL, SIGMOID)
-/* dwconv: B, H, W, C, k, stride -- both kernels, both strides */
-#define DW(B, H, W, C)                                                                          \
-    CASE(dwconv, B, H, W, C, 3, 1), CASE(dwconv, B, H, W, C, 3, 2),                             \
-    CASE(dwconv, B, H, W, C, 5, 1), CASE(dwconv, B, H, W, C, 5, 2)
+/* conv1x1: the device's shader, the storage-buffer one and the texel-buffer one */
+#define GEMM(...)                                                                               \
+    CASE(conv1x1, __VA_ARGS__, 0, 0, 0), CASE(conv1x1, __VA_ARGS__, 1, 0, 0),                   \
+    CASE(conv1x1, __VA_ARGS__, 2, 0, 0)
+/* dwconv: B, H, W, C, k, stride, path (0 the device's, 1 storage, 2 texel buffers) -- both
+ * kernels, both strides; the device's path on every shape, the other paths on some (the sanitizer
+ * build's time) */
+#define DW1(B, H, W, C, path)                                                                   \
+    CASE(dwconv, B, H, W, C, 3, 1, path), CASE(dwconv, B, H, W, C, 3, 2, path),                 \
+    CASE(dwconv, B, H, W, C, 5, 1, path), CASE(dwconv, B, H, W, C, 5, 2, path)
+#define DW(B, H, W, C) DW1(B, H, W, C, 0)
 /* dwconv_grad: B, H, W, C, k, stride, db -- both kernels, both strides */
 #define DWG(B, H, W, C, db)                                                                     \
     CASE(dwconv_grad, B, H, W, C, 3, 1, db), CASE(dwconv_grad, B, H, W, C, 3, 2, db),           \
@@ -53,29 +60,42 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
     CASE(adam, 2 * (F) + (F) * (C) + (C), 1), CASE(adam, 2 * (F) + (F) * (C) + (C), 5)
 
 static const op_case cases[] = {
-    /* conv2d_1x1: M, K, N, act, residual, row_scale, rows_per_group */
-    CASE(conv1x1, 100352, 32, 16, NONE, 0, 0, 0),
-    CASE(conv1x1, 25088, 24, 144, SWISH, 0, 0, 0),
-    CASE(conv1x1, 1568, 112, 672, SWISH, 0, 0, 0),
-    CASE(conv1x1, 392, 320, 1280, SWISH, 0, 0, 0),
-    CASE(conv1x1, 1001, 37, 23, NONE, 0, 0, 0),     /* scalar path, partial tiles */
-    CASE(conv1x1, 1001, 37, 23, SIGMOID, 1, 1, 49),
-    CASE(conv1x1, 98, 672, 112, NONE, 1, 1, 49),    /* project: SE gate + residual, 2 images */
-    CASE(conv1x1, 3, 5, 1, SWISH, 0, 0, 0),
-    CASE(conv1x1, 17, 12, 20, NONE, 1, 1, 7),       /* vec4 path, N % 8 == 4 */
+    /* conv2d_1x1: M, K, N, act, residual, row_scale, rows_per_group, path (0 the device's, 1
+     * storage buffers, 2 texel buffers), rows, vec4 columns (0: the device's) -- both paths */
+    GEMM(100352, 32, 16, NONE, 0, 0, 0),
+    GEMM(25088, 24, 144, SWISH, 0, 0, 0),
+    GEMM(1568, 112, 672, SWISH, 0, 0, 0),
+    GEMM(392, 320, 1280, SWISH, 0, 0, 0),
+    GEMM(1001, 37, 23, NONE, 0, 0, 0),     /* scalar path (the texel path falls back), partial tiles */
+    GEMM(1001, 37, 23, SIGMOID, 1, 1, 49),
+    GEMM(98, 672, 112, NONE, 1, 1, 49),    /* project: SE gate + residual, 2 images */
+    GEMM(3, 5, 1, SWISH, 0, 0, 0),
+    GEMM(17, 12, 20, NONE, 1, 1, 7),       /* vec4 path, N % 8 == 4 */
+    /* texel blocks other than the device's: partial row and column blocks, every fusion */
+    CASE(conv1x1, 17, 12, 20, SWISH, 1, 1, 7, 2, 3, 3),
+    CASE(conv1x1, 1001, 36, 24, SIGMOID, 1, 1, 49, 2, 5, 4),
+    CASE(conv1x1, 98, 672, 112, NONE, 1, 1, 49, 2, 16, 1),
+    CASE(conv1x1, 25088, 24, 144, SWISH, 0, 0, 0, 2, 4, 4),
+    CASE(conv1x1, 7, 4, 4, NONE, 1, 0, 0, 2, 1, 1),
     ELT(1), ELT(7), ELT(256), ELT(1001), ELT(100003),
     /* map ops: n (4.3M: more workgroups than one grid row holds) */
     CASE(swish_grad, 1), CASE(swish_grad, 1001), CASE(swish_grad, 100003), CASE(swish_grad, 4300000),
-    /* stem_conv3x3_s2: B, H, W */
-    CASE(stem, 2, 15, 15), CASE(stem, 3, 13, 16), CASE(stem, 1, 32, 29),
+    /* stem_conv3x3_s2: B, H, W, path (0 the device's, 1 storage, 2 texel buffers) */
+    CASE(stem, 2, 15, 15, 1), CASE(stem, 3, 13, 16, 1), CASE(stem, 1, 32, 29, 1),
+    CASE(stem, 2, 15, 15, 2), CASE(stem, 3, 13, 16, 2), CASE(stem, 1, 32, 29, 2),
+    CASE(stem, 2, 24, 24, 0),
     DW(2, 7, 9, 24), DW(3, 15, 15, 40), DW(2, 13, 16, 12), DW(3, 8, 8, 7), DW(2, 5, 6, 10),
-    CASE(dwconv, 1, 1, 1, 8, 3, 1), CASE(dwconv, 1, 2, 3, 5, 5, 2),
-    CASE(dwconv, 2, 28, 28, 24, 5, 2), CASE(dwconv, 2, 29, 30, 16, 3, 1),
+    DW1(2, 13, 16, 12, 1), DW1(2, 7, 9, 24, 2),
+    CASE(dwconv, 1, 1, 1, 8, 3, 1, 0), CASE(dwconv, 1, 2, 3, 5, 5, 2, 0),
+    CASE(dwconv, 2, 28, 28, 24, 5, 2, 0), CASE(dwconv, 2, 29, 30, 16, 3, 1, 0),
+    CASE(dwconv, 2, 28, 28, 24, 5, 2, 1), CASE(dwconv, 2, 29, 30, 16, 3, 1, 1),
     /* gap: B, R, C, count -- the global pool (R = count = H*W), the SE squeeze (R = tiles) */
     CASE(gap, 3, 63, 37, 63), CASE(gap, 2, 225, 96, 225), CASE(gap, 2, 12544, 32, 12544),
     CASE(gap, 1, 1, 1280, 1), CASE(gap, 2, 12, 24, 81), CASE(gap, 3, 2, 37, 9),
-    /* se_gate: B, P, C */
-    CASE(se_gate, 3, 63, 24), CASE(se_gate, 2, 225, 37), CASE(se_gate, 2, 208, 1152),
+    /* se_gate: B, P, C, path (0 the device's, 1 storage, 2 texel buffers) */
+    CASE(se_gate, 3, 63, 24, 1), CASE(se_gate, 2, 225, 37, 1), CASE(se_gate, 2, 208, 1152, 1),
+    CASE(se_gate, 3, 63, 24, 2), CASE(se_gate, 2, 225, 37, 2), CASE(se_gate, 2, 208, 1152, 2),
+    CASE(se_gate, 2, 49, 672, 0),
     /* se_excite: B, C, se (float sums of 1152 products against a double reference: 1e-4) */
     CASE(se_excite, 3, 96, 4), CASE(se_excite, 2, 37, 6),
     {.op = &vkdp_rec_se_excite, .p = {2, 1152, 48}, .tol = 1e-4},

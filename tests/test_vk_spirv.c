@@ -10,29 +10,40 @@
 #include "test_shaders.h"
 #include "vkdp/vk/vk.h"
 
-/* What the built-in shaders declare: binding count, push bytes, written bindings. */
+/* What the built-in shaders declare: binding count, push bytes, written bindings, and each
+ * binding's kind (NULL: all storage buffers; else one letter per binding: S storage buffer,
+ * U uniform texel buffer, T storage texel buffer). */
 static const struct {
     const char *name;
     uint32_t nbindings, push, writes;
+    const char *kinds;
 } expect[] = {
-    {"adam", 4, 24, 0xE},           {"conv2d_1x1", 6, 24, 0x8},
-    {"dwconv", 5, 28, 0x18},        {"eltwise", 3, 4, 0x4},
-    {"head_bn_dropout", 6, 32, 0x30}, {"head_bn_stats", 4, 16, 0xC},
-    {"head_grad_sums", 9, 48, 0x180}, {"head_logits_loss", 7, 20, 0x78},
-    {"se_excite", 4, 8, 0x8},       {"se_gate", 2, 8, 0x1},
-    {"se_squeeze", 2, 12, 0x2},     {"stem_conv3x3_s2", 4, 48, 0x8},
-    {"swish_grad", 3, 4, 0x4},
+    {"adam", 4, 24, 0xE, NULL},           {"conv2d_1x1", 6, 24, 0x8, NULL},
+    {"dwconv", 5, 28, 0x18, NULL},        {"eltwise", 3, 4, 0x4, NULL},
+    {"head_bn_dropout", 6, 32, 0x30, NULL}, {"head_bn_stats", 4, 16, 0xC, NULL},
+    {"head_grad_sums", 9, 48, 0x180, NULL}, {"head_logits_loss", 7, 20, 0x78, NULL},
+    {"se_excite", 4, 8, 0x8, NULL},       {"se_gate", 2, 8, 0x1, NULL},
+    {"se_squeeze", 2, 12, 0x2, NULL},     {"stem_conv3x3_s2", 4, 48, 0x8, NULL},
+    {"swish_grad", 3, 4, 0x4, NULL},
+    {"conv2d_1x1_texel", 6, 24, 0x8, "UUUSUU"}, {"dwconv_texel", 5, 28, 0x18, "UUUTT"},
+    {"se_gate_texel", 2, 8, 0x1, "TU"},        {"stem_conv3x3_s2_texel", 4, 48, 0x8, "UUUT"},
     /* fine-tuning's backward and unfused forward ops, the augmentation (issue 12) */
-    {"augment_contrast", 3, 16, 0x1}, {"augment_mean", 2, 16, 0x2},
-    {"augment_warp", 3, 16, 0x4},    {"bn_frozen", 4, 8, 0x8},
-    {"bn_frozen_grad", 3, 8, 0x4},   {"conv1x1_grad_dx", 3, 12, 0x4},
-    {"conv1x1_grad_w", 4, 12, 0xC},  {"dwconv_grad_dx", 3, 40, 0x4},
-    {"dwconv_grad_w", 4, 40, 0xC},   {"dwconv_lin", 4, 40, 0x8},
-    {"gap_grad", 2, 12, 0x2},        {"residual", 4, 8, 0x8},
-    {"residual_grad", 3, 8, 0x4},    {"se_excite_grad_dh", 4, 12, 0x8},
-    {"se_excite_grad_h", 4, 12, 0x8}, {"se_excite_grad_w", 10, 12, 0x3E0},
-    {"se_excite_grad_z", 5, 12, 0x10}, {"se_gate_grad", 5, 12, 0x18},
+    {"augment_contrast", 3, 16, 0x1, NULL}, {"augment_mean", 2, 16, 0x2, NULL},
+    {"augment_warp", 3, 16, 0x4, NULL},    {"bn_frozen", 4, 8, 0x8, NULL},
+    {"bn_frozen_grad", 3, 8, 0x4, NULL},   {"conv1x1_grad_dx", 3, 12, 0x4, NULL},
+    {"conv1x1_grad_w", 4, 12, 0xC, NULL},  {"dwconv_grad_dx", 3, 40, 0x4, NULL},
+    {"dwconv_grad_w", 4, 40, 0xC, NULL},   {"dwconv_lin", 4, 40, 0x8, NULL},
+    {"gap_grad", 2, 12, 0x2, NULL},        {"residual", 4, 8, 0x8, NULL},
+    {"residual_grad", 3, 8, 0x4, NULL},    {"se_excite_grad_dh", 4, 12, 0x8, NULL},
+    {"se_excite_grad_h", 4, 12, 0x8, NULL}, {"se_excite_grad_w", 10, 12, 0x3E0, NULL},
+    {"se_excite_grad_z", 5, 12, 0x10, NULL}, {"se_gate_grad", 5, 12, 0x18, NULL},
 };
+
+static vkdp_bind_kind kind_of(char c)
+{
+    return c == 'U' ? VKDP_BIND_UNIFORM_TEXEL : c == 'T' ? VKDP_BIND_STORAGE_TEXEL
+                                                         : VKDP_BIND_STORAGE_BUFFER;
+}
 
 static uint32_t writes_of(const vkdp_spirv_info *in)
 {
@@ -66,8 +77,8 @@ static void builtin_shaders(void)
               in.nbindings, in.push_bytes, writes_of(&in), expect[k].nbindings, expect[k].push,
               expect[k].writes);
         for (uint32_t b = 0; b < in.nbindings; b++)
-            CHECK(in.binding[b].kind == VKDP_BIND_STORAGE_BUFFER, "%s: binding %u is a %s",
-                  s->name, b, vkdp_bind_kind_name(in.binding[b].kind));
+            CHECK(in.binding[b].kind == kind_of(expect[k].kinds ? expect[k].kinds[b] : 'S'),
+                  "%s: binding %u is a %s", s->name, b, vkdp_bind_kind_name(in.binding[b].kind));
         CHECK(in.local_size[0] == 64 && in.local_size[1] == 1 && in.local_size[2] == 1 &&
                   in.local_size_spec[0] == 100 && in.local_size_spec[1] == -1,
               "%s: workgroup %u x %u x %u, spec id %d", s->name, in.local_size[0],

@@ -8,6 +8,7 @@
 #include "vkdp/ops/backbone_ops.h"
 #include "vkdp/core/common.h"
 #include "vkdp/ops/ops.h"
+#include "vkdp/ops/tune.h"
 
 #define TOP_IN 320
 /* Recorded command buffers kept, one per micro-batch size seen (tiles are equal-sized, so a
@@ -169,7 +170,8 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
 
 static void conv1x1(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K, uint32_t N,
                     vkdp_act act, vkdp_buf *x, vkdp_buf *w, vkdp_buf *bias, vkdp_buf *y,
-                    vkdp_buf *residual, const char *label)
+                    vkdp_buf *residual, vkdp_buf *row_scale, uint32_t rows_per_group,
+                    const char *label)
 {
     vkdp_conv1x1_args a;
     memset(&a, 0, sizeof(a));
@@ -183,6 +185,10 @@ static void conv1x1(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K, uint3
     a.y = vkdp_whole(y);
     if (residual)
         a.residual = vkdp_whole(residual);
+    if (row_scale) {
+        a.row_scale = vkdp_whole(row_scale);
+        a.rows_per_group = rows_per_group;
+    }
     vkdp_op_conv1x1(c, dev, &a, label);
 }
 
@@ -208,7 +214,7 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment)
         vkdp_buf *src = x;
         if (d->has_expand) {
             conv1x1(c, dev, nb * hw_in, d->in_ch, d->exp_ch, VKDP_ACT_SWISH, x, d->expand_w,
-                    d->expand_b, other, NULL, "conv1x1_expand");
+                    d->expand_b, other, NULL, NULL, 0, "conv1x1_expand");
             src = other;
         }
         vkdp_op_dwconv(c, dev, nb, d->h_in, d->w_in, d->exp_ch, d->k, d->stride, vkdp_whole(src),
@@ -220,20 +226,25 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment)
                           vkdp_whole(d->se_reduce_w), vkdp_whole(d->se_reduce_b),
                           vkdp_whole(d->se_expand_w), vkdp_whole(d->se_expand_b),
                           vkdp_whole(bb->se_s), vkdp_whole(bb->gate));
-        /* The residual add is fused into the project GEMM, the SE gating is not: as the GEMM's
-         * row scale it made the project GEMM 2x slower on lavapipe (1.41 s -> 0.55 s + 0.09 s for
-         * the separate pass, 16 images; see se_gate.comp). */
-        vkdp_op_se_gate(c, dev, nb, hw_out, d->exp_ch, vkdp_whole(dw), vkdp_whole(bb->gate),
-                        "se_gate");
+        /* The residual add is fused into the project GEMM; the SE gating too where the device's
+         * table says the GEMM's row scale costs less than a pass of its own (through texel
+         * buffers on lavapipe it costs nothing measurable; through storage buffers it made the
+         * project GEMM 2x slower: 1.41 s -> 0.55 s + 0.09 s for the separate pass, 16 images).
+         * Either way X' = X * gate is the same float product: the same bits. */
+        int fused = vkdp_tune_get(dev)->gate_fused;
+        if (!fused)
+            vkdp_op_se_gate(c, dev, nb, hw_out, d->exp_ch, vkdp_whole(dw), vkdp_whole(bb->gate),
+                            "se_gate");
         conv1x1(c, dev, nb * hw_out, d->exp_ch, d->out_ch, VKDP_ACT_NONE, dw, d->project_w,
-                d->project_b, other, d->has_residual ? x : NULL, "conv1x1_project");
+                d->project_b, other, d->has_residual ? x : NULL, fused ? bb->gate : NULL, hw_out,
+                "conv1x1_project");
         vkdp_buf *t = x;
         x = other;
         other = t;
     }
     uint32_t hw_top = bb->top_oh * bb->top_ow;
     conv1x1(c, dev, nb * hw_top, TOP_IN, VKDP_EFFNET_FEATURES, VKDP_ACT_SWISH, x, bb->top_w,
-            bb->top_b, other, NULL, "conv1x1_top");
+            bb->top_b, other, NULL, NULL, 0, "conv1x1_top");
     vkdp_op_gap(c, dev, nb, hw_top, VKDP_EFFNET_FEATURES, hw_top, vkdp_whole(other),
                 vkdp_whole(bb->out), "gap_top");
     vkdp_cmd_end(c);

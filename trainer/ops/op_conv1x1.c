@@ -1,11 +1,13 @@
 /* conv2d_1x1: the register-blocked 1x1 convolution (GEMM + bias + activation, optional fused SE
- * row scale of its input and residual add of its output): record, dispatch and C reference. */
+ * row scale of its input and residual add of its output), through storage buffers or, where the
+ * device's table row says so, texel buffers: record, dispatch and C reference. */
 #include <stdlib.h>
 
 #include "vkdp/ops/ops.h"
+#include "vkdp/ops/tune.h"
 
 enum { CV_X, CV_W, CV_BIAS, CV_Y, CV_RES, CV_SCALE, CV_BINDINGS };
-enum { P_M, P_K, P_N, P_ACT, P_RES, P_SCALE, P_RPG };
+enum { P_M, P_K, P_N, P_ACT, P_RES, P_SCALE, P_RPG, P_PATH, P_ROWS, P_COLS4 };
 
 typedef struct {
     uint32_t M, K, N, RPG, tiles_n, tiles;
@@ -15,6 +17,9 @@ _Static_assert(sizeof(vkdp_conv1x1_push) == 24, "shaders/conv2d_1x1.comp's push 
 /* one invocation per 8x8 block of Y, groups spread over x and y */
 static const vkdp_shader_rec shader = {"conv2d_1x1", CV_BINDINGS, sizeof(vkdp_conv1x1_push),
                                        VKDP_WRITES(CV_Y), 1};
+/* the same through uniform texel buffers, blocks of the device's size (vkdp/ops/tune.h) */
+static const vkdp_shader_rec texel = {"conv2d_1x1_texel", CV_BINDINGS, sizeof(vkdp_conv1x1_push),
+                                      VKDP_WRITES(CV_Y), 1};
 
 void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, const char *label)
 {
@@ -22,19 +27,40 @@ void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, 
         label = vkdp_rec_conv1x1.name;
     if (a->M == 0 || a->K == 0 || a->N == 0)
         VKDP_FATAL("%s: empty GEMM %u x %u x %u", label, a->M, a->K, a->N);
+    if (a->path > 2 || a->block[0] > 16 || a->block[1] > 4)
+        VKDP_FATAL("%s: path %u, block %u x %u (at most 16 rows x 4 vec4)", label, a->path,
+                   a->block[0], a->block[1]);
     int has_res = a->residual.buf != NULL, has_scale = a->row_scale.buf != NULL;
     if (has_scale && a->rows_per_group == 0)
         VKDP_FATAL("%s: row_scale needs rows_per_group", label);
     int vec4 = a->K % 4 == 0 && a->N % 4 == 0;
-    uint32_t spec[4] = {(uint32_t)a->act, (uint32_t)has_res, (uint32_t)has_scale, (uint32_t)vec4};
-    uint64_t tiles = vkdp_div_up(a->N, 8) * vkdp_div_up(a->M, 8);
+    const uint32_t *tb = vkdp_tune_get(dev)->gemm_texel;
+    uint32_t rows = a->block[0] ? a->block[0] : tb[0], cols4 = a->block[1] ? a->block[1] : tb[1];
+    int use_texel = vec4 && (a->path == 2 || (a->path == 0 && tb[0] && tb[1]));
+    if (use_texel && (rows == 0 || cols4 == 0))
+        rows = 8, cols4 = 2; /* a forced texel path on a device whose row has none */
+    uint32_t bm = use_texel ? rows : 8, bn = use_texel ? 4 * cols4 : 8;
+    uint64_t tiles = vkdp_div_up(a->N, bn) * vkdp_div_up(a->M, bm);
     if (tiles > UINT32_MAX)
         VKDP_FATAL("%s: GEMM %u x %u too large for one dispatch", label, a->M, a->N);
     vkdp_conv1x1_push push = {a->M, a->K, a->N, has_scale ? a->rows_per_group : 1,
-                              (uint32_t)vkdp_div_up(a->N, 8), (uint32_t)tiles};
+                              (uint32_t)vkdp_div_up(a->N, bn), (uint32_t)tiles};
     /* Unused optional bindings alias x: the shader never reads them (spec constants off). */
     vkdp_view v[CV_BINDINGS] = {a->x, a->w, a->bias, a->y, has_res ? a->residual : a->x,
                                 has_scale ? a->row_scale : a->x};
+    if (use_texel) {
+        uint64_t M = a->M, K = a->K, N = a->N;
+        uint64_t groups = has_scale ? vkdp_div_up(M, a->rows_per_group) : 1;
+        v[CV_X] = vkdp_texels_f32x4(a->x, M * K);
+        v[CV_W] = vkdp_texels_f32x4(a->w, K * N);
+        v[CV_BIAS] = vkdp_texels_f32x4(a->bias, N);
+        v[CV_RES] = has_res ? vkdp_texels_f32x4(a->residual, M * N) : v[CV_X];
+        v[CV_SCALE] = has_scale ? vkdp_texels_f32x4(a->row_scale, groups * K) : v[CV_X];
+        uint32_t spec[5] = {(uint32_t)a->act, (uint32_t)has_res, (uint32_t)has_scale, rows, cols4};
+        vkdp_op_dispatch(c, dev, &vkdp_rec_conv1x1, &texel, spec, 5, v, &push, tiles, 1, label);
+        return;
+    }
+    uint32_t spec[4] = {(uint32_t)a->act, (uint32_t)has_res, (uint32_t)has_scale, (uint32_t)vec4};
     vkdp_op_dispatch(c, dev, &vkdp_rec_conv1x1, &shader, spec, 4, v, &push, tiles, 1, label);
 }
 
@@ -89,6 +115,7 @@ static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64
         .M = (uint32_t)p[P_M], .K = (uint32_t)p[P_K], .N = (uint32_t)p[P_N],
         .act = (vkdp_act)p[P_ACT], .x = t[CV_X], .w = t[CV_W], .bias = t[CV_BIAS], .y = t[CV_Y],
         .residual = t[CV_RES], .row_scale = t[CV_SCALE], .rows_per_group = (uint32_t)p[P_RPG],
+        .path = (uint32_t)p[P_PATH], .block = {(uint32_t)p[P_ROWS], (uint32_t)p[P_COLS4]},
     };
     vkdp_op_conv1x1(c, dev, &a, op->name);
 }
@@ -103,8 +130,9 @@ static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *con
 
 const vkdp_op vkdp_rec_conv1x1 = {
     .name = "conv2d_1x1",
-    .fwd = {&shader},
-    .params = {"M", "K", "N", "act", "residual", "row_scale", "rows_per_group"},
+    .fwd = {&shader, &texel},
+    .params = {"M", "K", "N", "act", "residual", "row_scale", "rows_per_group", "path", "rows",
+               "cols4"},
     .tensors = {{"x", VKDP_IN, VKDP_F32}, {"w", VKDP_IN, VKDP_F32}, {"bias", VKDP_IN, VKDP_F32},
                 {"y", VKDP_OUT, VKDP_F32}, {"residual", VKDP_IN, VKDP_F32},
                 {"row_scale", VKDP_IN, VKDP_F32}},

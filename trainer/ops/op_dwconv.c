@@ -1,5 +1,6 @@
-/* dwconv: depthwise k x k conv + bias + swish, with the per-tile sums the SE squeeze reads:
- * record, dispatch and C reference. */
+/* dwconv: depthwise k x k conv + bias + swish, with the per-tile sums the SE squeeze reads,
+ * through storage or (where the device's table row says so) texel buffers: record, dispatch and
+ * C reference. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -9,7 +10,7 @@
 #include "vkdp/ops/tune.h"
 
 enum { DW_X, DW_W, DW_BIAS, DW_Y, DW_PART, DW_BINDINGS };
-enum { P_B, P_H, P_W, P_C, P_K, P_S };
+enum { P_B, P_H, P_W, P_C, P_K, P_S, P_PATH };
 
 typedef struct {
     uint32_t H, W, C, Ho, Wo;
@@ -19,6 +20,9 @@ _Static_assert(sizeof(vkdp_dwconv_push) == 28, "shaders/dwconv.comp's push block
 
 static const vkdp_shader_rec shader = {"dwconv", DW_BINDINGS, sizeof(vkdp_dwconv_push),
                                        VKDP_WRITES(DW_Y) | VKDP_WRITES(DW_PART), 0};
+/* the same through texel buffers, where the device's table row says so */
+static const vkdp_shader_rec texel = {"dwconv_texel", DW_BINDINGS, sizeof(vkdp_dwconv_push),
+                                      VKDP_WRITES(DW_Y) | VKDP_WRITES(DW_PART), 0};
 
 uint32_t vkdp_dwconv_tiles(vkdp_device *dev, uint32_t H, uint32_t W, uint32_t k, uint32_t stride)
 {
@@ -28,9 +32,11 @@ uint32_t vkdp_dwconv_tiles(vkdp_device *dev, uint32_t H, uint32_t W, uint32_t k,
     return (uint32_t)(vkdp_div_up(Ho, tile[1]) * vkdp_div_up(Wo, tile[0]));
 }
 
-void vkdp_op_dwconv(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W,
-                    uint32_t C, uint32_t k, uint32_t stride, vkdp_view x, vkdp_view w,
-                    vkdp_view bias, vkdp_view y, vkdp_view part, const char *label)
+/* path: 0 the device's shader (vkdp/ops/tune.h), 1 storage buffers, 2 texel buffers (C % 4 == 0;
+ * else storage buffers) */
+static void dwconv(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W, uint32_t C,
+                   uint32_t k, uint32_t stride, const vkdp_view *views, uint32_t path,
+                   const char *label)
 {
     if ((k != 3 && k != 5) || (stride != 1 && stride != 2))
         VKDP_FATAL("dwconv: unsupported kernel %u stride %u (need k in {3,5}, stride in {1,2})",
@@ -39,15 +45,31 @@ void vkdp_op_dwconv(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint3
                              (uint32_t)vkdp_conv_out_side((int)W, (int)k, (int)stride),
                              vkdp_conv_pad_before((int)H, (int)k, (int)stride),
                              vkdp_conv_pad_before((int)W, (int)k, (int)stride)};
-    const uint32_t *tile = vkdp_tune_get(dev)->dw_tile;
+    const vkdp_tune *t = vkdp_tune_get(dev);
     uint32_t vec4 = C % 4 == 0;
-    uint32_t spec[5] = {k, stride, vec4, tile[0], tile[1]};
-    vkdp_view v[DW_BINDINGS] = {x, w, bias, y, part};
+    uint32_t spec[5] = {k, stride, vec4, t->dw_tile[0], t->dw_tile[1]};
+    vkdp_view v[DW_BINDINGS] = {views[0], views[1], views[2], views[3], views[4]};
     uint64_t tiles = vkdp_dwconv_tiles(dev, H, W, k, stride);
+    const vkdp_shader_rec *s = &shader;
+    if (vec4 && (path == 2 || (path == 0 && t->dw_texel))) {
+        s = &texel;
+        v[DW_X] = vkdp_texels_f32x4(v[DW_X], (uint64_t)B * H * W * C);
+        v[DW_W] = vkdp_texels_f32x4(v[DW_W], (uint64_t)k * k * C);
+        v[DW_BIAS] = vkdp_texels_f32x4(v[DW_BIAS], C);
+        v[DW_Y] = vkdp_texels_f32x4(v[DW_Y], (uint64_t)B * push.Ho * push.Wo * C);
+        v[DW_PART] = vkdp_texels_f32x4(v[DW_PART], (uint64_t)B * tiles * C);
+    }
     char kind[32];
     snprintf(kind, sizeof kind, "dwconv%ux%u_s%u", k, k, stride);
-    vkdp_op_dispatch(c, dev, &vkdp_rec_dwconv, &shader, spec, 5, v, &push,
+    vkdp_op_dispatch(c, dev, &vkdp_rec_dwconv, s, spec, 5, v, &push,
                      tiles * (vec4 ? C / 4 : C), B, label ? label : kind);
+}
+
+void vkdp_op_dwconv(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W,
+                    uint32_t C, uint32_t k, uint32_t stride, vkdp_view x, vkdp_view w,
+                    vkdp_view bias, vkdp_view y, vkdp_view part, const char *label)
+{
+    dwconv(c, dev, B, H, W, C, k, stride, (vkdp_view[]){x, w, bias, y, part}, 0, label);
 }
 
 void vkdp_ref_dwconv(uint32_t B, uint32_t H, uint32_t W, uint32_t C, uint32_t k,
@@ -120,9 +142,8 @@ static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64
                    const vkdp_view *t)
 {
     (void)op;
-    vkdp_op_dwconv(c, dev, (uint32_t)p[P_B], (uint32_t)p[P_H], (uint32_t)p[P_W],
-                   (uint32_t)p[P_C], (uint32_t)p[P_K], (uint32_t)p[P_S], t[DW_X], t[DW_W],
-                   t[DW_BIAS], t[DW_Y], t[DW_PART], NULL);
+    dwconv(c, dev, (uint32_t)p[P_B], (uint32_t)p[P_H], (uint32_t)p[P_W], (uint32_t)p[P_C],
+           (uint32_t)p[P_K], (uint32_t)p[P_S], t, (uint32_t)p[P_PATH], NULL);
 }
 
 static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *const *t)
@@ -139,8 +160,8 @@ static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *con
 
 const vkdp_op vkdp_rec_dwconv = {
     .name = "dwconv",
-    .fwd = {&shader},
-    .params = {"B", "H", "W", "C", "k", "stride"},
+    .fwd = {&shader, &texel},
+    .params = {"B", "H", "W", "C", "k", "stride", "path"},
     .tensors = {{"x", VKDP_IN, VKDP_F32}, {"w", VKDP_IN, VKDP_F32}, {"bias", VKDP_IN, VKDP_F32},
                 {"y", VKDP_OUT, VKDP_F32}, {"part", VKDP_OUT, VKDP_F32}},
     .shape = shape,

@@ -1,9 +1,10 @@
-/* se_gate: SE gating in place, x[b,p,c] *= gate[b,c]: record, dispatch and C reference. */
+/* se_gate: SE gating in place, x[b,p,c] *= gate[b,c], through storage or (where the device's
+ * table row says so) texel buffers: record, dispatch and C reference. */
 #include "vkdp/ops/backbone_ops.h"
 #include "vkdp/ops/tune.h"
 
 enum { SG_X, SG_GATE, SG_BINDINGS };
-enum { P_B, P_P, P_C };
+enum { P_B, P_P, P_C, P_PATH };
 
 typedef struct {
     uint32_t P, C;
@@ -12,16 +13,33 @@ _Static_assert(sizeof(vkdp_se_gate_push) == 8, "shaders/se_gate.comp's push bloc
 
 static const vkdp_shader_rec shader = {"se_gate", SG_BINDINGS, sizeof(vkdp_se_gate_push),
                                        VKDP_WRITES(SG_X), 0};
+/* the same through texel buffers, where the device's table row says so */
+static const vkdp_shader_rec texel = {"se_gate_texel", SG_BINDINGS, sizeof(vkdp_se_gate_push),
+                                      VKDP_WRITES(SG_X), 0};
+
+/* path: 0 the device's shader (vkdp/ops/tune.h), 1 storage buffers, 2 texel buffers (C % 4 == 0;
+ * else storage buffers) */
+static void se_gate(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t P, uint32_t C,
+                    vkdp_view x, vkdp_view gate, uint32_t path, const char *label)
+{
+    vkdp_se_gate_push push = {P, C};
+    const vkdp_tune *t = vkdp_tune_get(dev);
+    uint32_t spec[2] = {C % 4 == 0, t->gate_pixels};
+    vkdp_view v[SG_BINDINGS] = {x, gate};
+    const vkdp_shader_rec *s = &shader;
+    if (spec[0] && (path == 2 || (path == 0 && t->gate_texel))) {
+        s = &texel;
+        v[SG_X] = vkdp_texels_f32x4(x, (uint64_t)B * P * C);
+        v[SG_GATE] = vkdp_texels_f32x4(gate, (uint64_t)B * C);
+    }
+    vkdp_op_dispatch(c, dev, &vkdp_rec_se_gate, s, spec, 2, v, &push,
+                     vkdp_div_up(P, t->gate_pixels) * (spec[0] ? C / 4 : C), B, label);
+}
 
 void vkdp_op_se_gate(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t P, uint32_t C,
                      vkdp_view x, vkdp_view gate, const char *label)
 {
-    vkdp_se_gate_push push = {P, C};
-    uint32_t ppi = vkdp_tune_get(dev)->gate_pixels;
-    uint32_t spec[2] = {C % 4 == 0, ppi};
-    vkdp_view v[SG_BINDINGS] = {x, gate};
-    vkdp_op_dispatch(c, dev, &vkdp_rec_se_gate, &shader, spec, 2, v, &push,
-                     vkdp_div_up(P, ppi) * (spec[0] ? C / 4 : C), B, label);
+    se_gate(c, dev, B, P, C, x, gate, 0, label);
 }
 
 void vkdp_ref_se_gate(uint32_t B, uint32_t P, uint32_t C, float *x, const float *gate)
@@ -45,8 +63,8 @@ static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64
                    const vkdp_view *t)
 {
     (void)op;
-    vkdp_op_se_gate(c, dev, (uint32_t)p[P_B], (uint32_t)p[P_P], (uint32_t)p[P_C], t[SG_X],
-                    t[SG_GATE], NULL);
+    se_gate(c, dev, (uint32_t)p[P_B], (uint32_t)p[P_P], (uint32_t)p[P_C], t[SG_X], t[SG_GATE],
+            (uint32_t)p[P_PATH], NULL);
 }
 
 static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *const *t)
@@ -57,8 +75,8 @@ static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *con
 
 const vkdp_op vkdp_rec_se_gate = {
     .name = "se_gate",
-    .fwd = {&shader},
-    .params = {"B", "P", "C"},
+    .fwd = {&shader, &texel},
+    .params = {"B", "P", "C", "path"},
     .tensors = {{"x", VKDP_INOUT, VKDP_F32}, {"gate", VKDP_IN, VKDP_F32}},
     .shape = shape,
     .record = record,

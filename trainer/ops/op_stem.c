@@ -1,12 +1,13 @@
 /* stem_conv3x3_s2: EfficientNet's stem (input normalization, correct_pad, 3x3 stride-2 conv,
- * swish): record, dispatch and C reference. */
+ * swish), through storage or (where the device's table row says so) texel buffers: record,
+ * dispatch and C reference. */
 #include "vkdp/ops/act.h"
 #include "vkdp/ops/backbone_ops.h"
 #include "vkdp/ops/conv_geom.h"
 #include "vkdp/ops/tune.h"
 
 enum { ST_X, ST_W, ST_BIAS, ST_Y, ST_BINDINGS };
-enum { P_B, P_H, P_W };
+enum { P_B, P_H, P_W, P_PATH };
 
 typedef struct {
     uint32_t H, W, Ho, Wo;
@@ -17,21 +18,42 @@ _Static_assert(sizeof(vkdp_stem_push) == 48, "shaders/stem_conv3x3_s2.comp's pus
 
 static const vkdp_shader_rec shader = {"stem_conv3x3_s2", ST_BINDINGS, sizeof(vkdp_stem_push),
                                        VKDP_WRITES(ST_Y), 0};
+/* the same through texel buffers, where the device's table row says so */
+static const vkdp_shader_rec texel = {"stem_conv3x3_s2_texel", ST_BINDINGS, sizeof(vkdp_stem_push),
+                                      VKDP_WRITES(ST_Y), 0};
 
-void vkdp_op_stem(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W,
-                  const float in_scale[3], const float in_shift[3], vkdp_view x, vkdp_view w,
-                  vkdp_view bias, vkdp_view y, const char *label)
+/* path: 0 the device's shader (vkdp/ops/tune.h), 1 storage buffers, 2 texel buffers */
+static void stem(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W,
+                 const float in_scale[3], const float in_shift[3], const vkdp_view *views,
+                 uint32_t path, const char *label)
 {
     vkdp_stem_push push = {H, W, (uint32_t)vkdp_conv_out_side((int)H, 3, 2),
                            (uint32_t)vkdp_conv_out_side((int)W, 3, 2),
                            vkdp_conv_pad_before((int)H, 3, 2), vkdp_conv_pad_before((int)W, 3, 2),
                            {in_scale[0], in_scale[1], in_scale[2]},
                            {in_shift[0], in_shift[1], in_shift[2]}};
-    const uint32_t *tile = vkdp_tune_get(dev)->stem_tile; /* TX, TY output pixels / invocation */
+    const vkdp_tune *t = vkdp_tune_get(dev);
+    const uint32_t *tile = t->stem_tile; /* TX, TY output pixels / invocation */
     uint64_t tiles = vkdp_div_up(push.Ho, tile[1]) * vkdp_div_up(push.Wo, tile[0]);
-    vkdp_view v[ST_BINDINGS] = {x, w, bias, y};
+    vkdp_view v[ST_BINDINGS] = {views[0], views[1], views[2], views[3]};
+    const vkdp_shader_rec *s = &shader;
+    if (path == 2 || (path == 0 && t->stem_texel)) {
+        s = &texel;
+        v[ST_X] = vkdp_texel_range(v[ST_X], (uint64_t)B * H * W * 3 * sizeof(float),
+                                   VK_FORMAT_R32_SFLOAT);
+        v[ST_W] = vkdp_texels_f32x4(v[ST_W], 27 * 32);
+        v[ST_BIAS] = vkdp_texels_f32x4(v[ST_BIAS], 32);
+        v[ST_Y] = vkdp_texels_f32x4(v[ST_Y], (uint64_t)B * push.Ho * push.Wo * 32);
+    }
     /* 4 invocations per tile: 8 of the 32 output channels each */
-    vkdp_op_dispatch(c, dev, &vkdp_rec_stem, &shader, tile, 2, v, &push, tiles * 4, B, label);
+    vkdp_op_dispatch(c, dev, &vkdp_rec_stem, s, tile, 2, v, &push, tiles * 4, B, label);
+}
+
+void vkdp_op_stem(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t H, uint32_t W,
+                  const float in_scale[3], const float in_shift[3], vkdp_view x, vkdp_view w,
+                  vkdp_view bias, vkdp_view y, const char *label)
+{
+    stem(c, dev, B, H, W, in_scale, in_shift, (vkdp_view[]){x, w, bias, y}, 0, label);
 }
 
 void vkdp_ref_stem(uint32_t B, uint32_t H, uint32_t W, const float in_scale[3],
@@ -81,8 +103,8 @@ static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64
                    const vkdp_view *t)
 {
     (void)op;
-    vkdp_op_stem(c, dev, (uint32_t)p[P_B], (uint32_t)p[P_H], (uint32_t)p[P_W], test_scale,
-                 test_shift, t[ST_X], t[ST_W], t[ST_BIAS], t[ST_Y], NULL);
+    stem(c, dev, (uint32_t)p[P_B], (uint32_t)p[P_H], (uint32_t)p[P_W], test_scale, test_shift, t,
+         (uint32_t)p[P_PATH], NULL);
 }
 
 static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *const *t)
@@ -94,8 +116,8 @@ static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *con
 
 const vkdp_op vkdp_rec_stem = {
     .name = "stem_conv3x3_s2",
-    .fwd = {&shader},
-    .params = {"B", "H", "W"},
+    .fwd = {&shader, &texel},
+    .params = {"B", "H", "W", "path"},
     .tensors = {{"x", VKDP_IN, VKDP_F32}, {"w", VKDP_IN, VKDP_F32}, {"bias", VKDP_IN, VKDP_F32},
                 {"y", VKDP_OUT, VKDP_F32}},
     .shape = shape,

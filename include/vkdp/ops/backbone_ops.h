@@ -58,8 +58,10 @@ void vkdp_op_se_excite(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t C, ui
 void vkdp_ref_se_excite(uint32_t B, uint32_t C, uint32_t se, const float *pool, const float *wr,
                         const float *br, const float *we, const float *be, float *gate);
 
-/* SE gating in place: x[b,p,c] *= gate[b,c], x [B,P,C], gate [B,C]. (On lavapipe a separate
- * pass is cheaper than the row scale fused into the project GEMM, see se_gate.comp.) */
+/* SE gating in place: x[b,p,c] *= gate[b,c], x [B,P,C], gate [B,C]. (Through storage buffers a
+ * separate pass is cheaper than the project GEMM's row scale, see se_gate.comp; through texel
+ * buffers the row scale costs nothing, so the backbone fuses it where the device table's
+ * gate_fused says so.) */
 void vkdp_op_se_gate(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t P, uint32_t C,
                      vkdp_view x, vkdp_view gate, const char *label);
 void vkdp_ref_se_gate(uint32_t B, uint32_t P, uint32_t C, float *x, const float *gate);

@@ -82,6 +82,23 @@ static inline vkdp_tensor_shape vkdp_shape(uint64_t count, double lo, double hi)
     return s;
 }
 
+/* A texel view of the first `bytes` of v in format f, for a shader that reads or writes it as a
+ * texel buffer; a view of fewer bytes is fatal (the storage-buffer shader would have stayed
+ * inside it). */
+static inline vkdp_view vkdp_texel_range(vkdp_view v, uint64_t bytes, VkFormat f)
+{
+    if (v.size && v.size < bytes)
+        VKDP_FATAL("texel view: the op needs %llu bytes of a %llu-byte view",
+                   (unsigned long long)bytes, (unsigned long long)v.size);
+    return vkdp_texels(v.buf, v.offset, bytes, f);
+}
+
+/* An RGBA32F texel view of the first `floats` floats of v (a multiple of 4). */
+static inline vkdp_view vkdp_texels_f32x4(vkdp_view v, uint64_t floats)
+{
+    return vkdp_texel_range(v, floats * sizeof(float), VK_FORMAT_R32G32B32A32_SFLOAT);
+}
+
 /* Ceiling of a / b. */
 static inline uint64_t vkdp_div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 

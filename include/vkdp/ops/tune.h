@@ -18,8 +18,18 @@ typedef struct {
     /* values */
     uint32_t wg;                 /* workgroup size (local_size_x_id) of every op's shaders */
     uint32_t stem_tile[2];       /* stem: output pixels per invocation, x and y */
+    uint32_t stem_texel;         /* 1: the stem through texel buffers (..._s2_texel.comp) */
     uint32_t dw_tile[2];         /* depthwise conv: output pixels per invocation, x and y */
     uint32_t gate_pixels;        /* se_gate: pixels per invocation */
+    uint32_t gate_fused;         /* 1: the backbone's SE gating is the project GEMM's row scale,
+                                  * not a se_gate pass */
+    uint32_t gate_texel;         /* 1: se_gate with C % 4 == 0 through texel buffers
+                                  * (se_gate_texel.comp) */
+    uint32_t dw_texel;           /* 1: dwconv with C % 4 == 0 through texel buffers
+                                  * (dwconv_texel.comp) */
+    uint32_t gemm_texel[2];      /* conv2d_1x1 with K, N multiples of 4 through texel buffers
+                                  * (conv2d_1x1_texel.comp): rows x vec4 columns of Y per
+                                  * invocation; {0, 0}: the storage-buffer shader */
     const char *source;          /* where the values come from */
 } vkdp_tune;
 
