@@ -1,6 +1,7 @@
-/* test_dump_inputs DIR N SIZE OUT.f32: the first N images of DIR in Keras' index order, decoded
- * and resized exactly as the trainer's loader does, as raw float32 [N, SIZE, SIZE, 3]; feeds the
- * independent PyTorch reference the same pixels `trainer features` saw. */
+/* test_dump_inputs DIR N SIZE OUT.f32 [LABELS.txt]: the first N images of DIR in Keras' index
+ * order, decoded and resized exactly as the trainer's loader does, as raw float32
+ * [N, SIZE, SIZE, 3] (and their class indices, one per line); feeds the independent PyTorch
+ * reference the same pixels `trainer features` saw. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -9,8 +10,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: test_dump_inputs DIR N SIZE OUT.f32\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: test_dump_inputs DIR N SIZE OUT.f32 [LABELS.txt]\n");
         return 2;
     }
     int n = atoi(argv[2]), S = atoi(argv[3]);
@@ -36,6 +37,16 @@ int main(int argc, char **argv)
     }
     if (fclose(f) != 0)
         VKDP_FATAL("%s: %s", argv[4], vkdp_errno_str());
+    if (argc == 6) {
+        FILE *l = fopen(argv[5], "w");
+        if (!l)
+            VKDP_FATAL("%s: %s", argv[5], vkdp_errno_str());
+        for (int i = 0; i < n; i++)
+            if (fprintf(l, "%d\n", idx.label[i]) < 0)
+                VKDP_FATAL("%s: write failed", argv[5]);
+        if (fclose(l) != 0)
+            VKDP_FATAL("%s: %s", argv[5], vkdp_errno_str());
+    }
     printf("dumped %d images of %s\n", n, argv[1]);
     free(img);
     vkdp_index_free(&idx);

@@ -15,6 +15,7 @@ static const vkdp_command commands[] = {
     {"devices", cmd_devices, 0, "list the Vulkan devices this process sees, with their limits"},
     {"dataset", cmd_dataset, 0, "index an image folder as Keras does: classes, split, skipped files"},
     {"info", cmd_info, 0, "print a checkpoint: config, weights, optimizer, state, metrics"},
+    {"export", cmd_export, 0, "write a checkpoint as a Keras weights file for the tutorial's model"},
 };
 
 static void usage(FILE *f)

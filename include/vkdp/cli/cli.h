@@ -19,6 +19,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* `trainer --version`: build, Vulkan loader and driver, MPI, HDF5 and OpenSSL versions; returns
  * the exit status. */
