@@ -54,7 +54,12 @@ static void table(void)
               lvp->gemm_texel[0] == 8 && lvp->gemm_texel[1] == 2,
           "built-in table: lavapipe's row first, with the measured values");
     in = info(0x8086, "Intel open-source Mesa driver", 32, 65536);
-    CHECK(vkdp_tune_match(t, nb, &in) == &t[0], "built-in table: fallback is lavapipe's row");
+    const vkdp_tune *other = vkdp_tune_match(t, nb, &in);
+    CHECK(other == &t[nb - 1] && other != lvp && other->gemm_texel[0] == 0 && !other->dw_texel &&
+              !other->stem_texel && !other->gate_texel && !other->gate_fused,
+          "built-in table: any other device gets the last row, the storage-buffer shaders");
+    in = info(0x10de, "NVIDIA 560.35", 32, 49152);
+    CHECK(vkdp_tune_match(t, nb, &in) == other, "built-in table: an NVIDIA GPU gets the storage-buffer row");
 
 }
 

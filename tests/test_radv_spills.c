@@ -14,8 +14,12 @@
 
 #include "vkdp/model/backbone.h"
 #include "vkdp/model/head.h"
+#include "vkdp/ops/augment.h"
+#include "vkdp/ops/backbone_ops.h"
+#include "vkdp/ops/grad_ops.h"
 #include "vkdp/ops/op.h"
 #include "vkdp/ops/ops.h"
+#include "vkdp/ops/tune.h"
 #include "vkdp/vk/shaders.h"
 
 #define MAX_KEYS 256
@@ -39,8 +43,14 @@ static void record_generic(vkdp_device *dev, vkdp_cmd *cmd, const vkdp_op *op, c
     memset(sh, 0, sizeof sh);
     op->shape(op, dev, p, sh);
     for (int i = 0; i < nt; i++) {
-        if (!sh[i].absent)
-            bufs[i] = vkdp_buf_create(dev, sh[i].count * 8, op->tensors[i].name);
+        if (!sh[i].absent) {
+            /* zeros: finite inputs (augment's parameters become coordinates) */
+            uint64_t bytes = sh[i].count * 8;
+            void *zero = vkdp_xcalloc(bytes, 1);
+            bufs[i] = vkdp_buf_create(dev, bytes, op->tensors[i].name);
+            vkdp_buf_upload(bufs[i], 0, zero, bytes);
+            free(zero);
+        }
         views[i] = sh[i].absent ? (vkdp_view){0} : vkdp_whole(bufs[i]);
     }
     vkdp_cmd_begin(cmd);
@@ -51,6 +61,38 @@ static void record_generic(vkdp_device *dev, vkdp_cmd *cmd, const vkdp_op *op, c
         vkdp_buf_destroy(bufs[i]);
 }
 
+/* One case of every op the backbone and head do not run yet (fine-tuning's backward ops, the
+ * unfused forward pieces, augmentation): one per specialisation they use. */
+static void record_unused_ops(vkdp_device *dev, vkdp_cmd *cmd)
+{
+    static const struct {
+        const vkdp_op *op;
+        int64_t p[VKDP_OP_MAX_PARAMS];
+    } cases[] = {
+        {&vkdp_rec_swish_grad, {16}},
+        {&vkdp_rec_conv1x1_grad, {392, 40, 24, 1}},
+        {&vkdp_rec_conv1x1_grad, {392, 40, 24, 0}},
+        {&vkdp_rec_dwconv_lin, {2, 7, 9, 24, 3, 1}},
+        {&vkdp_rec_dwconv_lin, {2, 13, 16, 12, 5, 2}},
+        {&vkdp_rec_dwconv_grad, {2, 7, 9, 24, 3, 1, 1}},
+        {&vkdp_rec_dwconv_grad, {2, 13, 16, 12, 5, 2, 0}},
+        {&vkdp_rec_se_gate_grad, {3, 63, 24}},
+        {&vkdp_rec_se_excite_grad, {3, 96, 4}},
+        {&vkdp_rec_bn_frozen, {196, 672, VKDP_ACT_SWISH}},
+        {&vkdp_rec_bn_frozen, {50, 24, VKDP_ACT_NONE}},
+        {&vkdp_rec_bn_frozen_grad, {196, 672}},
+        {&vkdp_rec_residual, {3, 1001}},
+        {&vkdp_rec_residual_grad, {3, 1001}},
+        {&vkdp_rec_gap_grad, {3, 63, 37, 0}},
+        {&vkdp_rec_gap_grad, {3, 63, 37, 1}},
+        {&vkdp_rec_augment, {3, 32, 29, 3, 42, 0, 0, 1}},
+        /* the texel-buffer gate: on lavapipe the backbone fuses the gate into the GEMM instead */
+        {&vkdp_rec_se_gate, {2, 49, 672, 2}},
+    };
+    for (size_t i = 0; i < VKDP_ARRAY_LEN(cases); i++)
+        record_generic(dev, cmd, cases[i].op, cases[i].p);
+}
+
 static int collect_keys(const char *out_path, const char *weights)
 {
     vkdp_device *dev = vkdp_device_create(NULL);
@@ -58,8 +100,16 @@ static int collect_keys(const char *out_path, const char *weights)
     char err[1024];
     if (vkdp_effnet_load(&net, weights, 0, 123, err, sizeof err))
         VKDP_FATAL("%s", err);
+    /* The backbone twice: with lavapipe's row (the texel-buffer shaders) and with the row every
+     * other device gets (the storage-buffer shaders): an AMD GPU would run the latter. */
     vkdp_backbone *bb = vkdp_backbone_create(dev, &net, 224, 224, 1);
     float *img = vkdp_xcalloc(224 * 224 * 3, sizeof *img), pooled[1280];
+    vkdp_backbone_forward(bb, img, 1, pooled);
+    vkdp_backbone_destroy(bb);
+    size_t nrows;
+    const vkdp_tune *rows = vkdp_tune_table(&nrows);
+    vkdp_device_set_ops_data(dev, &rows[nrows - 1]);
+    bb = vkdp_backbone_create(dev, &net, 224, 224, 1);
     vkdp_backbone_forward(bb, img, 1, pooled);
 
     vkdp_head_cfg cfg;
@@ -84,8 +134,7 @@ static int collect_keys(const char *out_path, const char *weights)
                             "eltwise");
     vkdp_cmd_end(cmd);
     vkdp_cmd_submit(cmd);
-    const int64_t n16[VKDP_OP_MAX_PARAMS] = {16};
-    record_generic(dev, cmd, &vkdp_rec_swish_grad, n16);
+    record_unused_ops(dev, cmd);
 
     FILE *f = fopen(out_path, "w");
     if (!f)

@@ -6,10 +6,15 @@
 static const vkdp_tune table[] = {
     /* lavapipe (Mesa's llvmpipe Vulkan driver): the values measured when each shader was written
      * (Mesa 22.3, LLVM 15, 2-core AVX-512); the texel-buffer shaders and blocks by
-     * tests/bench/bench_op_paths (BENCHMARKS.md); the fallback for devices no row matches. */
+     * tests/bench/bench_op_paths (BENCHMARKS.md). */
     {.vendor_id = 0x10005, .driver = "llvmpipe", .wg = 64, .stem_tile = {8, 4},
      .stem_texel = 1, .dw_tile = {8, 4}, .dw_texel = 1, .gate_pixels = 8, .gate_fused = 1,
      .gate_texel = 1, .gemm_texel = {8, 2}, .source = "lavapipe, measured (shaders' comments, BENCHMARKS.md)"},
+    /* Any other device: the storage-buffer shaders with the tiles they were written with. The
+     * texel paths won only on llvmpipe, where storage-buffer loads become per-lane loops; on a
+     * GPU nothing here has been measured yet (BENCHMARKS.md lists the GPU figures missing). */
+    {.wg = 64, .stem_tile = {8, 4}, .dw_tile = {8, 4}, .gate_pixels = 8,
+     .source = "any other device: storage buffers, lavapipe's original tiles, unmeasured"},
 };
 
 const vkdp_tune *vkdp_tune_table(size_t *n)

@@ -1,7 +1,7 @@
 /* The ops' tile and workgroup parameters, one table row per kind of device. Rows are matched in
- * order on vendor, driver, subgroup size and shared memory; the first row holds lavapipe's
- * measured values and is also the fallback for a device no row matches. Looked up once per
- * device. */
+ * order on vendor, driver, subgroup size and shared memory; the built-in table's first row holds
+ * lavapipe's measured values and its last row (an empty key) every other device's. Looked up once
+ * per device. */
 #ifndef VKDP_OPS_TUNE_H
 #define VKDP_OPS_TUNE_H
 #include <stddef.h>
