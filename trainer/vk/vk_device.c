@@ -134,30 +134,16 @@ static int pick_device(VkInstance inst, const vkdp_device_opts *o, VkPhysicalDev
 {
     uint32_t n = 0;
     VkPhysicalDevice *pd = vk_enumerate(inst, &n);
-    vkdp_devsel_dev *cand = vkdp_xcalloc(n ? n : 1, sizeof *cand);
-    for (uint32_t i = 0; i < n; i++) {
-        vkdp_device_info in;
-        vk_fill_info(pd[i], (int)i, &in);
-        vk_devsel_entry(pd[i], &in, &cand[i]);
-    }
-    int list[VKDP_MAX_DEVICE_LIST], nlist = o->ndevices;
-    char err[512];
-    memcpy(list, o->devices, sizeof list);
-    const char *env = getenv("VKDP_DEVICE");
-    if (nlist == 0 && env && *env) {
-        nlist = vkdp_parse_device_list(env, list, err, sizeof err);
-        if (nlist < 0)
-            VKDP_FATAL("VKDP_DEVICE: %s", err);
-    }
     vkdp_devsel sel;
-    if (vkdp_device_select(cand, (int)n, list, nlist, o->local_rank, o->local_size, &sel, err, sizeof err))
+    int class_rank;
+    char err[512];
+    if (vk_choose_device(pd, n, o->devices, o->ndevices, o->local_rank, o->local_size, &sel, &class_rank, err,
+                         sizeof err))
         VKDP_FATAL("%s", err);
-    const vkdp_devsel_dev *c = &cand[sel.index];
-    if (sel.shared && o->local_rank == 0 && c->class_rank >= 2)
+    if (sel.shared && o->local_rank == 0 && class_rank >= 2)
         vkdp_warn("%d ranks on this node share %d GPU(s): ranks on one GPU compete for it (start one "
                   "rank per GPU, or list devices with --device)", o->local_size, sel.candidates);
     *out = pd[sel.index];
-    free(cand);
     free(pd);
     return sel.index;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vk_internal.h"
+#include "vkdp/core/errmsg.h"
 
 /* Debian 12's headers (1.3.239) predate VK_KHR_cooperative_matrix (1.3.255): its few
  * definitions, as the registry gives them. */
@@ -169,7 +170,7 @@ void vk_fill_info(VkPhysicalDevice p, int index, vkdp_device_info *info)
     info->coopmat_nv = vk_has_extension(p, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
 }
 
-void vk_devsel_entry(VkPhysicalDevice p, const vkdp_device_info *info, vkdp_devsel_dev *d)
+static void devsel_entry(VkPhysicalDevice p, const vkdp_device_info *info, vkdp_devsel_dev *d)
 {
     memset(d, 0, sizeof *d);
     d->index = info->index;
@@ -181,6 +182,32 @@ void vk_devsel_entry(VkPhysicalDevice p, const vkdp_device_info *info, vkdp_devs
     d->pci_device = info->pci_device;
     d->pci_function = info->pci_function;
     memcpy(d->uuid, info->uuid, sizeof d->uuid);
+}
+
+int vk_choose_device(const VkPhysicalDevice *pd, uint32_t n, const int *devices, int ndevices, int local_rank,
+                     int local_size, vkdp_devsel *sel, int *class_rank_out, char *err, size_t len)
+{
+    int list[VKDP_MAX_DEVICE_LIST], nlist = ndevices;
+    if (nlist > 0)
+        memcpy(list, devices, (size_t)nlist * sizeof *list);
+    const char *env = getenv("VKDP_DEVICE");
+    if (nlist == 0 && env && *env) {
+        char why[512];
+        nlist = vkdp_parse_device_list(env, list, why, sizeof why);
+        if (nlist < 0)
+            return vkdp_seterr(err, len, "VKDP_DEVICE: %s", why);
+    }
+    vkdp_devsel_dev *cand = vkdp_xcalloc(n ? n : 1, sizeof *cand);
+    for (uint32_t i = 0; i < n; i++) {
+        vkdp_device_info in;
+        vk_fill_info(pd[i], (int)i, &in);
+        devsel_entry(pd[i], &in, &cand[i]);
+    }
+    int rc = vkdp_device_select(cand, (int)n, list, nlist, local_rank, local_size, sel, err, len);
+    if (rc == 0)
+        *class_rank_out = cand[sel->index].class_rank;
+    free(cand);
+    return rc;
 }
 
 VkPhysicalDevice *vk_enumerate(VkInstance inst, uint32_t *n)

@@ -119,7 +119,11 @@ struct vkdp_device {
 VkInstance vk_create_instance(int want_validation, vkdp_device *dev, VkDebugUtilsMessengerEXT *msgr);
 VkPhysicalDevice *vk_enumerate(VkInstance inst, uint32_t *n);
 void vk_fill_info(VkPhysicalDevice p, int index, vkdp_device_info *info);
-void vk_devsel_entry(VkPhysicalDevice p, const vkdp_device_info *info, vkdp_devsel_dev *d);
+/* The device a process takes among pd[0..n): devices[0..ndevices) when given, else VKDP_DEVICE,
+ * else the automatic choice (vkdp/vk/devsel.h). Returns 0 with *sel and the device's class rank,
+ * or -1 with the reason in err. */
+int vk_choose_device(const VkPhysicalDevice *pd, uint32_t n, const int *devices, int ndevices, int local_rank,
+                     int local_size, vkdp_devsel *sel, int *class_rank, char *err, size_t len);
 int vk_compute_queue_family(VkPhysicalDevice p);
 int vk_has_extension(VkPhysicalDevice p, const char *name);
 const char *vk_type_name(VkPhysicalDeviceType t);

@@ -16,26 +16,6 @@ static void loader_version(char *buf, size_t len)
         snprintf(buf, len, "%u.%u.%u", VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v));
 }
 
-/* The device a one-rank job would take (VKDP_DEVICE, else the automatic choice of
- * vkdp/vk/devsel.h), or -1 with the reason. */
-static int picked(const VkPhysicalDevice *pd, uint32_t n, char *why, size_t len)
-{
-    int list[VKDP_MAX_DEVICE_LIST], nlist = 0;
-    const char *env = getenv("VKDP_DEVICE");
-    if (env && *env && (nlist = vkdp_parse_device_list(env, list, why, len)) < 0)
-        return -1;
-    vkdp_devsel_dev *cand = vkdp_xcalloc(n, sizeof *cand);
-    for (uint32_t i = 0; i < n; i++) {
-        vkdp_device_info in;
-        vk_fill_info(pd[i], (int)i, &in);
-        vk_devsel_entry(pd[i], &in, &cand[i]);
-    }
-    vkdp_devsel sel;
-    int rc = vkdp_device_select(cand, (int)n, list, nlist, 0, 1, &sel, why, len);
-    free(cand);
-    return rc ? -1 : sel.index;
-}
-
 static void picked_driver(char *buf, size_t len)
 {
     VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .pApplicationName = "vkdp",
@@ -54,17 +34,18 @@ static void picked_driver(char *buf, size_t len)
     if (r == VK_SUCCESS && n)
         r = vkEnumeratePhysicalDevices(inst, &n, pd);
     char why[256];
-    int index;
+    vkdp_devsel sel;
+    int class_rank;
     if (r != VK_SUCCESS && r != VK_INCOMPLETE)
         snprintf(buf, len, "none (vkEnumeratePhysicalDevices: %s)", vkdp_vk_result_name(r));
     else if (n == 0)
         snprintf(buf, len, "none (no Vulkan physical device)");
-    else if ((index = picked(pd, n, why, sizeof why)) < 0)
+    else if (vk_choose_device(pd, n, NULL, 0, 0, 1, &sel, &class_rank, why, sizeof why) != 0)
         snprintf(buf, len, "none (%s)", why);
     else {
         vkdp_device_info in;
-        vk_fill_info(pd[index], index, &in);
-        snprintf(buf, len, "%s (device %d: %s, %s, Vulkan %u.%u.%u)", in.driver, index, in.name, in.type_name,
+        vk_fill_info(pd[sel.index], sel.index, &in);
+        snprintf(buf, len, "%s (device %d: %s, %s, Vulkan %u.%u.%u)", in.driver, sel.index, in.name, in.type_name,
                  VK_API_VERSION_MAJOR(in.api_version), VK_API_VERSION_MINOR(in.api_version),
                  VK_API_VERSION_PATCH(in.api_version));
     }
