@@ -13,12 +13,16 @@ VKDP_TEST_HOLD_AFTER_EPOCH=1 "${MPIRUN[@]}" -np 1 -x VKDP_TEST_HOLD_AFTER_EPOCH 
 a_mpirun=$!
 cleanup() { kill -9 "$a_mpirun" 2>/dev/null || true; [ -z "${a_pid:-}" ] || kill -9 "$a_pid" 2>/dev/null || true; }
 trap cleanup EXIT
-# job A holds the flock once it has written its holder line (written after the flock is taken)
-for _ in $(seq 600); do
-  [ -s "$lock" ] && break
-  kill -0 "$a_mpirun" 2>/dev/null || { cat "$WORK/a.log"; fail "job A ended before locking"; }
+# Job A holds the flock from before it indexes the data, but it writes into $out until its epoch-1
+# checkpoint is done; B's "touches nothing" check compares listings, so it starts only once A has
+# reached the test hold (after that checkpoint) and $out stays still.
+for _ in $(seq 6000); do
+  grep -q 'VKDP_TEST_HOLD_AFTER_EPOCH: holding after epoch 1' "$WORK/a.log" && break
+  kill -0 "$a_mpirun" 2>/dev/null || { cat "$WORK/a.log"; fail "job A ended before reaching its hold"; }
   sleep 0.1
 done
+grep -q 'VKDP_TEST_HOLD_AFTER_EPOCH: holding after epoch 1' "$WORK/a.log" \
+  || { cat "$WORK/a.log"; fail "job A did not reach its hold after epoch 1 in 600 s"; }
 read -r _ host _ a_pid _ <"$lock" || fail "no holder line in $lock"
 [ "$host" = "$(hostname)" ] || fail "lock file names host '$host', not $(hostname)"
 [ "$(ps -o comm= -p "$a_pid")" = trainer ] || fail "lock file names pid $a_pid, which is not job A's trainer"
