@@ -94,22 +94,36 @@ static hid_t native_type(vkdp_ckpt_type t)
     }
 }
 
-int ckpt_fields_write(vkdp_h5_io *io, hid_t g, const char *group, const vkdp_ckpt_state *s)
+/* prefix + the field's name: the attribute's name */
+static const char *attr_name(const char *prefix, const vkdp_ckpt_field *f, char *buf, size_t len)
 {
+    snprintf(buf, len, "%s%s", prefix, f->name);
+    return buf;
+}
+
+int ckpt_fields_write_as(vkdp_h5_io *io, hid_t g, const char *group, const char *prefix, const vkdp_ckpt_state *s)
+{
+    char name[96];
     for (size_t i = 0; i < VKDP_ARRAY_LEN(fields); i++) {
         const vkdp_ckpt_field *f = &fields[i];
         if (strcmp(f->group, group))
             continue;
+        attr_name(prefix, f, name, sizeof name);
         int rc = f->type == VKDP_CKPT_STR
-                     ? vkdp_h5_attr_write_str(io, g, f->name, cfield(s, f))
-                     : vkdp_h5_attr_write(io, g, f->name, native_type(f->type), cfield(s, f));
+                     ? vkdp_h5_attr_write_str(io, g, name, cfield(s, f))
+                     : vkdp_h5_attr_write(io, g, name, native_type(f->type), cfield(s, f));
         if (rc < 0)
             return -1;
     }
     return 0;
 }
 
-static int out_of_range(vkdp_h5_io *io, const char *where, const vkdp_ckpt_field *f,
+int ckpt_fields_write(vkdp_h5_io *io, hid_t g, const char *group, const vkdp_ckpt_state *s)
+{
+    return ckpt_fields_write_as(io, g, group, "", s);
+}
+
+static int out_of_range(vkdp_h5_io *io, const char *where, const char *name, const vkdp_ckpt_field *f,
                         const char *value)
 {
     char range[96];
@@ -118,23 +132,23 @@ static int out_of_range(vkdp_h5_io *io, const char *where, const vkdp_ckpt_field
                  f->flags & VKDP_CKPT_NAN_OK ? " or NaN" : "");
     else
         snprintf(range, sizeof range, "an integer in %" PRId64 "..%" PRId64, f->ilo, f->ihi);
-    return vkdp_h5_fail(io, "%s %s = %s is out of range (expected %s)", where, f->name, value,
+    return vkdp_h5_fail(io, "%s %s = %s is out of range (expected %s)", where, name, value,
                         range);
 }
 
 /* Reads one numeric field at its widest type, checks it, then stores it at the member's type. */
-static int read_number(vkdp_h5_io *io, hid_t g, const char *where, const vkdp_ckpt_field *f,
-                       vkdp_ckpt_state *s)
+static int read_number(vkdp_h5_io *io, hid_t g, const char *where, const char *name,
+                       const vkdp_ckpt_field *f, vkdp_ckpt_state *s)
 {
     void *dst = (char *)s + f->offset;
     char value[64];
     if (f->type == VKDP_CKPT_F64) {
         double v;
-        if (vkdp_h5_attr_read(io, g, where, f->name, H5T_NATIVE_DOUBLE, H5T_FLOAT, &v) < 0)
+        if (vkdp_h5_attr_read(io, g, where, name, H5T_NATIVE_DOUBLE, H5T_FLOAT, &v) < 0)
             return -1;
         if (!(v >= f->lo && v <= f->hi) && !(isnan(v) && (f->flags & VKDP_CKPT_NAN_OK))) {
             snprintf(value, sizeof value, "%g", v);
-            return out_of_range(io, where, f, value);
+            return out_of_range(io, where, name, f, value);
         }
         if (!(f->flags & VKDP_CKPT_ALIAS))
             memcpy(dst, &v, sizeof v);
@@ -142,17 +156,17 @@ static int read_number(vkdp_h5_io *io, hid_t g, const char *where, const vkdp_ck
     }
     if (f->type == VKDP_CKPT_U64) {
         uint64_t v;
-        if (vkdp_h5_attr_read(io, g, where, f->name, H5T_NATIVE_UINT64, H5T_INTEGER, &v) < 0)
+        if (vkdp_h5_attr_read(io, g, where, name, H5T_NATIVE_UINT64, H5T_INTEGER, &v) < 0)
             return -1;
         memcpy(dst, &v, sizeof v);
         return 0;
     }
     int64_t v;
-    if (vkdp_h5_attr_read(io, g, where, f->name, H5T_NATIVE_INT64, H5T_INTEGER, &v) < 0)
+    if (vkdp_h5_attr_read(io, g, where, name, H5T_NATIVE_INT64, H5T_INTEGER, &v) < 0)
         return -1;
     if (v < f->ilo || v > f->ihi) {
         snprintf(value, sizeof value, "%" PRId64, v);
-        return out_of_range(io, where, f, value);
+        return out_of_range(io, where, name, f, value);
     }
     if (f->flags & VKDP_CKPT_ALIAS)
         return 0;
@@ -165,19 +179,27 @@ static int read_number(vkdp_h5_io *io, hid_t g, const char *where, const vkdp_ck
     return 0;
 }
 
-int ckpt_fields_read(vkdp_h5_io *io, hid_t g, const char *group, vkdp_ckpt_state *s)
+int ckpt_fields_read_as(vkdp_h5_io *io, hid_t g, const char *where, const char *group, const char *prefix,
+                        vkdp_ckpt_state *s)
 {
-    char where[32];
-    snprintf(where, sizeof where, "/%s", group);
+    char name[96];
     for (size_t i = 0; i < VKDP_ARRAY_LEN(fields); i++) {
         const vkdp_ckpt_field *f = &fields[i];
         if (strcmp(f->group, group))
             continue;
+        attr_name(prefix, f, name, sizeof name);
         int rc = f->type == VKDP_CKPT_STR
-                     ? vkdp_h5_attr_read_str(io, g, where, f->name, (char *)s + f->offset, f->size)
-                     : read_number(io, g, where, f, s);
+                     ? vkdp_h5_attr_read_str(io, g, where, name, (char *)s + f->offset, f->size)
+                     : read_number(io, g, where, name, f, s);
         if (rc < 0)
             return -1;
     }
     return 0;
+}
+
+int ckpt_fields_read(vkdp_h5_io *io, hid_t g, const char *group, vkdp_ckpt_state *s)
+{
+    char where[32];
+    snprintf(where, sizeof where, "/%s", group);
+    return ckpt_fields_read_as(io, g, where, group, "", s);
 }

@@ -143,23 +143,30 @@ static int read_config(vkdp_h5_io *io, hid_t f, vkdp_ckpt_state *s)
     hid_t g = vkdp_h5_group_open(io, f, "config", "/config");
     if (g < 0)
         return -1;
+    int rc = ckpt_class_names_read(io, g, "/config", "class_names", s);
+    if (rc == 0) {
+        int n = s->nclasses;
+        rc = ckpt_fields_read(io, g, "config", s);
+        if (rc == 0 && s->nclasses != n)
+            rc = vkdp_h5_fail(io, "/config has nclasses = %d but %d class names", s->nclasses, n);
+        s->nclasses = n;
+    }
+    H5Gclose(g);
+    return rc;
+}
+
+int ckpt_class_names_read(vkdp_h5_io *io, hid_t g, const char *where, const char *name, vkdp_ckpt_state *s)
+{
     char **names = NULL;
     size_t n = 0;
-    int rc = vkdp_h5_attr_read_strs(io, g, "/config", "class_names", &names, &n);
+    int rc = vkdp_h5_attr_read_strs(io, g, where, name, &names, &n);
     s->class_names = names;
     s->nclasses = (int)n;
     if (rc == 0 && (n == 0 || n > (1 << 20)))
-        rc = vkdp_h5_fail(io, "/config class_names holds %zu names (1..%d expected)", n, 1 << 20);
+        rc = vkdp_h5_fail(io, "%s %s holds %zu names (1..%d expected)", where, name, n, 1 << 20);
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (!names[i][0])
-            rc = vkdp_h5_fail(io, "/config class_names[%zu] is empty", i);
-    if (rc == 0) {
-        rc = ckpt_fields_read(io, g, "config", s);
-        if (rc == 0 && s->nclasses != (int)n)
-            rc = vkdp_h5_fail(io, "/config has nclasses = %d but %zu class names", s->nclasses, n);
-        s->nclasses = (int)n;
-    }
-    H5Gclose(g);
+            rc = vkdp_h5_fail(io, "%s %s[%zu] is empty", where, name, i);
     return rc;
 }
 

@@ -1,11 +1,13 @@
 /* `trainer export --keras`: the tutorial's whole model in Keras' HDF5 weights layout, built in
- * memory from the backbone weights file and the checkpoint's head; see keras_export.h. */
+ * memory from the backbone weights file (or the checkpoint's fine-tuned /backbone tensors) and the
+ * checkpoint's head; see keras_export.h. */
 #include "vkdp/ckpt/keras_export.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "ckpt_io.h"
+#include "keras_layout.h"
 #include "vkdp/h5/atomic_file.h"
 
 typedef struct {
@@ -19,17 +21,15 @@ typedef struct {
     hid_t src;             /* the weights file's root of the layout (/ or /model_weights) */
     hid_t dst;             /* the in-memory export */
     int64_t top_channels;  /* the backbone's output channels (top_bn/gamma:0), -1 unseen */
+    char *used;            /* [ck->nbackbone]: 1 once that /backbone tensor has been exported */
     void *img;
     size_t len;
 } exp_ctx;
 
 /* The tutorial model's layers around the backbone's (build_model in the Keras tutorial). */
-static const char *const before[] = {"img_augmentation"};
-static const char *const head_layers[] = {"avg_pool", "batch_normalization", "top_dropout", "pred"};
-/* The head's weights, in Keras' order: checkpoint name -> export weight name. */
-static const struct {
-    const char *ckpt, *keras;
-} head_map[] = {
+const char *const keras_before[1] = {"img_augmentation"};
+const char *const keras_head_layers[4] = {"avg_pool", "batch_normalization", "top_dropout", "pred"};
+const keras_head_weight keras_head_map[6] = {
     {"head_bn/head_bn/gamma:0", "batch_normalization/gamma:0"},
     {"head_bn/head_bn/beta:0", "batch_normalization/beta:0"},
     {"head_bn/head_bn/moving_mean:0", "batch_normalization/moving_mean:0"},
@@ -38,11 +38,13 @@ static const struct {
     {"pred/pred/bias:0", "pred/bias:0"},
 };
 
-/* A layer group of the export with its weight_names; the caller writes the datasets and closes. */
+/* A layer group of the export with its weight_names (Keras' empty float array when there are
+ * none); the caller writes the datasets and closes. */
 static hid_t new_layer(exp_ctx *x, const char *name, const char *const *wnames, size_t n)
 {
     hid_t g = vkdp_h5_group_create(x->out, x->dst, name);
-    if (g >= 0 && vkdp_h5_attr_write_strs(x->out, g, "weight_names", wnames, n, 0) < 0) {
+    if (g >= 0 && (n ? vkdp_h5_attr_write_strs(x->out, g, "weight_names", wnames, n, 0)
+                     : vkdp_h5_attr_write_empty_f64(x->out, g, "weight_names")) < 0) {
         H5Gclose(g);
         return -1;
     }
@@ -54,7 +56,32 @@ static int close_group(vkdp_h5_io *io, hid_t g, const char *name)
     return H5Gclose(g) < 0 ? vkdp_h5_fail_h5(io, "cannot close group %s", name) : 0;
 }
 
-/* Copies one dataset of the weights file (float or integer, as stored) into the export. */
+/* The checkpoint's fine-tuned value of the weights file's tensor `full` (/<layer>/<weight>), or
+ * NULL; it must have the weights file's dtype class and shape. */
+static int ckpt_backbone(exp_ctx *x, const char *full, const vkdp_h5_dset *d, const vkdp_named_tensor **t)
+{
+    *t = NULL;
+    for (int i = 0; i < x->ck->nbackbone; i++)
+        if (!strcmp(x->ck->backbone[i].name, full + 1)) {
+            *t = &x->ck->backbone[i];
+            x->used[i] = 1;
+        }
+    if (!*t)
+        return 0;
+    int same = d->cls == H5T_FLOAT && (*t)->rank == d->rank;
+    for (int k = 0; same && k < d->rank; k++)
+        same = (*t)->shape[k] == d->dims[k];
+    if (same)
+        return 0;
+    char a[96], b[96];
+    vkdp_tensor_shape_str(*t, a, sizeof a);
+    vkdp_h5_shape_str(b, sizeof b, d->rank, d->dims);
+    return vkdp_h5_fail(x->out, "checkpoint tensor /backbone%s is float32%s but the weights file's %s is %s%s",
+                        full, a, full, d->cls == H5T_FLOAT ? "float" : "integer", b);
+}
+
+/* Copies one dataset of the weights file (float or integer, as stored) into the export, or the
+ * checkpoint's /backbone tensor of that name in its place. */
 static int copy_weight(exp_ctx *x, hid_t sg, hid_t dg, const char *layer, const char *w)
 {
     char full[512];
@@ -68,9 +95,12 @@ static int copy_weight(exp_ctx *x, hid_t sg, hid_t dg, const char *layer, const 
     int rc = 0, is_int = d.cls == H5T_INTEGER;
     if (!is_int && d.cls != H5T_FLOAT)
         rc = vkdp_h5_fail(x->in, "dataset %s is neither float nor integer", full);
+    const vkdp_named_tensor *tuned = NULL;
+    if (rc == 0)
+        rc = ckpt_backbone(x, full, &d, &tuned);
     void *buf = NULL;
     size_t bytes = (size_t)d.count * (is_int ? sizeof(int64_t) : sizeof(float));
-    if (rc == 0) {
+    if (rc == 0 && !tuned) {
         buf = vkdp_xmalloc(bytes ? bytes : 1);
         rc = vkdp_h5_dset_read(x->in, &d, full, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT, buf, bytes);
     }
@@ -81,14 +111,16 @@ static int copy_weight(exp_ctx *x, hid_t sg, hid_t dg, const char *layer, const 
         for (int k = 0; k < d.rank; k++)
             dims[k] = (hsize_t)d.dims[k];
         rc = vkdp_h5_dset_write(x->out, dg, w, is_int ? H5T_STD_I64LE : H5T_IEEE_F32LE,
-                                is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT, d.rank, dims, NULL, buf);
+                                is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT, d.rank, dims, NULL,
+                                tuned ? (const void *)tuned->data : buf);
     }
     free(buf);
     vkdp_h5_dset_close(&d);
     return rc;
 }
 
-/* One backbone layer: its weight_names (each "<layer>/<weight>") and datasets, unchanged. */
+/* One backbone layer: its weight_names (each "<layer>/<weight>") and datasets, as the weights file
+ * holds them unless the checkpoint fine-tuned them. */
 static int copy_layer(exp_ctx *x, const char *layer)
 {
     hid_t sg = vkdp_h5_group_open(x->in, x->src, layer, layer);
@@ -123,17 +155,17 @@ static int weightless(exp_ctx *x, const char *name)
 static int head_tensors(exp_ctx *x, const vkdp_named_tensor **t)
 {
     const vkdp_ckpt_state *ck = x->ck;
-    for (size_t i = 0; i < VKDP_ARRAY_LEN(head_map); i++)
-        if (!(t[i] = vkdp_ckpt_find_weight(ck, head_map[i].ckpt)))
-            return vkdp_h5_fail(x->out, "the checkpoint has no head tensor %s", head_map[i].ckpt);
+    for (size_t i = 0; i < VKDP_ARRAY_LEN(keras_head_map); i++)
+        if (!(t[i] = vkdp_ckpt_find_weight(ck, keras_head_map[i].ckpt)))
+            return vkdp_h5_fail(x->out, "the checkpoint has no head tensor %s", keras_head_map[i].ckpt);
     const int64_t F = t[4]->rank == 2 ? t[4]->shape[0] : -1;
     char shape[64];
-    for (size_t i = 0; i < VKDP_ARRAY_LEN(head_map); i++) {
+    for (size_t i = 0; i < VKDP_ARRAY_LEN(keras_head_map); i++) {
         int64_t want[2] = {i == 5 ? ck->nclasses : F, ck->nclasses};
         int rank = i == 4 ? 2 : 1;
         if (t[i]->rank != rank || t[i]->shape[0] != want[0] || (rank == 2 && t[i]->shape[1] != want[1])) {
             vkdp_tensor_shape_str(t[i], shape, sizeof shape);
-            return vkdp_h5_fail(x->out, "head tensor %s has shape %s (%d classes)", head_map[i].ckpt, shape,
+            return vkdp_h5_fail(x->out, "head tensor %s has shape %s (%d classes)", keras_head_map[i].ckpt, shape,
                                 ck->nclasses);
         }
     }
@@ -145,17 +177,17 @@ static int head_tensors(exp_ctx *x, const vkdp_named_tensor **t)
 
 static int write_head(exp_ctx *x)
 {
-    const vkdp_named_tensor *t[VKDP_ARRAY_LEN(head_map)];
+    const vkdp_named_tensor *t[VKDP_ARRAY_LEN(keras_head_map)];
     if (head_tensors(x, t) < 0)
         return -1;
     int rc = 0;
-    for (size_t l = 0; rc == 0 && l < VKDP_ARRAY_LEN(head_layers); l++) {
-        const char *layer = head_layers[l], *wn[VKDP_ARRAY_LEN(head_map)];
-        size_t n = 0, idx[VKDP_ARRAY_LEN(head_map)], ll = strlen(layer);
-        for (size_t i = 0; i < VKDP_ARRAY_LEN(head_map); i++)
-            if (!strncmp(head_map[i].keras, layer, ll) && head_map[i].keras[ll] == '/') {
+    for (size_t l = 0; rc == 0 && l < VKDP_ARRAY_LEN(keras_head_layers); l++) {
+        const char *layer = keras_head_layers[l], *wn[VKDP_ARRAY_LEN(keras_head_map)];
+        size_t n = 0, idx[VKDP_ARRAY_LEN(keras_head_map)], ll = strlen(layer);
+        for (size_t i = 0; i < VKDP_ARRAY_LEN(keras_head_map); i++)
+            if (!strncmp(keras_head_map[i].keras, layer, ll) && keras_head_map[i].keras[ll] == '/') {
                 idx[n] = i;
-                wn[n++] = head_map[i].keras;
+                wn[n++] = keras_head_map[i].keras;
             }
         hid_t g = new_layer(x, layer, wn, n);
         if (g < 0)
@@ -184,8 +216,8 @@ static int check_layer_names(exp_ctx *x, const strs *l)
         for (size_t j = 0; j < i; j++)
             if (!strcmp(l->s[j], s))
                 return vkdp_h5_fail(x->in, "layer %s is listed twice", s);
-        for (size_t j = 0; j < VKDP_ARRAY_LEN(head_layers); j++)
-            if (!strcmp(head_layers[j], s) || (j < VKDP_ARRAY_LEN(before) && !strcmp(before[j], s)))
+        for (size_t j = 0; j < VKDP_ARRAY_LEN(keras_head_layers); j++)
+            if (!strcmp(keras_head_layers[j], s) || (j < VKDP_ARRAY_LEN(keras_before) && !strcmp(keras_before[j], s)))
                 return vkdp_h5_fail(x->in, "layer %s is one of the tutorial model's own", s);
     }
     return 0;
@@ -204,27 +236,37 @@ static int write_layers_in_order(exp_ctx *x)
     if (rc == 0)
         rc = check_layer_names(x, &l);
     /* the file's first layer is the input layer; the tutorial model's data augmentation follows */
-    const size_t nb = VKDP_ARRAY_LEN(before), nh = VKDP_ARRAY_LEN(head_layers), n = l.n + nb + nh;
+    const size_t nb = VKDP_ARRAY_LEN(keras_before), nh = VKDP_ARRAY_LEN(keras_head_layers), n = l.n + nb + nh;
     const char **names = vkdp_xcalloc(n, sizeof *names);
     if (rc == 0) {
         size_t k = 0;
         names[k++] = l.s[0];
         for (size_t i = 0; i < nb; i++)
-            names[k++] = before[i];
+            names[k++] = keras_before[i];
         for (size_t i = 1; i < l.n; i++)
             names[k++] = l.s[i];
         for (size_t i = 0; i < nh; i++)
-            names[k++] = head_layers[i];
+            names[k++] = keras_head_layers[i];
         rc = vkdp_h5_attr_write_str(x->out, x->dst, "backend", backend);
     }
     if (rc == 0)
         rc = vkdp_h5_attr_write_str(x->out, x->dst, "keras_version", version);
+    /* what reading the export back needs (vkdp_keras_import): classes and the run's settings */
+    if (rc == 0)
+        rc = vkdp_h5_attr_write_strs(x->out, x->dst, KERAS_CLASS_NAMES, (const char *const *)x->ck->class_names,
+                                     (size_t)x->ck->nclasses, 1);
+    if (rc == 0)
+        rc = ckpt_fields_write_as(x->out, x->dst, "config", KERAS_ATTR_PREFIX, x->ck);
     if (rc == 0)
         rc = vkdp_h5_attr_write_strs(x->out, x->dst, "layer_names", names, n, 0);
     for (size_t i = 0; rc == 0 && i < l.n + nb; i++)
         rc = i >= 1 && i <= nb ? weightless(x, names[i]) : copy_layer(x, names[i]);
     if (rc == 0)
         rc = write_head(x);
+    for (int i = 0; rc == 0 && i < x->ck->nbackbone; i++)
+        if (!x->used[i])
+            rc = vkdp_h5_fail(x->out, "checkpoint tensor /backbone/%s is not a tensor of the weights file",
+                              x->ck->backbone[i].name);
     free(names);
     vkdp_h5_strs_free(l.s, l.n);
     return rc;
@@ -279,14 +321,11 @@ int vkdp_keras_export(const vkdp_ckpt_state *ck, const char *weights, const char
 {
     vkdp_h5_io in = {weights, "weights file", "not a Keras weights file?", err, errlen};
     vkdp_h5_io out = {out_path, "Keras export", NULL, err, errlen};
-    if (ck->backbone_trainable)
-        return vkdp_h5_fail(&out, "the checkpoint's backbone was fine-tuned; exporting it is not supported yet");
-    exp_ctx x = {&in, &out, ck, -1, -1, -1, NULL, 0};
-    if (vkdp_h5_quietly(build, &x) < 0) {
-        free(x.img);
-        return -1;
-    }
-    int rc = vkdp_atomic_write(&out, out_path, x.img, x.len);
+    exp_ctx x = {&in, &out, ck, -1, -1, -1, vkdp_xcalloc((size_t)ck->nbackbone + 1, 1), NULL, 0};
+    int rc = vkdp_h5_quietly(build, &x);
+    if (rc == 0)
+        rc = vkdp_atomic_write(&out, out_path, x.img, x.len);
     free(x.img);
+    free(x.used);
     return rc;
 }

@@ -6,6 +6,7 @@
 
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/cli/cli.h"
+#include "vkdp/cli/model_file.h"
 #include "vkdp/cli/options.h"
 #include "vkdp/cli/report.h"
 #include "vkdp/core/common.h"
@@ -24,7 +25,8 @@ static void usage(FILE *f)
             "image folder and prints loss, accuracy, per-class precision, recall and F1, and the\n"
             "confusion matrix (rows: true class, columns: predicted).\n"
             "\n"
-            "  --checkpoint FILE   checkpoint .h5 (e.g. checkpoints/latest.h5)\n");
+            "  --checkpoint FILE   checkpoint .h5 (e.g. checkpoints/latest.h5), or a Keras export of\n"
+            "                      one (trainer export --keras: its model, classes and data split)\n");
     vkdp_opts_help(f, VKDP_OPT_DATA, W, "the checkpoint's data folder");
     vkdp_opts_help(f, VKDP_OPT_WEIGHTS, W, "the checkpoint's; the SHA-256 must match");
     fprintf(f, "  --subset S          validation (default: the checkpoint's held-out split of DIR),\n"
@@ -78,15 +80,12 @@ int cmd_evaluate(int argc, char **argv)
     }
     vkdp_ckpt_state ck;
     char err[4096];
-    if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
-        VKDP_FATAL("%s", err);
+    vkdp_cli_read_model("evaluate", ckpath, &ck, &sc);
     if (report && vkdp_rank() == 0 && vkdp_report_dir(report, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
 
     if (!sc.data_dir)
         sc.data_dir = ck.data_dir;
-    if (!sc.weights)
-        sc.weights = ck.weights_file;
     if (sc.batch == 0)
         sc.batch = ck.batch;
     sc.seed = (uint32_t)ck.seed;

@@ -1,11 +1,12 @@
-/* `trainer predict`: the top classes of each given image under a checkpoint's head. Images are
- * spread over the ranks; rank 0 prints them in the order given. */
+/* `trainer predict`: the top classes of each given image under a checkpoint's head (or a Keras
+ * export's). Images are spread over the ranks; rank 0 prints them in the order given. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vkdp/ckpt/ckpt.h"
 #include "vkdp/cli/cli.h"
+#include "vkdp/cli/model_file.h"
 #include "vkdp/cli/options.h"
 #include "vkdp/core/common.h"
 #include "vkdp/data/data.h"
@@ -18,14 +19,16 @@ enum { W = 19 }; /* help: flag column width */
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: [mpirun -np P] trainer predict --checkpoint FILE [--top K] [--weights FILE] IMG...\n"
+            "usage: [mpirun -np P] trainer predict --checkpoint FILE [--top K] [--exact] [--weights FILE] IMG...\n"
             "\n"
             "Prints, for every JPEG image given, its top K classes (default 3) with probabilities\n"
             "under the checkpoint's head on the frozen EfficientNetB0. Images that cannot be\n"
             "decoded are reported and make the exit status non-zero.\n"
             "\n"
-            "  --checkpoint FILE   checkpoint .h5\n"
-            "  --top K             classes per image (default 3)\n");
+            "  --checkpoint FILE   checkpoint .h5, or a Keras export of one (trainer export --keras:\n"
+            "                      backbone, head and classes from that file)\n"
+            "  --top K             classes per image (default 3)\n"
+            "  --exact             probabilities as exact hexadecimal floats (%%a), not rounded\n");
     vkdp_opts_help(f, VKDP_OPT_WEIGHTS, W, "the checkpoint's; SHA-256 must match");
     vkdp_opts_help(f, VKDP_OPT_MAX_PIXELS, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
@@ -38,6 +41,7 @@ int cmd_predict(int argc, char **argv)
     static const struct option own[] = {
         {"checkpoint", required_argument, 0, 'c'},
         {"top", required_argument, 0, 'k'},
+        {"exact", no_argument, 0, 'x'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -47,13 +51,14 @@ int cmd_predict(int argc, char **argv)
     sc.data_dir = NULL; /* images are given one by one */
     sc.weights = NULL;  /* not given: the checkpoint's */
     const char *ckpath = NULL;
-    int top = 3, c;
+    int top = 3, exact = 0, c;
     long v;
     while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
         case VKDP_OPT_BAD: return 2;
         case 'c': ckpath = optarg; break;
         case 'k': if (vkdp_parse_long("predict", "--top", optarg, 1, 1000, &v)) return 2; top = (int)v; break;
+        case 'x': exact = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -65,11 +70,7 @@ int cmd_predict(int argc, char **argv)
     char **imgs = argv + optind;
     int nimg = argc - optind;
     vkdp_ckpt_state ck;
-    char err[4096];
-    if (vkdp_ckpt_read(ckpath, &ck, err, sizeof err) != 0)
-        VKDP_FATAL("%s", err);
-    if (!sc.weights)
-        sc.weights = ck.weights_file;
+    vkdp_cli_read_model("predict", ckpath, &ck, &sc);
     sc.image_size = ck.image_size;
     sc.batch = 1;
     vkdp_session s;
@@ -119,7 +120,7 @@ int cmd_predict(int argc, char **argv)
                     if (!used[j] && (best < 0 || row[j] > row[best]))
                         best = j;
                 used[best] = 1;
-                printf("  %s %.4f", ck.class_names[best], row[best]);
+                printf(exact ? "  %s %a" : "  %s %.4f", ck.class_names[best], row[best]);
             }
             printf("\n");
         }

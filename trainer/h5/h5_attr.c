@@ -262,3 +262,19 @@ int vkdp_h5_attr_write_strs(vkdp_h5_io *io, hid_t loc, const char *name, const c
 {
     return write_strs(io, loc, name, v, n, vlen, 0);
 }
+
+int vkdp_h5_attr_write_empty_f64(vkdp_h5_io *io, hid_t loc, const char *name)
+{
+    hsize_t dims[1] = {0};
+    double none = 0;
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t a = sp >= 0 ? H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a < 0)
+        return vkdp_h5_fail_h5(io, "cannot create attribute %s", name);
+    herr_t st = H5Awrite(a, H5T_NATIVE_DOUBLE, &none);
+    if (H5Aclose(a) < 0 || st < 0)
+        return vkdp_h5_fail_h5(io, "cannot write attribute %s", name);
+    return 0;
+}

@@ -119,9 +119,17 @@ static int is_known_layer(const vkdp_effnet_tensor_spec *specs, int n, const cha
     return 0;
 }
 
+/* The Keras tutorial's head (build_model) after the backbone: what an export adds with weights. */
+static int is_tutorial_head(const char *layer)
+{
+    return !strcmp(layer, "batch_normalization") || !strcmp(layer, "pred");
+}
+
 /* Every layer of the file that holds weights must belong to EfficientNetB0 (a B1 file, say, would
- * otherwise load its B0-shaped subset silently); the with-top classifier is ignored. */
-static int check_no_foreign_layers(vkdp_h5_io *c, hid_t root, const vkdp_effnet_tensor_spec *specs, int nspecs)
+ * otherwise load its B0-shaped subset silently); the with-top classifier is ignored, and the
+ * tutorial's head when the file is an export (flags). */
+static int check_no_foreign_layers(vkdp_h5_io *c, hid_t root, const vkdp_effnet_tensor_spec *specs, int nspecs,
+                                   int flags)
 {
     strings layers;
     if (vkdp_h5_attr_read_strs(c, root, "/", "layer_names", &layers.s, &layers.n))
@@ -129,7 +137,8 @@ static int check_no_foreign_layers(vkdp_h5_io *c, hid_t root, const vkdp_effnet_
     int rc = 0;
     for (size_t i = 0; i < layers.n && !rc; i++) {
         const char *l = layers.s[i];
-        if (is_known_layer(specs, nspecs, l) || !strcmp(l, "predictions"))
+        if (is_known_layer(specs, nspecs, l) || !strcmp(l, "predictions") ||
+            ((flags & VKDP_EFFNET_TUTORIAL_HEAD) && is_tutorial_head(l)))
             continue;
         int ex = vkdp_h5_exists(c, root, l, l);
         if (ex <= 0) {
@@ -331,7 +340,7 @@ static int fold_all(vkdp_h5_io *c, vkdp_effnet *net)
 typedef struct {
     vkdp_h5_io *io;
     vkdp_effnet *net;
-    int allow_missing;
+    int flags;
     uint64_t seed;
 } load_args;
 
@@ -358,9 +367,9 @@ static int load_file(void *arg)
         int nspecs = vkdp_effnet_tensor_specs(specs, VKDP_EFFNET_MAX_TENSORS);
         if (nspecs > VKDP_EFFNET_MAX_TENSORS)
             VKDP_FATAL("internal: %d tensors exceed VKDP_EFFNET_MAX_TENSORS", nspecs);
-        rc = check_no_foreign_layers(c, root, specs, nspecs);
+        rc = check_no_foreign_layers(c, root, specs, nspecs, a->flags);
         if (!rc)
-            rc = read_all(c, root, a->net, specs, nspecs, a->allow_missing, a->seed);
+            rc = read_all(c, root, a->net, specs, nspecs, a->flags & VKDP_EFFNET_ALLOW_MISSING, a->seed);
         if (root != f)
             H5Gclose(root);
     }
@@ -369,7 +378,7 @@ static int load_file(void *arg)
     return rc;
 }
 
-int vkdp_effnet_load(vkdp_effnet *net, const char *path, int allow_missing, uint64_t seed, char *err,
+int vkdp_effnet_load(vkdp_effnet *net, const char *path, int flags, uint64_t seed, char *err,
                      size_t errlen)
 {
     memset(net, 0, sizeof *net);
@@ -385,7 +394,7 @@ int vkdp_effnet_load(vkdp_effnet *net, const char *path, int allow_missing, uint
         return vkdp_h5_fail(&c, "cannot read: %s", vkdp_errno_str());
     fclose(f);
 
-    load_args a = {&c, net, allow_missing, seed};
+    load_args a = {&c, net, flags, seed};
     int rc = vkdp_h5_quietly(load_file, &a);
     if (!rc)
         rc = fold_all(&c, net);

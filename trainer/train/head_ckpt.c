@@ -77,6 +77,8 @@ void vkdp_head_from_ckpt(vkdp_head *h, const vkdp_ckpt_state *ck, const char *pa
         char wname[128];
         if (d.kind == VKDP_HEAD_WEIGHT) {
             nt = vkdp_ckpt_find_weight(ck, d.name);
+        } else if (ck->from_export) {
+            continue; /* an export has no optimizer state; predict and evaluate take no step */
         } else {
             slot_weight_name(d.name, wname, sizeof wname);
             nt = find_slot(d.kind == VKDP_HEAD_ADAM_M ? ck->adam_m : ck->adam_v, ck->nslots, wname);

@@ -51,7 +51,9 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
         s->fc = vkdp_featcache_create(s->idx.n, VKDP_EFFNET_FEATURES);
     }
 
-    if (vkdp_effnet_load(&s->net, cfg->weights, cfg->allow_missing_weights, cfg->seed, err, sizeof err) != 0)
+    int wflags = (cfg->allow_missing_weights ? VKDP_EFFNET_ALLOW_MISSING : 0) |
+                 (cfg->weights_with_head ? VKDP_EFFNET_TUTORIAL_HEAD : 0);
+    if (vkdp_effnet_load(&s->net, cfg->weights, wflags, cfg->seed, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
     int micro = cfg->batch / s->dist.size + 1;
     s->bb = vkdp_backbone_create(s->dev, &s->net, cfg->image_size, cfg->image_size, micro < 1 ? 1 : micro);

@@ -73,6 +73,9 @@ typedef struct {
     char version[32];           /* VKDP_VERSION of the writer (filled by vkdp_ckpt_state_init) */
     char git_commit[48];        /* VKDP_GIT_COMMIT of the writer (filled by vkdp_ckpt_state_init) */
     char created[64];           /* ISO-8601 UTC; vkdp_ckpt_write fills it when empty */
+    int from_export;            /* 1: read from a Keras export (vkdp_keras_import): config, class
+                                   names and head weights only; no optimizer state, loop position
+                                   or metrics; weights_file is the export itself */
 
     /* ---- weights ---- */
     int nweights;

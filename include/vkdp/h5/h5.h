@@ -108,6 +108,9 @@ int vkdp_h5_attr_write_str(vkdp_h5_io *io, hid_t loc, const char *name, const ch
  * layer_names / weight_names). */
 int vkdp_h5_attr_write_strs(vkdp_h5_io *io, hid_t loc, const char *name, const char *const *v,
                             size_t n, int vlen);
+/* An empty 1-D float64 array: what Keras writes as a weightless layer's weight_names
+ * (np.asarray([]) of an empty list), as the official weights files hold them. */
+int vkdp_h5_attr_write_empty_f64(vkdp_h5_io *io, hid_t loc, const char *name);
 /* Dataset `path` (intermediate groups created) of file type ftype, rank dims (0: scalar), from
  * data of memory type mtype. chunk NULL: contiguous; else chunked with these chunk dims, the
  * first dimension unlimited (extendable tables), shuffle + deflate level 6. */

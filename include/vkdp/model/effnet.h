@@ -56,10 +56,16 @@ typedef struct {
     char path[4096];
 } vkdp_effnet;
 
+/* vkdp_effnet_load flags. ALLOW_MISSING: initialise missing tensors as Keras would (seeded) and
+ * warn once. TUTORIAL_HEAD: the file is the Keras tutorial's whole model (`trainer export`), whose
+ * head layers batch_normalization and pred hold weights that are not EfficientNetB0's: skipped,
+ * where any other layer with weights outside EfficientNetB0 is refused. */
+enum { VKDP_EFFNET_ALLOW_MISSING = 1, VKDP_EFFNET_TUTORIAL_HEAD = 2 };
+
 /* Reads the Keras weights file by layer/weight name, checking every shape. On error (not HDF5,
  * missing tensor, shape mismatch) writes a message naming the file and tensor into err and
- * returns -1. allow_missing: initialise missing tensors as Keras would (seeded) and warn once. */
-int vkdp_effnet_load(vkdp_effnet *net, const char *path, int allow_missing, uint64_t seed,
+ * returns -1. flags: VKDP_EFFNET_* above, or 0. */
+int vkdp_effnet_load(vkdp_effnet *net, const char *path, int flags, uint64_t seed,
                      char *err, size_t errlen);
 void vkdp_effnet_free(vkdp_effnet *net);
 const vkdp_tensor *vkdp_effnet_tensor(const vkdp_effnet *net, const char *name);

@@ -20,6 +20,7 @@ typedef struct {
     const char *device;          /* NULL: automatic; "N" (every rank) or "N,M,..." (one per local rank) */
     int profile;
     int allow_missing_weights;
+    int weights_with_head;       /* weights is a Keras export: skip its tutorial head layers */
 } vkdp_session_cfg;
 
 #endif
