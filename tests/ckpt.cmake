@@ -15,6 +15,11 @@ add_test(NAME ckpt_kill COMMAND test_ckpt_failures kill ${CKPT_TEST_DIR}/kill)
 add_test(NAME ckpt_bad_files COMMAND test_ckpt_failures bad ${CKPT_TEST_DIR}/bad)
 # Crafted checkpoints: out-of-range fields, oversized tensors, links and storage outside the file.
 add_test(NAME ckpt_hostile_files COMMAND test_ckpt_hostile ${CKPT_TEST_DIR}/hostile)
+# Keras exports read back: round trip, crafted variants (classes, fields, head shapes and types,
+# links) and /backbone tensors the export must refuse.
+vkdp_add_test_exe(test_export_hostile ${CMAKE_SOURCE_DIR}/tests/test_export_hostile.c)
+add_test(NAME export_hostile_files COMMAND test_export_hostile ${CKPT_TEST_DIR}/export_hostile
+  ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
 add_test(NAME ckpt_disk_full COMMAND test_ckpt_failures enospc ${CKPT_TEST_DIR}/enospc)
 set_tests_properties(ckpt_disk_full PROPERTIES SKIP_RETURN_CODE 77)
 
@@ -46,7 +51,7 @@ set_tests_properties(ckpt_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 # Leak checking of the checkpoint code itself is done by the tests above; here it is off.
 set(CKPT_SLURM_ENV ${VKDP_MPI_TEST_ENV})
 set_tests_properties(ckpt_roundtrip ckpt_keep ckpt_resolve ckpt_compat ckpt_kill ckpt_bad_files
-  ckpt_hostile_files ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+  ckpt_hostile_files export_hostile_files ckpt_disk_full ckpt_h5py ckpt_info ckpt_plot PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
 set_tests_properties(ckpt_slurm PROPERTIES ENVIRONMENT "${CKPT_SLURM_ENV}")
 if(H5DUMP)
   set_tests_properties(ckpt_h5dump PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")

@@ -246,15 +246,25 @@ static inline void tc_make_variant(const char *good, const char *dir, const char
         VKDP_FATAL("cannot close %s", out);
 }
 
-/* Reading path must fail with a message naming it and containing a (and b unless NULL). */
-static inline void tc_expect_error(const char *path, const char *what, const char *a, const char *b)
+typedef int (*tc_reader)(const char *path, vkdp_ckpt_state *s, char *err, size_t errlen);
+
+/* Reading path with `read` must fail with a message naming it and containing a (and b unless
+ * NULL). */
+static inline void tc_expect_error_by(tc_reader read, const char *path, const char *what, const char *a,
+                                      const char *b)
 {
     vkdp_ckpt_state r;
     char err[2048] = "";
-    int rc = vkdp_ckpt_read(path, &r, err, sizeof err);
+    int rc = read(path, &r, err, sizeof err);
     vkdp_ckpt_state_free(&r);
     TC_CHECK(rc < 0 && strstr(err, path) && tc_contains(err, a, b), "%s: %s", what,
              rc < 0 ? err : "read succeeded");
+}
+
+/* The same for vkdp_ckpt_read. */
+static inline void tc_expect_error(const char *path, const char *what, const char *a, const char *b)
+{
+    tc_expect_error_by(vkdp_ckpt_read, path, what, a, b);
 }
 
 #endif
