@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """`trainer export --keras` output against the rules Keras' legacy HDF5 weights loader
 (load_weights_from_hdf5_group, no TensorFlow here) reads, the official weights file it was built
-from, and the checkpoint it exports.
+from, and the checkpoint it exports. That loader reads only the root attributes layer_names,
+backend and keras_version and each listed layer's weight_names and datasets: the export's extra
+root attributes (vkdp_class_names, vkdp_<config field>) are ignored by Keras and checked here
+against the checkpoint. A checkpoint with a /backbone group (fine-tuned tensors) must have those
+exported in place of the weights file's.
 
 usage: export_check.py EXPORT.h5 WEIGHTS.h5 CHECKPOINT.h5
 """
@@ -38,17 +42,36 @@ for a in ("backend", "keras_version"):
 if sorted(out.keys()) != sorted(want):
     fail(f"groups {sorted(set(out.keys()) ^ set(want))} differ from layer_names")
 
-# every backbone layer: the same weight_names, dtypes, shapes and values as the official file
-copied = 0
+# every backbone layer: the same weight_names, dtypes, shapes and values as the official file,
+# except the values of the checkpoint's fine-tuned /backbone tensors
+tuned = {}
+if "backbone" in ck:
+    ck["backbone"].visititems(lambda n, o: tuned.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+copied = taken = 0
 for layer in src_layers:
     sw, ow = names(src[layer].attrs["weight_names"]), names(out[layer].attrs["weight_names"])
     if sw != ow:
         fail(f"{layer}: weight_names {ow}, the weights file has {sw}")
     for w in sw:
         a, b = out[layer][w], src[layer][w]
-        if a.dtype != b.dtype or a.shape != b.shape or not np.array_equal(a[()], b[()]):
-            fail(f"{layer}/{w}: {a.dtype}{a.shape} differs from the weights file's {b.dtype}{b.shape}")
+        want = tuned.get(f"{layer}/{w}", b[()])
+        taken += f"{layer}/{w}" in tuned
+        if a.dtype != b.dtype or a.shape != b.shape or not np.array_equal(a[()], want):
+            fail(f"{layer}/{w}: {a.dtype}{a.shape} differs from the "
+                 f"{'checkpoint' if f'{layer}/{w}' in tuned else 'weights file'}'s {b.dtype}{b.shape}")
         copied += 1
+if taken != len(tuned):
+    fail(f"{len(tuned) - taken} /backbone tensor(s) of the checkpoint name no tensor of the weights file")
+
+# layers without weights: what Keras writes (GlobalAveragePooling2D, Dropout, the augmentation
+# Sequential, and the weights file's own): no datasets, weight_names an empty float64 array
+# (np.asarray of an empty list), as the official file holds them
+for layer in got:
+    wn = out[layer].attrs["weight_names"]
+    if len(wn) == 0 and (wn.dtype != np.float64 or wn.shape != (0,) or len(out[layer].keys())):
+        fail(f"{layer}: weightless layer with weight_names {wn.dtype}{wn.shape}, {len(out[layer].keys())} objects")
+    if layer in src_layers and not len(wn) and src[layer].attrs["weight_names"].dtype != wn.dtype:
+        fail(f"{layer}: weight_names dtype {wn.dtype}, the weights file has {src[layer].attrs['weight_names'].dtype}")
 for layer in ("img_augmentation", "avg_pool", "top_dropout"):
     if names(out[layer].attrs["weight_names"]) or len(out[layer].keys()):
         fail(f"{layer} has weights")
@@ -77,5 +100,19 @@ weighted = [l for l in got if names(out[l].attrs["weight_names"])]
 model = [l for l in src_layers if names(src[l].attrs["weight_names"])] + ["batch_normalization", "pred"]
 if weighted != model:
     fail(f"{len(weighted)} layers with weights, the tutorial model has {len(model)}")
-print(f"export: {len(got)} layers ({len(weighted)} with weights), {copied} backbone tensors copied exactly, "
+# what reading the export back needs: the checkpoint's classes and /config, as root attributes
+if out.attrs["layer_names"].dtype.kind != "S":
+    fail(f"layer_names is {out.attrs['layer_names'].dtype}, Keras writes fixed-length bytes")
+cfg = ck["config"].attrs
+extra = {k for k in out.attrs if k not in ("layer_names", "backend", "keras_version")}
+want_extra = {"vkdp_class_names"} | {f"vkdp_{k}" for k in cfg if k != "class_names"}
+if extra != want_extra:
+    fail(f"root attributes {sorted(extra ^ want_extra)} differ from the checkpoint's /config")
+if list(out.attrs["vkdp_class_names"]) != list(cfg["class_names"]):
+    fail(f"vkdp_class_names {list(out.attrs['vkdp_class_names'])}, the checkpoint has {list(cfg['class_names'])}")
+for k in cfg:
+    if k != "class_names" and out.attrs[f"vkdp_{k}"] != cfg[k]:
+        fail(f"vkdp_{k} = {out.attrs[f'vkdp_{k}']!r}, the checkpoint's /config {k} = {cfg[k]!r}")
+
+print(f"export: {len(got)} layers ({len(weighted)} with weights), {copied} backbone tensors copied exactly ({taken} from the checkpoint's /backbone), "
       f"head = checkpoint, {C} classes, keras_version {out.attrs['keras_version']}")
