@@ -41,7 +41,8 @@ add_test(NAME package_deb COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_deb.sh)
 set_tests_properties(package_deb PROPERTIES LABELS nosan TIMEOUT 600 ENVIRONMENT
   "${VKDP_TEST_ENV};BUILD=${CMAKE_BINARY_DIR};VERSION=${PROJECT_VERSION};WORK=${VKDP_REPORT_TEST_DIR}/package")
 
-# Keras export of report_e2e's checkpoint: layout, values, and its accuracy from the file alone
+# Keras export of report_e2e's checkpoint: layout, values, its accuracy from the file alone, and
+# read back by predict/evaluate under mpirun (hence the MPI environment: see VKDP_MPI_TEST_ENV)
 add_test(NAME report_export COMMAND bash ${CMAKE_SOURCE_DIR}/tests/report_export.sh)
 set_tests_properties(report_export PROPERTIES FIXTURES_REQUIRED report_html TIMEOUT 600 ENVIRONMENT
-  "${VKDP_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;DUMP=$<TARGET_FILE:test_dump_inputs>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/export;E2E=${VKDP_REPORT_TEST_DIR}/report_e2e")
+  "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;DUMP=$<TARGET_FILE:test_dump_inputs>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_REPORT_TEST_DIR}/export;E2E=${VKDP_REPORT_TEST_DIR}/report_e2e")

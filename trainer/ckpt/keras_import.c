@@ -182,7 +182,6 @@ static int looks_like_export(void *arg)
         return 0;
     htri_t names = H5Aexists(f, "layer_names");
     int export = names > 0 && vkdp_h5_exists(&io, f, "config", "/config") == 0;
-    H5Eclear2(H5E_DEFAULT);
     return vkdp_h5_close(&io, f) < 0 ? 0 : export;
 }
 
