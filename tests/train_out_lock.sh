@@ -26,7 +26,10 @@ grep -q 'VKDP_TEST_HOLD_AFTER_EPOCH: holding after epoch 1' "$WORK/a.log" \
 read -r _ host _ a_pid _ <"$lock" || fail "no holder line in $lock"
 [ "$host" = "$(hostname)" ] || fail "lock file names host '$host', not $(hostname)"
 [ "$(ps -o comm= -p "$a_pid")" = trainer ] || fail "lock file names pid $a_pid, which is not job A's trainer"
-before="$(ls -la "$out")"
+# $out itself and everything in it, to the nanosecond; not `ls -la`, whose ".." line is $WORK and
+# changes (at minute resolution) when b.log is created there
+listing() { find "$out" -printf '%P %y %s %i %m %T@\n' | sort; }
+before="$(listing)"
 start=$(date +%s%N)
 rc=0
 "${MPIRUN[@]}" -np 1 "$TRAINER" train "${args[@]}" --epochs 1 --keep 1 >"$WORK/b.log" 2>&1 || rc=$?
@@ -35,7 +38,8 @@ took_ms=$((($(date +%s%N) - start) / 1000000))
 expect_grep "error: --out $out is in use by another job \(host $host pid $a_pid since [0-9T:-]+Z; lock file $lock\): give each job its own --out" "$WORK/b.log"
 [ "$took_ms" -lt 30000 ] || fail "job B took $took_ms ms to give up"
 grep -q "Found .* files" "$WORK/b.log" && fail "job B indexed the data before checking the lock"
-[ "$(ls -la "$out")" = "$before" ] || fail "job B changed $out"
+after="$(listing)"
+[ "$after" = "$before" ] || { diff <(echo "$before") <(echo "$after"); fail "job B changed $out"; }
 kill -0 "$a_mpirun" 2>/dev/null || fail "job A did not survive job B"
 echo "job B refused in $took_ms ms: $(grep -o 'in use by.*' "$WORK/b.log")"
 # a node failure: job A killed, its lock file still names it
