@@ -1,5 +1,7 @@
-/* The fine-tuning flags checked together and the plan's log line (phase 2, docs/fine-tuning.md). */
+/* The fine-tuning flags checked together, the plan's log line, and the settings a checkpoint
+ * records so that a resume keeps them (phase 2, docs/fine-tuning.md). */
 #include <stdio.h>
+#include <string.h>
 
 #include "vkdp/core/errmsg.h"
 #include "vkdp/train/train.h"
@@ -51,4 +53,37 @@ void vkdp_finetune_describe(const vkdp_finetune_plan *p, char *buf, size_t len)
     else
         snprintf(buf, len, "fine-tuning from %s: %s trainable parameters, %.0f KiB of saved activations per image",
                  p->from, params, bytes / 1024.0);
+}
+
+void vkdp_finetune_state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t)
+{
+    st->augment = t->augment;
+    st->fine_tune_epochs = t->fine_tune_epochs;
+    st->fine_tune_lr = t->fine_tune_epochs > 0 ? t->fine_tune_lr : 0;
+    snprintf(st->fine_tune_from, sizeof st->fine_tune_from, "%s", t->fine_tune_epochs > 0 ? t->plan.from : "");
+}
+
+/* "--fine-tune-epochs 2 --fine-tune-from block6a --fine-tune-lr 1e-05" or "no fine-tuning" */
+static void ft_str(const vkdp_ckpt_state *s, char *buf, size_t len)
+{
+    if (s->fine_tune_epochs == 0)
+        snprintf(buf, len, "no fine-tuning");
+    else
+        snprintf(buf, len, "--fine-tune-epochs %d --fine-tune-from %s --fine-tune-lr %g", s->fine_tune_epochs,
+                 s->fine_tune_from, s->fine_tune_lr);
+}
+
+int vkdp_finetune_check_resume(const vkdp_ckpt_state *ck, const vkdp_ckpt_state *st, char *err, size_t errlen)
+{
+    if (ck->augment != st->augment)
+        return vkdp_seterr(err, errlen, "it was trained %s --augment, this run is %s it", ck->augment ? "with" : "without",
+                           st->augment ? "with" : "without");
+    if (ck->fine_tune_epochs != st->fine_tune_epochs || strcmp(ck->fine_tune_from, st->fine_tune_from) ||
+        ck->fine_tune_lr != st->fine_tune_lr) {
+        char a[128], b[128];
+        ft_str(ck, a, sizeof a);
+        ft_str(st, b, sizeof b);
+        return vkdp_seterr(err, errlen, "it was trained with %s, this run has %s", a, b);
+    }
+    return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef VKDP_TRAIN_H
 #define VKDP_TRAIN_H
 
+#include "vkdp/ckpt/ckpt.h"
 #include "vkdp/model/finetune_plan.h"
 #include "vkdp/train/session_cfg.h"
 
@@ -33,6 +34,11 @@ int vkdp_finetune_check_opts(vkdp_train_opts *t, char *err, size_t errlen);
 /* "fine-tuning from block6a: 3,129,884 trainable parameters, 2.92 MiB of saved activations per
  * image" (docs/fine-tuning.md's log line) into buf. */
 void vkdp_finetune_describe(const vkdp_finetune_plan *p, char *buf, size_t len);
+/* The augmentation and fine-tuning settings into a checkpoint's config (0 / "" when unused). */
+void vkdp_finetune_state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t);
+/* A resume must keep them: 0, or -1 and "it was trained with ..., this run has ..." in err. */
+int vkdp_finetune_check_resume(const vkdp_ckpt_state *ck, const vkdp_ckpt_state *st, char *err,
+                               size_t errlen);
 
 /* Runs the whole training (a collective over all ranks); returns the exit status. Any error is
  * fatal on every rank with one clear line. */
