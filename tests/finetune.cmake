@@ -48,3 +48,7 @@ set_tests_properties(finetune_plan finetune_plan_layer_names PROPERTIES ENVIRONM
 add_test(NAME finetune_flags COMMAND bash ${CMAKE_SOURCE_DIR}/tests/finetune_flags.sh)
 set_tests_properties(finetune_flags PROPERTIES TIMEOUT 60
   ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>")
+add_test(NAME finetune_plan_tensors
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tests/finetune_tensors.sh $<TARGET_FILE:test_finetune_plan>
+          ${VKDP_SYS_PYTHON} ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
+set_tests_properties(finetune_plan_tensors PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 60)

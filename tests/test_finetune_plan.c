@@ -49,6 +49,23 @@ int main(int argc, char **argv)
             printf("%s\n", names[i]);
         return 0;
     }
+    if (argc == 3 && !strcmp(argv[1], "tensors")) {
+        vkdp_finetune_plan p;
+        char err[1024];
+        if (vkdp_finetune_plan_from(argv[2], 224, &p, err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            return 2;
+        }
+        static vkdp_finetune_tensor t[400];
+        int n = vkdp_finetune_tensors(&p, t, 400);
+        for (int i = 0; i < n && i < 400; i++) {
+            printf("%s", t[i].path);
+            for (int d = 0; d < t[i].rank; d++)
+                printf(" %lld", (long long)t[i].shape[d]);
+            printf("\n");
+        }
+        return 0;
+    }
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         vkdp_finetune_plan p;
         char err[1024] = "";
@@ -61,6 +78,37 @@ int main(int argc, char **argv)
         EXPECT(vkdp_finetune_plan_top(p.trainable_top, 224, &q, err, sizeof err) == 0 && !strcmp(q.from, p.from) &&
                   q.params == p.params && q.tape_floats == p.tape_floats,
               "--trainable-top %d is not --fine-tune-from %s: %s", p.trainable_top, p.from, err);
+    }
+    /* the flat blocks' table: contiguous, summing to the parameter count, reverse Keras order */
+    static const struct {
+        const char *from, *last;
+        int n;
+    } order[] = {{"top_conv", "top_conv/top_conv/kernel:0", 1},
+                 {"block7a", "block7a_expand_conv/block7a_expand_conv/kernel:0", 8},
+                 {"block6a", "block6a_expand_conv/block6a_expand_conv/kernel:0", 36},
+                 {"block1a", "block1a_dwconv/block1a_dwconv/depthwise_kernel:0", 112}};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        vkdp_finetune_plan p;
+        char err[1024] = "";
+        static vkdp_finetune_tensor t[400];
+        vkdp_finetune_plan_from(order[i].from, 224, &p, err, sizeof err);
+        int n = vkdp_finetune_tensors(&p, t, 400);
+        int64_t next = 0;
+        int contiguous = 1;
+        for (int k = 0; k < n; k++) {
+            int64_t numel = 1;
+            for (int d = 0; d < t[k].rank; d++)
+                numel *= t[k].shape[d];
+            contiguous = contiguous && t[k].offset == next && t[k].numel == numel;
+            next += t[k].numel;
+        }
+        EXPECT(n == order[i].n && contiguous && next == p.params, "%s: %d tensors (want %d), contiguous %d, "
+               "%lld floats (want %lld)", order[i].from, n, order[i].n, contiguous, (long long)next,
+               (long long)p.params);
+        EXPECT(n > 0 && !strcmp(t[0].path, "top_conv/top_conv/kernel:0") && !strcmp(t[n - 1].path, order[i].last),
+               "%s: first %s, last %s (want top_conv's kernel, %s)", order[i].from, n ? t[0].path : "-",
+               n ? t[n - 1].path : "-", order[i].last);
+        EXPECT(vkdp_finetune_tensors(&p, t, 0) == n, "%s: the count without room to write", order[i].from);
     }
     /* the Keras example's model.layers[-20:] is block7a + top_conv; block6a is 79 (the note) */
     expect_ok_from("block7a", "block7a", 20);

@@ -188,3 +188,51 @@ int vkdp_finetune_plan_top(long n, int image_size, vkdp_finetune_plan *p, char *
                        n, seg_name(&net, s), at - seg[s], total - seg[s], seg_name(&net, s),
                        total - seg[s + 1], seg_name(&net, s + 1));
 }
+
+/* The segment a layer of the tensor table belongs to: its block, TOP_SEGMENT for top_conv, -1
+ * for the stem and BatchNormalization layers (never trainable). */
+static int trainable_segment(const vkdp_effnet *net, const vkdp_effnet_tensor_spec *t)
+{
+    if (!strcmp(t->weight, "gamma:0") || !strcmp(t->weight, "beta:0") || !strcmp(t->weight, "moving_mean:0") ||
+        !strcmp(t->weight, "moving_variance:0"))
+        return -1;
+    if (!strcmp(t->layer, "top_conv"))
+        return TOP_SEGMENT;
+    for (int b = 0; b < net->nblocks; b++) {
+        size_t n = strlen(net->blocks[b].name);
+        if (!strncmp(t->layer, net->blocks[b].name, n) && t->layer[n] == '_')
+            return b;
+    }
+    return -1;
+}
+
+int vkdp_finetune_tensors(const vkdp_finetune_plan *p, vkdp_finetune_tensor *out, int max)
+{
+    vkdp_effnet net;
+    int seg[TOP_SEGMENT + 1];
+    layout(&net, NULL, seg);
+    vkdp_effnet_tensor_spec specs[VKDP_EFFNET_MAX_TENSORS];
+    int ns = vkdp_effnet_tensor_specs(specs, VKDP_EFFNET_MAX_TENSORS);
+    int n = 0;
+    int64_t offset = 0;
+    for (int i = ns - 1; i >= 0; i--) {
+        const vkdp_effnet_tensor_spec *t = &specs[i];
+        if (trainable_segment(&net, t) < p->first_block)
+            continue;
+        int64_t numel = 1;
+        for (int d = 0; d < t->rank; d++)
+            numel *= t->shape[d];
+        if (n < max) {
+            vkdp_finetune_tensor *o = &out[n];
+            memset(o, 0, sizeof *o);
+            snprintf(o->path, sizeof o->path, "%s/%s/%s", t->layer, t->layer, t->weight);
+            o->rank = t->rank;
+            memcpy(o->shape, t->shape, sizeof o->shape);
+            o->offset = offset;
+            o->numel = numel;
+        }
+        offset += numel;
+        n++;
+    }
+    return n;
+}

@@ -37,4 +37,20 @@ int vkdp_finetune_plan_from(const char *layer, int image_size, vkdp_finetune_pla
 int vkdp_finetune_plan_top(long n, int image_size, vkdp_finetune_plan *p, char *err,
                            size_t errlen);
 
+/* One trainable backbone tensor of a plan in the flat parameter / gradient / Adam blocks. */
+typedef struct {
+    char path[96];           /* the weights file's dataset path, e.g.
+                                "block6a_expand_conv/block6a_expand_conv/kernel:0" */
+    int rank;
+    int64_t shape[4];        /* Keras' layout: [1,1,in,out], [k,k,C,1], [n] */
+    int64_t offset, numel;   /* in floats, from the block's start */
+} vkdp_finetune_tensor;
+
+/* The plan's trainable tensors (kernels and SE biases, never BatchNormalization) in reverse Keras
+ * order (top_conv's kernel first, the first trainable block's first kernel last): the order the
+ * backward completes them in, so the gradient block fills from its start (docs/fine-tuning.md,
+ * section 4). Writes at most max entries and returns the count; offsets are contiguous and the
+ * numels sum to p->params. */
+int vkdp_finetune_tensors(const vkdp_finetune_plan *p, vkdp_finetune_tensor *out, int max);
+
 #endif
