@@ -35,3 +35,20 @@ set_tests_properties(augment_vs_numpy PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" 
 vkdp_add_test_exe(test_augment ${CMAKE_SOURCE_DIR}/tests/test_augment.c)
 add_test(NAME augment_ref COMMAND test_augment)
 set_tests_properties(augment_ref PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+
+# --fine-tune-from / --trainable-top: block boundaries, Keras' layer counting, the design note's
+# parameter and tape sizes; the layer list equals the weights file's layer_names attribute.
+vkdp_add_test_exe(test_finetune_plan ${CMAKE_SOURCE_DIR}/tests/test_finetune_plan.c)
+add_test(NAME finetune_plan COMMAND test_finetune_plan)
+add_test(NAME finetune_plan_layer_names
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tests/finetune_layer_names.sh $<TARGET_FILE:test_finetune_plan>
+          ${VKDP_SYS_PYTHON} ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
+set_tests_properties(finetune_plan finetune_plan_layer_names PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 60)
+
+add_test(NAME finetune_flags COMMAND bash ${CMAKE_SOURCE_DIR}/tests/finetune_flags.sh)
+set_tests_properties(finetune_flags PROPERTIES TIMEOUT 60
+  ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>")
+add_test(NAME finetune_plan_tensors
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tests/finetune_tensors.sh $<TARGET_FILE:test_finetune_plan>
+          ${VKDP_SYS_PYTHON} ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
+set_tests_properties(finetune_plan_tensors PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 60)

@@ -60,6 +60,11 @@ static void test_roundtrip(const char *dir)
     s.adam_v[4].data = vkdp_xmalloc(864 * sizeof(float));
     test_fill_uniform(s.adam_v[4].data, 864, 80, 0, 1);
     s.nslots = 5;
+    /* with the optional settings a head-only run leaves out */
+    s.augment = 1;
+    s.fine_tune_epochs = 2;
+    s.fine_tune_lr = 1e-5;
+    snprintf(s.fine_tune_from, sizeof s.fine_tune_from, "block6a");
     rc = vkdp_ckpt_write(bdir, &s, 0, path, sizeof path, err, sizeof err);
     TC_CHECK(rc == 0, "write with trainable backbone %s", rc ? err : "");
     rc = rc ? rc : vkdp_ckpt_read(path, &r, err, sizeof err);

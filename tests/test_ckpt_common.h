@@ -137,11 +137,13 @@ static inline int tc_states_equal(const vkdp_ckpt_state *a, const vkdp_ckpt_stat
              EQ(validation_split) && EQ(nranks) && EQ(backbone_trainable) && EQ(iterations) &&
              EQ(beta1) && EQ(beta2) && EQ(epsilon) && EQ(epoch) && EQ(global_step) &&
              EQ(step_in_epoch) && EQ(steps_per_epoch) && EQ(sampler_seed) && EQ(dropout_seed) &&
-             EQ(nweights) && EQ(nbackbone) && EQ(nslots) && EQ(nepochs_m) && EQ(nsteps_m);
+             EQ(nweights) && EQ(nbackbone) && EQ(nslots) && EQ(nepochs_m) && EQ(nsteps_m) &&
+             EQ(augment) && EQ(fine_tune_epochs) && EQ(fine_tune_lr);
 #undef EQ
     ok = ok && !strcmp(a->data_dir, b->data_dir) && !strcmp(a->weights_file, b->weights_file) &&
          !strcmp(a->weights_sha256, b->weights_sha256) && !strcmp(a->version, b->version) &&
-         !strcmp(a->git_commit, b->git_commit) && !strcmp(a->created, b->created);
+         !strcmp(a->git_commit, b->git_commit) && !strcmp(a->created, b->created) &&
+         !strcmp(a->fine_tune_from, b->fine_tune_from);
     ok = ok && tc_tensors_equal(a->weights, b->weights, a->nweights) &&
          tc_tensors_equal(a->backbone, b->backbone, a->backbone_trainable ? a->nbackbone : 0) &&
          tc_tensors_equal(a->adam_m, b->adam_m, a->nslots) &&

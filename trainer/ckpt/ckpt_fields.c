@@ -20,6 +20,10 @@
 #define U64(g, m) {g, #m, VKDP_CKPT_U64, OFF(m, 8), 8, 0, 0, 0, 0, 0, NULL}
 #define F64(g, m, lo, hi, flags) {g, #m, VKDP_CKPT_F64, OFF(m, 8), 8, 0, 0, lo, hi, flags, NULL}
 #define STR(g, m) {g, #m, VKDP_CKPT_STR, offsetof(vkdp_ckpt_state, m), MSIZE(m), 0, 0, 0, 0, 0, NULL}
+#define OPT_I32(g, m, lo, hi, note) {g, #m, VKDP_CKPT_I32, OFF(m, 4), 4, lo, hi, 0, 0, VKDP_CKPT_OPTIONAL, note}
+#define OPT_F64(g, m, lo, hi) {g, #m, VKDP_CKPT_F64, OFF(m, 8), 8, 0, 0, lo, hi, VKDP_CKPT_OPTIONAL, NULL}
+#define OPT_STR(g, m, note)                                                                      \
+    {g, #m, VKDP_CKPT_STR, offsetof(vkdp_ckpt_state, m), MSIZE(m), 0, 0, 0, 0, VKDP_CKPT_OPTIONAL, note}
 
 /* Ranges are the command line's (trainer train --help) where a flag sets the value. Adam's betas
  * must stay below 1: its bias correction divides by 1 - beta^t. */
@@ -35,6 +39,10 @@ static const vkdp_ckpt_field fields[] = {
     F64("config", validation_split, 0, 0.99, 0),
     I32("config", nranks, 1, 1 << 24, NULL),
     I32("config", backbone_trainable, 0, 1, "(1: tensors in /backbone; 0: frozen, weights_file)"),
+    OPT_I32("config", augment, 0, 1, "(1: --augment)"),
+    OPT_I32("config", fine_tune_epochs, 0, 100000, "(phase 2 epochs)"),
+    OPT_F64("config", fine_tune_lr, 0, 10),
+    OPT_STR("config", fine_tune_from, "(first trainable block; empty: none)"),
     STR("config", data_dir),
     STR("config", weights_file),
     STR("config", weights_sha256),
@@ -94,6 +102,21 @@ static hid_t native_type(vkdp_ckpt_type t)
     }
 }
 
+/* An optional field at 0 / "" is left out, so a run that does not use it writes the file it
+ * wrote before the field existed. */
+static int is_unset(const vkdp_ckpt_field *f, const vkdp_ckpt_state *s)
+{
+    const void *p = cfield(s, f);
+    switch (f->type) {
+    case VKDP_CKPT_I32: return *(const int *)p == 0;
+    case VKDP_CKPT_I64: return *(const int64_t *)p == 0;
+    case VKDP_CKPT_U64: return *(const uint64_t *)p == 0;
+    case VKDP_CKPT_F64: return *(const double *)p == 0;
+    case VKDP_CKPT_STR: return *(const char *)p == 0;
+    }
+    return 0;
+}
+
 /* prefix + the field's name: the attribute's name */
 static const char *attr_name(const char *prefix, const vkdp_ckpt_field *f, char *buf, size_t len)
 {
@@ -106,7 +129,7 @@ int ckpt_fields_write_as(vkdp_h5_io *io, hid_t g, const char *group, const char 
     char name[96];
     for (size_t i = 0; i < VKDP_ARRAY_LEN(fields); i++) {
         const vkdp_ckpt_field *f = &fields[i];
-        if (strcmp(f->group, group))
+        if (strcmp(f->group, group) || ((f->flags & VKDP_CKPT_OPTIONAL) && is_unset(f, s)))
             continue;
         attr_name(prefix, f, name, sizeof name);
         int rc = f->type == VKDP_CKPT_STR
@@ -188,6 +211,13 @@ int ckpt_fields_read_as(vkdp_h5_io *io, hid_t g, const char *where, const char *
         if (strcmp(f->group, group))
             continue;
         attr_name(prefix, f, name, sizeof name);
+        if (f->flags & VKDP_CKPT_OPTIONAL) {
+            htri_t ex = H5Aexists(g, name);
+            if (ex < 0)
+                return vkdp_h5_fail_h5(io, "%s: cannot look up attribute %s", where, name);
+            if (ex == 0)
+                continue; /* absent: 0 / "" (the state starts zeroed) */
+        }
         int rc = f->type == VKDP_CKPT_STR
                      ? vkdp_h5_attr_read_str(io, g, where, name, (char *)s + f->offset, f->size)
                      : read_number(io, g, where, name, f, s);

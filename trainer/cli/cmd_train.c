@@ -44,6 +44,13 @@ static void usage(FILE *f)
                "                           are then not cached\n");
     vkdp_opts_help(f, VKDP_OPT_DECODE_THREADS, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_MAX_PIXELS, W, NULL);
+    fprintf(f, "fine-tuning (after --epochs of head-only training; BatchNormalization stays frozen):\n"
+               "  --fine-tune-epochs N     epochs with the top of the backbone trainable (default 0: none)\n"
+               "  --fine-tune-from LAYER   train LAYER and every layer after it: a block (block1a ..\n"
+               "                           block7a), top_conv, or the first layer of one of them\n"
+               "  --trainable-top N        train Keras' model.layers[-N:] (the head's 4 layers\n"
+               "                           included; 20 = block7a + top_conv), at a block boundary\n"
+               "  --fine-tune-lr F         learning rate of the new Adam of phase 2 (default 1e-5)\n");
     fprintf(f, "checkpoints:\n"
                "  --out DIR                checkpoint folder (default checkpoints)\n"
                "  --resume FILE|auto       continue from a checkpoint; auto = DIR/latest.h5 if present\n"
@@ -67,7 +74,7 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT,
-           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT };
+           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT, O_FT_EPOCHS, O_FT_FROM, O_FT_TOP, O_FT_LR };
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
@@ -86,6 +93,10 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         {"log-interval", required_argument, 0, O_LOGINT},
         {"collective-timeout", required_argument, 0, O_COLLTIMEOUT},
         {"csv-log", required_argument, 0, O_CSVLOG},
+        {"fine-tune-epochs", required_argument, 0, O_FT_EPOCHS},
+        {"fine-tune-from", required_argument, 0, O_FT_FROM},
+        {"trainable-top", required_argument, 0, O_FT_TOP},
+        {"fine-tune-lr", required_argument, 0, O_FT_LR},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -99,7 +110,8 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     t->out_dir = "checkpoints";
     t->log_interval = 10;
     t->collective_timeout = 600;
-    int c;
+    t->fine_tune_lr = 1e-5;
+    int c, ft_lr = 0;
     long v;
     while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
@@ -117,12 +129,32 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         case O_LOGINT: if (vkdp_parse_double("train", "--log-interval", optarg, 0.01, 1e6, &t->log_interval)) return 2; break;
         case O_COLLTIMEOUT: if (vkdp_parse_double("train", "--collective-timeout", optarg, 0, 1e6, &t->collective_timeout)) return 2; break;
         case O_CSVLOG: t->csv_log = optarg; break;
+        case O_FT_EPOCHS: if (vkdp_parse_long("train", "--fine-tune-epochs", optarg, 0, 100000, &v)) return 2; t->fine_tune_epochs = (int)v; break;
+        case O_FT_FROM: t->fine_tune_from = optarg; break;
+        case O_FT_TOP: if (vkdp_parse_long("train", "--trainable-top", optarg, 1, 100000, &v)) return 2; t->trainable_top = v; break;
+        case O_FT_LR: if (vkdp_parse_double("train", "--fine-tune-lr", optarg, 0, 10, &t->fine_tune_lr)) return 2; ft_lr = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "trainer train: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    char err[1024];
+    if (ft_lr && t->fine_tune_epochs == 0) {
+        fprintf(stderr, "trainer train: --fine-tune-lr has no effect without --fine-tune-epochs N (N > 0)\n");
+        return 2;
+    }
+    if (vkdp_finetune_check_opts(t, err, sizeof err) != 0) {
+        fprintf(stderr, "trainer train: %s\n", err);
+        return 2;
+    }
+    if (t->fine_tune_epochs > 0) {
+        /* refused before any work rather than after the head's epochs */
+        vkdp_finetune_describe(&t->plan, err, sizeof err);
+        fprintf(stderr, "trainer train: %s (= --trainable-top %d); but training the backbone (phase 2 of "
+                "issue 12) is not in this build yet: --fine-tune-epochs must be 0\n", err, t->plan.trainable_top);
         return 2;
     }
     return 0;

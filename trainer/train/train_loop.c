@@ -92,6 +92,7 @@ static void state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t, const vk
     st->steps_per_epoch = vkdp_num_steps(s->split.ntrain, t->sc.batch);
     st->sampler_seed = t->sc.seed;
     st->dropout_seed = t->sc.seed;
+    vkdp_finetune_state_config(st, t);
 }
 
 /* Rank 0 writes st, with the head's current tensors, as the next checkpoint. */
@@ -207,6 +208,8 @@ static int resume(run *r)
                    "this run has --batch %d --seed %llu --validation-split %g",
                    ckpath, ck.batch, (unsigned long long)ck.seed, ck.validation_split, st->batch,
                    (unsigned long long)st->seed, st->validation_split);
+    if (vkdp_finetune_check_resume(&ck, st, err, sizeof err) != 0)
+        VKDP_FATAL("cannot resume from %s: %s", ckpath, err);
     vkdp_head_from_ckpt(r->h, &ck, ckpath);
     r->start_epoch = ck.epoch;
     r->start_step = (int)ck.step_in_epoch;

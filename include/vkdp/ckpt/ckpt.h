@@ -70,6 +70,10 @@ typedef struct {
     char weights_file[4096];    /* backbone weights file as given */
     char weights_sha256[65];    /* lowercase hex SHA-256 of weights_file */
     int backbone_trainable;     /* 1: backbone tensors are in `backbone`; 0: weights_file is used */
+    int augment;                /* --augment: training images augmented (a resume must agree) */
+    int fine_tune_epochs;       /* --fine-tune-epochs (phase 2, docs/fine-tuning.md); 0: none */
+    double fine_tune_lr;        /* --fine-tune-lr; 0 when fine_tune_epochs is 0 */
+    char fine_tune_from[16];    /* the trainable part's first block or "top_conv"; "" when none */
     char version[32];           /* VKDP_VERSION of the writer (filled by vkdp_ckpt_state_init) */
     char git_commit[48];        /* VKDP_GIT_COMMIT of the writer (filled by vkdp_ckpt_state_init) */
     char created[64];           /* ISO-8601 UTC; vkdp_ckpt_write fills it when empty */
@@ -122,6 +126,8 @@ enum {
     VKDP_CKPT_NAN_OK = 1,  /* F64: NaN is valid too (a diverged run's loss sum) */
     VKDP_CKPT_ALIAS = 2,   /* written, read and range-checked, but another group's field owns the
                               value (/optimizer lr is /config lr) */
+    VKDP_CKPT_OPTIONAL = 4, /* written only when not 0 / "" (a setting added after the format:
+                               checkpoints without it, older ones included, mean 0 / "") */
 };
 
 typedef struct {

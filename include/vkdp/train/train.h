@@ -2,6 +2,8 @@
 #ifndef VKDP_TRAIN_H
 #define VKDP_TRAIN_H
 
+#include "vkdp/ckpt/ckpt.h"
+#include "vkdp/model/finetune_plan.h"
 #include "vkdp/train/session_cfg.h"
 
 typedef struct {
@@ -18,7 +20,25 @@ typedef struct {
     double log_interval;         /* seconds between progress lines when stdout is no TTY */
     double collective_timeout;   /* --collective-timeout: seconds a collective or device wait may take, 0 never */
     const char *csv_log;         /* --csv-log FILE (Keras CSVLogger rows), or NULL */
+    /* phase 2 (docs/fine-tuning.md): --fine-tune-epochs after --epochs of head-only training */
+    int fine_tune_epochs;        /* 0: no phase 2 */
+    double fine_tune_lr;         /* --fine-tune-lr, a new Adam's at the switch */
+    const char *fine_tune_from;  /* --fine-tune-from LAYER, or NULL */
+    long trainable_top;          /* --trainable-top N, 0: not given */
+    vkdp_finetune_plan plan;     /* resolved by vkdp_finetune_check_opts when fine_tune_epochs > 0 */
 } vkdp_train_opts;
+
+/* Checks the fine-tuning flags together (conflicts, flags without --fine-tune-epochs, the layer
+ * or layer count at a block boundary) and resolves t->plan. 0, or -1 with a message in err. */
+int vkdp_finetune_check_opts(vkdp_train_opts *t, char *err, size_t errlen);
+/* "fine-tuning from block6a: 3,129,884 trainable parameters, 2.92 MiB of saved activations per
+ * image" (docs/fine-tuning.md's log line) into buf. */
+void vkdp_finetune_describe(const vkdp_finetune_plan *p, char *buf, size_t len);
+/* The augmentation and fine-tuning settings into a checkpoint's config (0 / "" when unused). */
+void vkdp_finetune_state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t);
+/* A resume must keep them: 0, or -1 and "it was trained with ..., this run has ..." in err. */
+int vkdp_finetune_check_resume(const vkdp_ckpt_state *ck, const vkdp_ckpt_state *st, char *err,
+                               size_t errlen);
 
 /* Runs the whole training (a collective over all ranks); returns the exit status. Any error is
  * fatal on every rank with one clear line. */
