@@ -41,3 +41,18 @@ add_test(NAME vk_sync_validation
   COMMAND sh -c "'$<TARGET_FILE:test_vk_texel>' && '$<TARGET_FILE:test_vk_runtime>' && '$<TARGET_FILE:test_ops>' && '$<TARGET_FILE:test_backbone>' '${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5' '${VKDP_SHARED_DIR}/data/flower_photos'")
 set_tests_properties(vk_sync_validation PROPERTIES ENVIRONMENT "${VKDP_SYNC_ENV}" LABELS nosan
   TIMEOUT 600 FAIL_REGULAR_EXPRESSION "validation requested but")
+# VKDP_TUNE: the override's parser (tests/test_tune_env.c), and the tiled ops against their C
+# references under tiles and workgroups other than the device row's (the shapes' edges fall
+# differently, the dispatch sizes change), then a bad spec refused by name before any work
+vkdp_add_test_exe(test_tune_env tests/test_tune_env.c)
+add_test(NAME tune_env COMMAND test_tune_env)
+add_test(NAME ops_tune_override COMMAND bash -c
+  "set -o pipefail; \"$0\" conv2d_1x1 stem_conv3x3_s2 dwconv se_gate | tee /dev/stderr | grep 'dw tile 4x2, gemm block 4x1' >/dev/null"
+  $<TARGET_FILE:test_ops>)
+add_test(NAME ops_tune_bad COMMAND test_ops dwconv)
+set_tests_properties(tune_env PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+set_tests_properties(ops_tune_override PROPERTIES TIMEOUT 300 ENVIRONMENT
+                     "${VKDP_TEST_ENV};VKDP_TUNE=dw_tile=4x2,stem_tile=2x8,gemm_texel=4x1,wg=32")
+set_tests_properties(ops_tune_bad PROPERTIES TIMEOUT 60 WILL_FAIL FALSE
+                     ENVIRONMENT "${VKDP_TEST_ENV};VKDP_TUNE=dw_tile=16x8"
+                     PASS_REGULAR_EXPRESSION "VKDP_TUNE: dw_tile=16x8 is out of range")

@@ -1,6 +1,7 @@
 /* The per-device table of the ops' tile and workgroup parameters (see vkdp/ops/tune.h). */
 #include "vkdp/ops/tune.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const vkdp_tune table[] = {
@@ -46,6 +47,28 @@ const vkdp_tune *vkdp_tune_get(vkdp_device *dev)
         size_t n;
         const vkdp_tune *rows = vkdp_tune_table(&n);
         t = vkdp_tune_match(rows, n, vkdp_device_get_info(dev));
+        const char *spec = getenv("VKDP_TUNE");
+        if (spec && *spec) {
+            /* kept for the process's life, as the built-in rows are */
+            static vkdp_tune overrides[8];
+            static int noverrides;
+            char err[256];
+            if (noverrides == (int)VKDP_ARRAY_LEN(overrides))
+                VKDP_FATAL("VKDP_TUNE: more than %d devices in one process", noverrides);
+            vkdp_tune *o = &overrides[noverrides];
+            *o = *t;
+            if (vkdp_tune_apply(o, spec, err, sizeof err) < 0)
+                VKDP_FATAL("%s", err);
+            uint32_t max_wg = vkdp_device_get_info(dev)->max_workgroup_invocations;
+            if (o->wg > max_wg)
+                VKDP_FATAL("VKDP_TUNE: wg=%u is more than this device's maxComputeWorkGroupInvocations %u",
+                           o->wg, max_wg);
+            noverrides++;
+            vkdp_log("VKDP_TUNE=%s: this device's ops use wg %u, stem tile %ux%u, dw tile %ux%u, gemm "
+                     "block %ux%u\n", spec, o->wg, o->stem_tile[0], o->stem_tile[1], o->dw_tile[0],
+                     o->dw_tile[1], o->gemm_texel[0], o->gemm_texel[1]);
+            t = o;
+        }
         vkdp_device_set_ops_data(dev, t);
     }
     return t;

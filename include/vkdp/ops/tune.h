@@ -33,11 +33,17 @@ typedef struct {
     const char *source;          /* where the values come from */
 } vkdp_tune;
 
-/* This device's row (looked up on first use, then kept with the device). */
+/* This device's row (looked up on first use, then kept with the device), with the environment's
+ * VKDP_TUNE applied (vkdp_tune_apply; a bad one is a fatal error naming it). */
 const vkdp_tune *vkdp_tune_get(vkdp_device *dev);
 /* The first row of rows[0..n) whose key matches info; rows[0] when none does. */
 const vkdp_tune *vkdp_tune_match(const vkdp_tune *rows, size_t n, const vkdp_device_info *info);
 /* The built-in table. */
 const vkdp_tune *vkdp_tune_table(size_t *n);
+
+/* Applies spec, "key=value,..." (keys: the value fields above; tiles as XxY, e.g.
+ * "dw_tile=4x4,wg=32"), to *row; source becomes "VKDP_TUNE override". Nothing is changed when a
+ * key is unknown or a value out of the shaders' range: -1 and err names the key and the range. */
+int vkdp_tune_apply(vkdp_tune *row, const char *spec, char *err, size_t errlen);
 
 #endif
