@@ -81,6 +81,37 @@ predict 1 "$WORK/tuned-model.h5" "$WORK/pred-tuned.txt"
 if cmp -s "$WORK/pred-ck-1.txt" "$WORK/pred-tuned.txt"; then
   fail "predict on the fine-tuned export equals predict on the untouched model"
 fi
+# The checkpoint itself: predict applies its /backbone tensors (re-folding BN) and must equal
+# predict on its export bit for bit, on 1 and 2 ranks.
+for np in 1 2; do
+  predict "$np" "$WORK/tuned.h5" "$WORK/pred-tuned-ck-$np.txt"
+  cmp "$WORK/pred-tuned.txt" "$WORK/pred-tuned-ck-$np.txt" \
+    || { diff "$WORK/pred-tuned.txt" "$WORK/pred-tuned-ck-$np.txt"; fail "predict -np $np on the fine-tuned checkpoint differs from its export"; }
+done
+# Hostile /backbone tensors: refused naming the file and the tensor.
+bad_backbone() { # bad_backbone KIND PATTERN
+  "$PY" - "$WORK/tuned.h5" "$WORK/tuned-$1.h5" "$1" <<'PYEOF'
+import shutil, sys
+import h5py, numpy as np
+src, dst, kind = sys.argv[1:4]
+shutil.copyfile(src, dst)
+name = "backbone/block6a_expand_conv/block6a_expand_conv/kernel:0"
+with h5py.File(dst, "r+") as f:
+    d = f[name][()]
+    del f[name]
+    if kind == "shape":
+        d = d[:, :, :, :-1]
+    else:
+        d[0, 0, 3, 7] = np.float32(np.nan)
+    f.create_dataset(name, data=d)
+PYEOF
+  if "$TRAINER" predict --checkpoint "$WORK/tuned-$1.h5" "${imgs[0]}" >"$WORK/bad.log" 2>&1; then
+    fail "predict on a checkpoint with a bad /backbone tensor ($1) succeeded"
+  fi
+  expect_grep "$2" "$WORK/bad.log"
+}
+bad_backbone shape "$WORK/tuned-shape.h5.*block6a_expand_conv/block6a_expand_conv/kernel:0.*shape.*\\[1,1,112,671\\].*\\[1,1,112,672\\]"
+bad_backbone nan "$WORK/tuned-nan.h5: tensor block6a_expand_conv/block6a_expand_conv/kernel:0 has a non-finite value at element 2023"
 
 refuse() { # refuse PATTERN ARGS...: trainer export ARGS fails with PATTERN and writes no file
   local pat="$1"; shift
