@@ -23,8 +23,15 @@ add_test(NAME effnet_block_grad_device_vs_torch
           ${VKDP_FINETUNE_TEST_DIR}/grad device)
 set_tests_properties(effnet_block_grad_device_vs_torch PROPERTIES FIXTURES_REQUIRED effnet_grad_ref)
 
+# the exact path (docs/fine-tuning.md section 5) with micro-batches of one sample: int64
+# fixed-point weight-gradient sums (grad_fx_add), the same bits in reverse sample order
+add_test(NAME effnet_block_grad_exact_vs_torch
+  COMMAND test_effnet_block_grad ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5
+          ${VKDP_FINETUNE_TEST_DIR}/grad exact)
+set_tests_properties(effnet_block_grad_exact_vs_torch PROPERTIES FIXTURES_REQUIRED effnet_grad_ref)
+
 set_tests_properties(grad_ref_fd effnet_grad_torch_ref effnet_block_grad_vs_torch
-  effnet_block_grad_device_vs_torch PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
+  effnet_block_grad_device_vs_torch effnet_block_grad_exact_vs_torch PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)
 
 vkdp_add_test_exe(test_augment_dump ${CMAKE_SOURCE_DIR}/tests/test_augment_dump.c)
 add_test(NAME augment_vs_numpy

@@ -27,7 +27,8 @@ add_test(NAME backbone_ops COMMAND test_ops ${VKDP_BACKBONE_OPS})
 add_test(NAME head_ops COMMAND test_ops ${VKDP_HEAD_OPS})
 # the backward ops of fine-tuning (vkdp/ops/grad_ops.h) and their unfused forward pieces
 add_test(NAME grad_ops COMMAND test_ops conv1x1_grad dwconv_lin dwconv_grad se_gate_grad se_excite_grad
-                                        bn_frozen bn_frozen_grad residual residual_grad gap_grad)
+                                        bn_frozen bn_frozen_grad residual residual_grad gap_grad
+                                        grad_fx_add)
 # --augment's shaders against the C reference of vkdp/ops/augment_ref.h
 add_test(NAME augment_ops COMMAND test_ops augment)
 set_tests_properties(vk_spirv vk_texel head_ref op_records op_conv1x1 op_eltwise op_map backbone_ops

@@ -4,7 +4,8 @@
 # independent PyTorch reference (tests/export_accuracy.py); the export read back by our own
 # loader: predict on it equals predict on the checkpoint bit for bit (hex floats, every class) on
 # 1 and 2 ranks, and evaluate gives the same metrics; a fine-tuned checkpoint (a /backbone tensor
-# made here with h5py) exports its own values and predicts differently; and refusals: weights with
+# made here with h5py) exports its own values and predicts differently, and predict and evaluate on
+# that checkpoint itself equal its export's (bad /backbone tensors refused); and refusals: weights with
 # another SHA-256, a foreign checkpoint, a missing flag, --weights with an export.
 source "$(dirname "$0")/train_common.sh"
 : "${E2E:?}" "${DUMP:?}"
@@ -46,11 +47,14 @@ done
 cmp "$WORK/pred-ck-1.txt" "$WORK/pred-ck-2.txt" || fail "predict differs between 1 and 2 ranks"
 # evaluate on the validation split, which the export's vkdp_* attributes (data folder, seed,
 # split, image size, batch) must reproduce: the same metrics and confusion matrix
-for m in "$ck" "$WORK/model.h5"; do
-  "${MPIRUN[@]}" -np 2 "$TRAINER" evaluate --checkpoint "$m" >"$WORK/eval-rb.log" 2>&1 \
-    || { cat "$WORK/eval-rb.log"; fail "evaluate --checkpoint $m failed"; }
+evaluate() { # evaluate MODEL: metrics and confusion matrix into $WORK/eval-<basename>.txt
+  "${MPIRUN[@]}" -np 2 "$TRAINER" evaluate --checkpoint "$1" >"$WORK/eval-rb.log" 2>&1 \
+    || { cat "$WORK/eval-rb.log"; fail "evaluate --checkpoint $1 failed"; }
   expect_grep "^Using [0-9]+ files for validation" "$WORK/eval-rb.log"
-  sed -n '/^loss: /,$p' "$WORK/eval-rb.log" >"$WORK/eval-$(basename "$m").txt"
+  sed -n '/^loss: /,$p' "$WORK/eval-rb.log" >"$WORK/eval-$(basename "$1").txt"
+}
+for m in "$ck" "$WORK/model.h5"; do
+  evaluate "$m"
 done
 [ -s "$WORK/eval-model.h5.txt" ] && cmp "$WORK/eval-latest.h5.txt" "$WORK/eval-model.h5.txt" \
   || { diff "$WORK/eval-latest.h5.txt" "$WORK/eval-model.h5.txt"; fail "evaluate: export's metrics differ"; }
@@ -81,6 +85,46 @@ predict 1 "$WORK/tuned-model.h5" "$WORK/pred-tuned.txt"
 if cmp -s "$WORK/pred-ck-1.txt" "$WORK/pred-tuned.txt"; then
   fail "predict on the fine-tuned export equals predict on the untouched model"
 fi
+# The checkpoint itself: predict applies its /backbone tensors (re-folding BN) and must equal
+# predict on its export bit for bit, on 1 and 2 ranks.
+for np in 1 2; do
+  predict "$np" "$WORK/tuned.h5" "$WORK/pred-tuned-ck-$np.txt"
+  cmp "$WORK/pred-tuned.txt" "$WORK/pred-tuned-ck-$np.txt" \
+    || { diff "$WORK/pred-tuned.txt" "$WORK/pred-tuned-ck-$np.txt"; fail "predict -np $np on the fine-tuned checkpoint differs from its export"; }
+done
+# evaluate applies them too: the fine-tuned checkpoint's metrics are its export's, not the
+# untouched model's
+evaluate "$WORK/tuned.h5"
+evaluate "$WORK/tuned-model.h5"
+cmp "$WORK/eval-tuned.h5.txt" "$WORK/eval-tuned-model.h5.txt" \
+  || { diff "$WORK/eval-tuned.h5.txt" "$WORK/eval-tuned-model.h5.txt"; fail "evaluate: fine-tuned checkpoint differs from its export"; }
+if cmp -s "$WORK/eval-tuned.h5.txt" "$WORK/eval-latest.h5.txt"; then
+  fail "evaluate on the fine-tuned checkpoint equals evaluate on the untouched one"
+fi
+# Hostile /backbone tensors: refused naming the file and the tensor.
+bad_backbone() { # bad_backbone KIND PATTERN
+  "$PY" - "$WORK/tuned.h5" "$WORK/tuned-$1.h5" "$1" <<'PYEOF'
+import shutil, sys
+import h5py, numpy as np
+src, dst, kind = sys.argv[1:4]
+shutil.copyfile(src, dst)
+name = "backbone/block6a_expand_conv/block6a_expand_conv/kernel:0"
+with h5py.File(dst, "r+") as f:
+    d = f[name][()]
+    del f[name]
+    if kind == "shape":
+        d = d[:, :, :, :-1]
+    else:
+        d[0, 0, 3, 7] = np.float32(np.nan)
+    f.create_dataset(name, data=d)
+PYEOF
+  if "$TRAINER" predict --checkpoint "$WORK/tuned-$1.h5" "${imgs[0]}" >"$WORK/bad.log" 2>&1; then
+    fail "predict on a checkpoint with a bad /backbone tensor ($1) succeeded"
+  fi
+  expect_grep "$2" "$WORK/bad.log"
+}
+bad_backbone shape "$WORK/tuned-shape.h5.*block6a_expand_conv/block6a_expand_conv/kernel:0.*shape.*\\[1,1,112,671\\].*\\[1,1,112,672\\]"
+bad_backbone nan "$WORK/tuned-nan.h5: tensor block6a_expand_conv/block6a_expand_conv/kernel:0 has a non-finite value at element 2023"
 
 refuse() { # refuse PATTERN ARGS...: trainer export ARGS fails with PATTERN and writes no file
   local pat="$1"; shift

@@ -2,8 +2,10 @@
  * is run alone or inside batches (and micro-batches) of other sizes, at any position. Every
  * kernel variant is chosen by (shape, device), never by batch size, and no kernel sums across
  * images (no split-K, no float atomics); this is what lets ranks and batch sizes change without
- * changing the numbers. Random images at an odd size (partial tiles everywhere).
+ * changing the numbers. Random images at an odd size (partial tiles everywhere). Also the
+ * fine-tuning boundary activations (vkdp_backbone_forward_to).
  * usage: test_backbone_batch WEIGHTS.h5 */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,40 @@ static int check(vkdp_device *dev, const vkdp_effnet *net, const float *images, 
     return ok;
 }
 
+/* vkdp_backbone_forward_to: top_conv's input (boundary 16) through the folded top_conv, swish and
+ * the average on the host gives the whole forward's features; block6a's input (boundary 11) is
+ * bit-identical in micro-batches of 3 and alone. */
+static int check_boundary(vkdp_device *dev, const vkdp_effnet *net, const float *images, const float *alone)
+{
+    size_t px = (size_t)H * W * 3;
+    vkdp_backbone *bb = vkdp_backbone_create(dev, net, H, W, 3), *one = vkdp_backbone_create(dev, net, H, W, 1);
+    size_t nt = vkdp_backbone_boundary_floats(bb, 16), n6 = vkdp_backbone_boundary_floats(bb, 11);
+    float *top = vkdp_xmalloc(N * nt * sizeof(float)), *pooled = vkdp_xcalloc(N * F, sizeof(float));
+    float *b6 = vkdp_xmalloc(N * n6 * sizeof(float)), *b6one = vkdp_xmalloc(N * n6 * sizeof(float));
+    vkdp_backbone_forward_to(bb, images, N, NULL, 16, top);
+    size_t hw = nt / 320;
+    for (int i = 0; i < N; i++)
+        for (size_t p = 0; p < hw; p++)
+            for (int f = 0; f < F; f++) {
+                double z = net->top_b[f];
+                for (int k = 0; k < 320; k++)
+                    z += (double)top[(i * hw + p) * 320 + k] * net->top_w[(size_t)k * F + f];
+                pooled[(size_t)i * F + f] += (float)(z / (1.0 + exp(-z)) / (double)hw);
+            }
+    int ok = test_check("forward_to(top_conv) + host top_conv/swish/GAP vs forward", pooled, alone, N * F, 1e-5);
+    vkdp_backbone_forward_to(bb, images, N, NULL, 11, b6);
+    for (int i = 0; i < N; i++)
+        vkdp_backbone_forward_to(one, images + i * px, 1, NULL, 11, b6one + i * n6);
+    int same = memcmp(b6, b6one, N * n6 * sizeof(float)) == 0, differ = memcmp(b6, b6 + n6, n6 * sizeof(float)) != 0;
+    printf("%-4s forward_to(block6a): %zu floats per image, micro-batches of 3 bit-identical to alone, images differ\n",
+           same && differ ? "ok" : "FAIL", n6);
+    ok &= same && differ;
+    vkdp_backbone_destroy(bb);
+    vkdp_backbone_destroy(one);
+    free(top), free(pooled), free(b6), free(b6one);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -70,6 +106,7 @@ int main(int argc, char **argv)
     ok &= check(dev, &net, images, alone, 0, N, 3);   /* micro-batches of 3, 3, 1 */
     ok &= check(dev, &net, images, alone, 2, 4, 4);   /* 4 images at other positions */
     ok &= check(dev, &net, images, alone, 1, 2, 2);
+    ok &= check_boundary(dev, &net, images, alone);
     vkdp_device_destroy(dev);
     vkdp_effnet_free(&net);
     free(images), free(alone);

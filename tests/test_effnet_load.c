@@ -196,6 +196,48 @@ static void check_allow_missing(const char *path, const vkdp_effnet *real)
     vkdp_effnet_free(&c);
 }
 
+/* Fine-tuned tensors from a checkpoint (vkdp_effnet_set_tensor + refold): the same values fold to
+ * the same bits, a changed kernel changes exactly its folded conv, and bad tensors are refused
+ * naming the source and the tensor. */
+static void check_set_tensor(vkdp_effnet *net)
+{
+    const char *k = "top_conv/top_conv/kernel:0";
+    const vkdp_tensor *t = vkdp_effnet_tensor(net, k);
+    size_t n = 320 * 1280;
+    float *top0 = vkdp_xmalloc(n * 4), *dw0 = vkdp_xmalloc(25 * 1152 * 4), *w = vkdp_xmalloc(n * 4);
+    memcpy(top0, net->top_w, n * 4);
+    memcpy(dw0, net->blocks[14].dw_w, 25 * 1152 * 4);
+    memcpy(w, t->data, n * 4);
+    char err[1024];
+    CHECK(vkdp_effnet_set_tensor(net, k, t->rank, t->shape, w, "ck.h5", err, sizeof err) == 0, "%s", err);
+    vkdp_effnet_refold(net);
+    failures += !test_check("set_tensor + refold, same values: folded top_conv", net->top_w, top0, n, 0);
+    for (size_t i = 0; i < n; i++)
+        w[i] *= 2.0f;
+    CHECK(vkdp_effnet_set_tensor(net, "/top_conv/top_conv/kernel:0", t->rank, t->shape, w, "ck.h5", err,
+                                 sizeof err) == 0, "%s", err);
+    vkdp_effnet_refold(net);
+    for (size_t i = 0; i < n; i++)
+        top0[i] *= 2.0f; /* the BN scale multiplies, in double, then rounds: exact for a power of 2 */
+    failures += !test_check("set_tensor + refold, doubled kernel: folded top_conv doubled", net->top_w, top0, n, 0);
+    failures += !test_check("set_tensor + refold: other blocks unchanged", net->blocks[14].dw_w, dw0, 25 * 1152, 0);
+    int64_t bad_shape[4] = {1, 1, 320, 1279};
+    int rc = vkdp_effnet_set_tensor(net, k, 4, bad_shape, w, "ck.h5", err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "ck.h5") && strstr(err, k) &&
+              strstr(err, "shape [1,1,320,1279], EfficientNetB0 expects [1,1,320,1280]"), "shape: %s", err);
+    rc = vkdp_effnet_set_tensor(net, "top_conv/top_conv/bias:0", 1, bad_shape + 3, w, "ck.h5", err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "ck.h5: tensor top_conv/top_conv/bias:0 is not an EfficientNetB0 weight"),
+          "name: %s", err);
+    w[5] = NAN;
+    rc = vkdp_effnet_set_tensor(net, k, t->rank, t->shape, w, "ck.h5", err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "ck.h5: tensor top_conv/top_conv/kernel:0 has a non-finite value at element 5"),
+          "nan: %s", err);
+    failures += !test_check("refused tensors left the weights as they were", net->top_w, top0, n, 0);
+    free(top0);
+    free(dw0);
+    free(w);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -260,6 +302,7 @@ int main(int argc, char **argv)
     CHECK(vkdp_effnet_load(&tmp, bad("wrong_shape.h5"), 1, 0, err, sizeof err) == -1, "wrong shape allowed");
 
     check_allow_missing(bad("many_missing.h5"), &net);
+    check_set_tensor(&net);
     vkdp_effnet_free(&net);
     printf("%s effnet_load\n", failures ? "FAIL" : "ok");
     return failures ? 1 : 0;

@@ -1,11 +1,13 @@
 /* The head's backward (shaders: BN stats -> BN + dropout -> logits/loss -> fixed-point gradient
  * sums) vs central finite differences of a double-precision C forward of the same batch loss
  * (global-batch BatchNorm, the same dropout mask, Dense, mean softmax cross-entropy), for gamma,
- * beta, kernel and bias. Normwise relative error per tensor <= 1e-3. */
+ * beta, kernel and bias (<= 1e-3 normwise per tensor), and vkdp_head_train_step_dx's input
+ * gradient (<= 1e-4). */
 #include <stdlib.h>
 
 #include "harness.h"
 #include "vkdp/ops/head_fx.h"
+#include "vkdp/model/head.h"
 #include "vkdp/ops/head_ops.h"
 
 typedef struct {
@@ -160,11 +162,82 @@ static int run_case(vkdp_device *dev, int n, int F, int C, int stride, uint64_t 
     return ok;
 }
 
+/* vkdp_head_train_step_dx's input gradient vs finite differences of the same double forward in x
+ * (BatchNorm with batch statistics couples the samples; the head's own init, dropout keyed by the
+ * head's seed and the epoch), every `stride`-th element. */
+static int dx_case(vkdp_device *dev, int n, int F, int C, int stride, int epoch)
+{
+    vkdp_head_cfg cfg;
+    vkdp_head_cfg_default(&cfg);
+    cfg.feat_dim = F;
+    cfg.nclasses = C;
+    cfg.seed = 7;
+    vkdp_head *h = vkdp_head_create(dev, &cfg);
+    int64_t P = 2 * (int64_t)F + (int64_t)F * C + C;
+    size_t nf = (size_t)n * F;
+    float *x = vkdp_xmalloc(nf * 4), *dx = vkdp_xmalloc(nf * 4);
+    int *labels = vkdp_xmalloc((size_t)n * sizeof(int));
+    int64_t *gpos = vkdp_xmalloc((size_t)n * 8);
+    test_fill_uniform(x, nf, 31, -1.0f, 3.0f);
+    test_rng r = {32};
+    for (int i = 0; i < n; i++) {
+        labels[i] = (int)(test_rng_u64(&r) % (uint64_t)C);
+        gpos[i] = 100 + 7 * i;
+    }
+    fwd f = {n, F, C, x, labels, vkdp_xmalloc(nf), 1.25, cfg.bn_epsilon, vkdp_xmalloc((size_t)P * sizeof(double))};
+    vkdp_dropout_key k = {cfg.seed, (uint32_t)epoch, 1, 0.2f, 1.25f};
+    for (size_t e = 0; e < nf; e++)
+        ((unsigned char *)f.keep)[e] = (unsigned char)vkdp_dropout_keep(&k, (uint64_t)gpos[e / F], (uint32_t)(e % F));
+    /* the parameters before the step: gamma, beta, kernel, bias (tensors 0, 1, 4, 5) */
+    const int ti[4] = {0, 1, 4, 5};
+    const int64_t offs[4] = {0, F, 2 * F, 2 * F + (int64_t)F * C}, sizes[4] = {F, F, (int64_t)F * C, C};
+    for (int t = 0; t < 4; t++) {
+        float *tmp = vkdp_xmalloc((size_t)sizes[t] * 4);
+        vkdp_head_tensor_get(h, ti[t], tmp);
+        for (int64_t e = 0; e < sizes[t]; e++)
+            f.p[offs[t] + e] = tmp[e];
+        free(tmp);
+    }
+    vkdp_head_result res;
+    vkdp_head_train_step_dx(h, x, labels, gpos, n, n, epoch, &res, dx);
+    size_t cnt = 0;
+    float *got = vkdp_xmalloc(nf * 4), *ref = vkdp_xmalloc(nf * 4);
+    for (size_t e = 0; e < nf; e += (size_t)stride) {
+        float save = x[e];
+        x[e] = save + 0x1p-8f;
+        double up = x[e] - (double)save;
+        double lp = loss_double(&f);
+        x[e] = save - 0x1p-8f;
+        double dn = (double)save - x[e];
+        double lm = loss_double(&f);
+        x[e] = save;
+        ref[cnt] = (float)((lp - lm) / (up + dn));
+        got[cnt++] = dx[e];
+    }
+    char what[96];
+    snprintf(what, sizeof what, "head dx vs finite differences (F=%d C=%d n=%d)", F, C, n);
+    int ok = test_check(what, got, ref, cnt, 1e-4);
+    /* the check can fail: all-zero differences would pass anything close to zero */
+    float mx = 0;
+    for (size_t e = 0; e < cnt; e++)
+        mx = fmaxf(mx, fabsf(ref[e]));
+    if (!(mx > 1e-6f)) {
+        printf("FAIL %s: finite differences are all ~0 (max %g)\n", what, mx);
+        ok = 0;
+    }
+    vkdp_head_destroy(h);
+    free(x); free(dx); free(labels); free(gpos); free((void *)f.keep); free(f.p); free(got); free(ref);
+    return ok;
+}
+
 int main(void)
 {
     vkdp_device *dev = vkdp_device_create(NULL);
     int ok = run_case(dev, 24, 96, 5, 1, 21);
     ok &= run_case(dev, 32, 1280, 5, 97, 22);
+    ok &= dx_case(dev, 12, 40, 5, 1, 3);
+    ok &= dx_case(NULL, 12, 40, 5, 1, 3);
+    ok &= dx_case(dev, 16, 1280, 5, 61, 0);
     vkdp_device_destroy(dev);
     printf("%s\n", ok ? "all passed" : "FAILED");
     return ok ? 0 : 1;

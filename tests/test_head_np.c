@@ -38,6 +38,19 @@ static void my_share(int n, const vkdp_dist_info *d, int *lo, int *hi)
     *hi = *lo + chunk < n ? *lo + chunk : n;
 }
 
+/* FNV-1a of a sample's key and its F floats' bits, 40 bits so that a sum over an epoch's samples
+ * cannot overflow int64: summed over ranks it does not depend on the split. */
+static int64_t sample_digest(int64_t key, const float *v)
+{
+    uint64_t hsh = 1469598103934665603ull;
+    const unsigned char *b = (const unsigned char *)v;
+    for (int i = 0; i < 8; i++)
+        hsh = (hsh ^ (uint64_t)((key >> (8 * i)) & 0xff)) * 1099511628211ull;
+    for (size_t i = 0; i < (size_t)F * sizeof *v; i++)
+        hsh = (hsh ^ b[i]) * 1099511628211ull;
+    return (int64_t)(hsh >> 24);
+}
+
 int main(int argc, char **argv)
 {
     if (vkdp_dist_init(&argc, &argv) != 0)
@@ -99,7 +112,8 @@ int main(int argc, char **argv)
     FILE *out = NULL;
     if (d.rank == 0 && !(out = fopen(out_path, "wb")))
         VKDP_FATAL("cannot create %s: %s", out_path, vkdp_errno_str());
-    float *xb = vkdp_xmalloc((size_t)BATCH * F * 4);
+    float *xb = vkdp_xmalloc((size_t)BATCH * F * 4), *dxb = vkdp_xmalloc((size_t)BATCH * F * 4);
+    int64_t dx_digest = 0;
     int yb[BATCH], perm[NTRAIN];
     int64_t pos[BATCH];
     long step = 0;
@@ -123,7 +137,9 @@ int main(int argc, char **argv)
                 pos[i - lo] = b0 + i;
             }
             vkdp_head_result res;
-            vkdp_head_train_step(h, xb, yb, pos, hi - lo, B, e, &res);
+            vkdp_head_train_step_dx(h, xb, yb, pos, hi - lo, B, e, &res, dxb);
+            for (int i = 0; i < hi - lo; i++)
+                dx_digest += sample_digest((int64_t)e * NTRAIN + pos[i], dxb + (size_t)i * F);
             loss += res.loss_sum;
             correct += res.correct;
             count += res.count;
@@ -132,6 +148,11 @@ int main(int argc, char **argv)
                 vkdp_head_test_perturb(h, 0, 1e-3f);
             vkdp_head_check_replicas(h, step, check_every);
         }
+        /* every sample's input gradient, bit for bit, whichever rank computed it */
+        vkdp_allreduce_i64_sum(&dx_digest, 1);
+        if (out)
+            fprintf(out, "epoch %d dx digest %lld\n", e + 1, (long long)dx_digest);
+        dx_digest = 0;
         int lo, hi;
         my_share(NVAL, &d, &lo, &hi);
         vkdp_head_result v;
@@ -162,7 +183,7 @@ int main(int argc, char **argv)
         if (fclose(out) != 0)
             VKDP_FATAL("closing %s: %s", out_path, vkdp_errno_str());
     }
-    free(xb); free(centers); free(x); free(xv); free(y); free(yv);
+    free(xb); free(dxb); free(centers); free(x); free(xv); free(y); free(yv);
     vkdp_head_destroy(h);
     if (dev)
         vkdp_device_destroy(dev);

@@ -125,6 +125,9 @@ static const op_case cases[] = {
     /* gap_grad: B, HW, C, accumulate */
     CASE(gap_grad, 3, 63, 37, 0), CASE(gap_grad, 3, 63, 37, 1), CASE(gap_grad, 2, 49, 1280, 0),
     CASE(gap_grad, 2, 196, 24, 1), CASE(gap_grad, 1, 1, 1, 1),
+    /* grad_fx_add: S, n, shift (bit-exact; specials: NaN, Inf and terms beyond 2^50 units) */
+    CASE(grad_fx_add, 4, 1001, 40), CASE(grad_fx_add, 1, 409600, 40), CASE(grad_fx_add, 3, 1, 0),
+    {.op = &vkdp_rec_grad_fx_add, .p = {8, 37, 40}, .specials = 1},
     /* augment: B, H, W, C, seed, epoch, gpos, flip (1 horizontal, 2 vertical, 3 both) */
     CASE(augment, 3, 32, 29, 3, 42, 0, 0, 1), CASE(augment, 4, 17, 24, 3, 7, 3, 1000, 3),
     CASE(augment, 2, 224, 224, 3, 1, 1, 5, 1), CASE(augment, 2, 1, 1, 3, 9, 0, 0, 2),

@@ -85,6 +85,7 @@ static void record_unused_ops(vkdp_device *dev, vkdp_cmd *cmd)
         {&vkdp_rec_residual_grad, {3, 1001}},
         {&vkdp_rec_gap_grad, {3, 63, 37, 0}},
         {&vkdp_rec_gap_grad, {3, 63, 37, 1}},
+        {&vkdp_rec_grad_fx_add, {4, 1001, 40}},
         {&vkdp_rec_augment, {3, 32, 29, 3, 42, 0, 0, 1}},
         /* the texel-buffer gate: on lavapipe the backbone fuses the gate into the GEMM instead */
         {&vkdp_rec_se_gate, {2, 49, 672, 2}},

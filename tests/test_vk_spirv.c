@@ -33,7 +33,7 @@ static const struct {
     {"bn_frozen_grad", 3, 8, 0x4, NULL},   {"conv1x1_grad_dx", 3, 12, 0x4, NULL},
     {"conv1x1_grad_w", 4, 12, 0xC, NULL},  {"dwconv_grad_dx", 3, 40, 0x4, NULL},
     {"dwconv_grad_w", 4, 40, 0xC, NULL},   {"dwconv_lin", 4, 40, 0x8, NULL},
-    {"gap_grad", 2, 12, 0x2, NULL},        {"residual", 4, 8, 0x8, NULL},
+    {"gap_grad", 2, 12, 0x2, NULL},        {"grad_fx_add", 3, 12, 0x6, NULL},        {"residual", 4, 8, 0x8, NULL},
     {"residual_grad", 3, 8, 0x4, NULL},    {"se_excite_grad_dh", 4, 12, 0x8, NULL},
     {"se_excite_grad_h", 4, 12, 0x8, NULL}, {"se_excite_grad_w", 10, 12, 0x3E0, NULL},
     {"se_excite_grad_z", 5, 12, 0x10, NULL}, {"se_gate_grad", 5, 12, 0x18, NULL},

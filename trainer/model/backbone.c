@@ -25,6 +25,7 @@ typedef struct {
 typedef struct {
     uint32_t nb;       /* images in this recording; 0 = slot unused */
     int augment;       /* the recording starts with the training augmentation */
+    int stop;          /* ends before this block (16: before top_conv); -1: the whole forward */
     uint64_t last_use;
     vkdp_cmd *cmd;
 } recording;
@@ -195,7 +196,7 @@ static void conv1x1(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K, uint3
 /* Records the forward of nb images (input buffer -> out buffer). Activations rotate through
  * act[0..2]: the block input X and the expand/project output alternate between two of them, the
  * depthwise output always goes to the third. */
-static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment)
+static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment, int stop)
 {
     vkdp_device *dev = bb->dev;
     vkdp_buf *x = bb->act[0], *other = bb->act[1], *dw = bb->act[2];
@@ -208,7 +209,7 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment)
                  vkdp_whole(augment ? bb->aug_out : bb->input),
                  vkdp_whole(bb->stem_w), vkdp_whole(bb->stem_b), vkdp_whole(x),
                  "stem_conv3x3_s2");
-    for (int i = 0; i < bb->nblocks; i++) {
+    for (int i = 0; i < (stop >= 0 ? stop : bb->nblocks); i++) {
         const block_dev *d = &bb->blocks[i];
         uint32_t hw_in = d->h_in * d->w_in, hw_out = d->h_out * d->w_out;
         vkdp_buf *src = x;
@@ -242,6 +243,10 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment)
         x = other;
         other = t;
     }
+    if (stop >= 0) { /* the boundary activation stays in x = act[stop % 2] */
+        vkdp_cmd_end(c);
+        return;
+    }
     uint32_t hw_top = bb->top_oh * bb->top_ow;
     conv1x1(c, dev, nb * hw_top, TOP_IN, VKDP_EFFNET_FEATURES, VKDP_ACT_SWISH, x, bb->top_w,
             bb->top_b, other, NULL, NULL, 0, "conv1x1_top");
@@ -250,11 +255,11 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment)
     vkdp_cmd_end(c);
 }
 
-static vkdp_cmd *recording_for(vkdp_backbone *bb, uint32_t nb, int augment)
+static vkdp_cmd *recording_for(vkdp_backbone *bb, uint32_t nb, int augment, int stop)
 {
     recording *slot = NULL;
     for (int i = 0; i < MAX_RECORDINGS; i++)
-        if (bb->rec[i].nb == nb && bb->rec[i].augment == augment) {
+        if (bb->rec[i].nb == nb && bb->rec[i].augment == augment && bb->rec[i].stop == stop) {
             bb->rec[i].last_use = ++bb->use_clock;
             return bb->rec[i].cmd;
         }
@@ -263,15 +268,16 @@ static vkdp_cmd *recording_for(vkdp_backbone *bb, uint32_t nb, int augment)
             slot = &bb->rec[i];
     if (!slot->cmd)
         slot->cmd = vkdp_cmd_create(bb->dev);
-    record(bb, slot->cmd, nb, augment);
+    record(bb, slot->cmd, nb, augment, stop);
     slot->nb = nb;
     slot->augment = augment;
+    slot->stop = stop;
     slot->last_use = ++bb->use_clock;
     return slot->cmd;
 }
 
 static void forward(vkdp_backbone *bb, const float *images, int B, const float *aug_params,
-                    float *pooled)
+                    int stop, float *out)
 {
     if (B < 1)
         VKDP_FATAL("backbone: forward of %d images", B);
@@ -281,7 +287,7 @@ static void forward(vkdp_backbone *bb, const float *images, int B, const float *
     size_t img_floats = (size_t)bb->h * bb->w * 3;
     for (uint32_t off = 0; off < (uint32_t)B; off += per) {
         uint32_t nb = (uint32_t)B - off < per ? (uint32_t)B - off : per;
-        vkdp_cmd *c = recording_for(bb, nb, aug_params != NULL);
+        vkdp_cmd *c = recording_for(bb, nb, aug_params != NULL, stop);
         vkdp_buf_upload(bb->input, 0, images + off * img_floats, nb * img_floats * sizeof(float));
         if (aug_params)
             vkdp_buf_upload(bb->aug_params, 0, aug_params + (size_t)off * VKDP_AUGMENT_PARAM_FLOATS,
@@ -289,18 +295,18 @@ static void forward(vkdp_backbone *bb, const float *images, int B, const float *
         vkdp_cmd_submit(c);
         if (bb->prof)
             vkdp_profile_add(bb->prof, c);
-        vkdp_buf_download(bb->out, 0, pooled + (size_t)off * VKDP_EFFNET_FEATURES,
-                          (size_t)nb * VKDP_EFFNET_FEATURES * sizeof(float));
+        size_t per_img = stop >= 0 ? vkdp_backbone_boundary_floats(bb, stop) : VKDP_EFFNET_FEATURES;
+        vkdp_buf_download(stop >= 0 ? bb->act[stop % 2] : bb->out, 0, out + (size_t)off * per_img,
+                          (size_t)nb * per_img * sizeof(float));
     }
 }
 
 void vkdp_backbone_forward(vkdp_backbone *bb, const float *images, int B, float *pooled)
 {
-    forward(bb, images, B, NULL, pooled);
+    forward(bb, images, B, NULL, -1, pooled);
 }
 
-void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int B,
-                                     const float *params, float *pooled)
+static void ensure_augment(vkdp_backbone *bb)
 {
     if (!bb->aug_out) {
         uint64_t mb = bb->micro, img = (uint64_t)bb->h * bb->w * 3 * sizeof(float);
@@ -310,7 +316,32 @@ void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int
         bb->aug_mean = vkdp_buf_create(bb->dev, mb * 3 * sizeof(float), "augment means");
         bb->aug_out = vkdp_buf_create(bb->dev, mb * img, "augmented input");
     }
-    forward(bb, images, B, params, pooled);
+}
+
+void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int B,
+                                     const float *params, float *pooled)
+{
+    ensure_augment(bb);
+    forward(bb, images, B, params, -1, pooled);
+}
+
+size_t vkdp_backbone_boundary_floats(const vkdp_backbone *bb, int stop)
+{
+    if (stop < 0 || stop > bb->nblocks)
+        VKDP_FATAL("backbone: boundary %d outside [0, %d]", stop, bb->nblocks);
+    if (stop == bb->nblocks)
+        return (size_t)bb->top_oh * bb->top_ow * TOP_IN;
+    const block_dev *d = &bb->blocks[stop];
+    return (size_t)d->h_in * d->w_in * d->in_ch;
+}
+
+void vkdp_backbone_forward_to(vkdp_backbone *bb, const float *images, int B, const float *params,
+                              int stop, float *boundary)
+{
+    vkdp_backbone_boundary_floats(bb, stop); /* checks stop */
+    if (params)
+        ensure_augment(bb);
+    forward(bb, images, B, params, stop, boundary);
 }
 
 void vkdp_backbone_set_profile(vkdp_backbone *bb, vkdp_profile *prof) { bb->prof = prof; }

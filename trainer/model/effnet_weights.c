@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/core/errmsg.h"
 #include "vkdp/h5/h5.h"
 #include "vkdp/core/rng.h"
 #include "vkdp/model/effnet.h"
@@ -406,11 +407,8 @@ int vkdp_effnet_load(vkdp_effnet *net, const char *path, int flags, uint64_t see
     return rc;
 }
 
-void vkdp_effnet_free(vkdp_effnet *net)
+static void free_folded(vkdp_effnet *net)
 {
-    for (int i = 0; i < net->ntensors; i++)
-        free(net->tensors[i].data);
-    free(net->tensors);
     free(net->stem_w);
     free(net->stem_b);
     for (int i = 0; i < net->nblocks; i++) {
@@ -422,7 +420,62 @@ void vkdp_effnet_free(vkdp_effnet *net)
     }
     free(net->top_w);
     free(net->top_b);
+    net->stem_w = net->stem_b = net->top_w = net->top_b = NULL;
+    for (int i = 0; i < net->nblocks; i++) {
+        vkdp_mbconv *b = &net->blocks[i];
+        b->expand_w = b->expand_b = b->dw_w = b->dw_b = b->se_reduce_w = b->se_reduce_b = NULL;
+        b->se_expand_w = b->se_expand_b = b->project_w = b->project_b = NULL;
+    }
+}
+
+void vkdp_effnet_free(vkdp_effnet *net)
+{
+    for (int i = 0; i < net->ntensors; i++)
+        free(net->tensors[i].data);
+    free(net->tensors);
+    free_folded(net);
     memset(net, 0, sizeof *net);
+}
+
+int vkdp_effnet_set_tensor(vkdp_effnet *net, const char *name, int rank, const int64_t *shape,
+                           const float *data, const char *src, char *err, size_t errlen)
+{
+    vkdp_tensor *t = (vkdp_tensor *)vkdp_effnet_tensor(net, name);
+    if (!t)
+        return vkdp_seterr(err, errlen, "%s: tensor %s is not an EfficientNetB0 weight of %s", src, name,
+                           net->path);
+    int same = rank == t->rank;
+    for (int k = 0; same && k < rank; k++)
+        same = shape[k] == t->shape[k];
+    if (!same) {
+        char got[64] = "", want[64] = "";
+        for (int k = 0; k < rank && k < 4; k++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", k ? "," : "", (long long)shape[k]);
+        for (int k = 0; k < t->rank; k++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", k ? "," : "",
+                     (long long)t->shape[k]);
+        return vkdp_seterr(err, errlen, "%s: tensor %s has shape [%s], EfficientNetB0 expects [%s]", src, name, got,
+                           want);
+    }
+    int64_t n = 1;
+    for (int k = 0; k < rank; k++)
+        n *= shape[k];
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(data[i]))
+            return vkdp_seterr(err, errlen, "%s: tensor %s has a non-finite value at element %lld", src, name,
+                               (long long)i);
+    memcpy(t->data, data, (size_t)n * sizeof *data);
+    t->was_missing = 0;
+    return 0;
+}
+
+void vkdp_effnet_refold(vkdp_effnet *net)
+{
+    char err[512];
+    vkdp_h5_io c = {net->path, "weights file", "", err, sizeof err};
+    free_folded(net);
+    if (fold_all(&c, net) != 0)
+        VKDP_FATAL("%s", err);
 }
 
 const vkdp_tensor *vkdp_effnet_tensor(const vkdp_effnet *net, const char *name)

@@ -341,9 +341,54 @@ static void forward_sums_local(vkdp_head *h, int n, float inv_batch, const vkdp_
         ht_download(&h->probs, 0, probs_out, (uint64_t)n * C * sizeof(float));
 }
 
+/* dL/dx of this rank's samples for fine-tuning, from the step's reduced int64 gradient sums and
+ * the parameters before Adam: BN in training mode makes every sample's dx depend on the batch
+ * through dbeta = sum dy and dgamma = sum dy * xhat, which are the exact global sums, so dx is a
+ * per-sample function of rank-independent values: the same bits for any split. */
+static void input_grad(vkdp_head *h, int n, int64_t n_global, const vkdp_dropout_key *k,
+                       float *dx)
+{
+    if (n == 0)
+        return;
+    int F = h->F, C = h->C;
+    size_t nf = (size_t)n * F;
+    float *xhat = vkdp_xmalloc(nf * sizeof *xhat), *dl = vkdp_xmalloc((size_t)n * C * sizeof *dl);
+    float *p = vkdp_xmalloc(((size_t)2 * F + (size_t)F * C) * sizeof *p);
+    uint64_t *gpos = vkdp_xmalloc((size_t)n * sizeof *gpos);
+    ht_download(&h->xhat, 0, xhat, nf * sizeof *xhat);
+    ht_download(&h->dl, 0, dl, (uint64_t)n * C * sizeof *dl);
+    ht_download(&h->params, 0, p, ((uint64_t)2 * F + (uint64_t)F * C) * sizeof *p);
+    ht_download(&h->gpos, 0, gpos, (uint64_t)n * sizeof *gpos);
+    const float *gamma = p, *W = p + 2 * F, *inv_std = h->stats_host + F;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < F; j++) {
+            double dy = 0;
+            for (int c = 0; c < C; c++)
+                dy += (double)W[(int64_t)j * C + c] * dl[(int64_t)i * C + c];
+            if (k->use_dropout)
+                dy = vkdp_dropout_keep(k, gpos[i], (uint32_t)j) ? dy * k->keep_scale : 0.0;
+            double dgamma = vkdp_fx_to_double(h->sums_host[j], VKDP_FX_GRAD_SHIFT);
+            double dbeta = vkdp_fx_to_double(h->sums_host[F + j], VKDP_FX_GRAD_SHIFT);
+            double xh = xhat[(size_t)i * F + j];
+            dx[(size_t)i * F + j] = (float)((double)gamma[j] * inv_std[j] *
+                                            (dy - (dbeta + xh * dgamma) / (double)n_global));
+        }
+    free(xhat);
+    free(dl);
+    free(p);
+    free(gpos);
+}
+
 void vkdp_head_train_step(vkdp_head *h, const float *x_local, const int *labels,
                           const int64_t *global_pos, int n_local, int64_t n_global, int epoch,
                           vkdp_head_result *res)
+{
+    vkdp_head_train_step_dx(h, x_local, labels, global_pos, n_local, n_global, epoch, res, NULL);
+}
+
+void vkdp_head_train_step_dx(vkdp_head *h, const float *x_local, const int *labels,
+                             const int64_t *global_pos, int n_local, int64_t n_global, int epoch,
+                             vkdp_head_result *res, float *dx_local)
 {
     int F = h->F;
     int64_t P = h->P;
@@ -397,6 +442,9 @@ void vkdp_head_train_step(vkdp_head *h, const float *x_local, const int *labels,
         res->correct = h->sums_host[P + 1];
         res->count = n_global;
     }
+
+    if (dx_local)
+        input_grad(h, n_local, n_global, &k, dx_local);
 
     /* Adam, identical on every rank. */
     ht_upload(&h->sums, 0, h->sums_host, (uint64_t)P * sizeof(int64_t));

@@ -112,5 +112,6 @@ vkdp_head *vkdp_session_head_for_ckpt(vkdp_session *s, const vkdp_ckpt_state *ck
     if (strcmp(s->net.sha256, ck->weights_sha256) != 0)
         VKDP_FATAL("%s has SHA-256 %s, but checkpoint %s was trained on weights with SHA-256 %s", s->cfg.weights,
                    s->net.sha256, path, ck->weights_sha256);
+    vkdp_session_apply_backbone(s, ck, path);
     return vkdp_head_open_ckpt(s->dev, ck, path);
 }

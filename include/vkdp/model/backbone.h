@@ -8,6 +8,7 @@
  * every binding within maxStorageBufferRange (and at most max_batch). */
 #ifndef VKDP_BACKBONE_H
 #define VKDP_BACKBONE_H
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vkdp/model/effnet.h"
@@ -25,6 +26,13 @@ void vkdp_backbone_forward(vkdp_backbone *bb, const float *images, int B, float 
  * from vkdp_augment_pack, one row per image. */
 void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int B,
                                      const float *params, float *pooled);
+/* The frozen part of fine-tuning: the activation entering block `stop` (0..15; 16: top_conv's
+ * input), [B, h, w, c] per image as the block reads it, after the augmentation when params is
+ * not NULL. The same bits as inside the whole forward. */
+void vkdp_backbone_forward_to(vkdp_backbone *bb, const float *images, int B, const float *params,
+                              int stop, float *boundary);
+/* Floats per image of that boundary activation. */
+size_t vkdp_backbone_boundary_floats(const vkdp_backbone *bb, int stop);
 /* Accumulates per-op timestamps of every later submission into prof (the device must have been
  * created with opts.profile); NULL stops. */
 void vkdp_backbone_set_profile(vkdp_backbone *bb, vkdp_profile *prof);

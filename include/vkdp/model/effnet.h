@@ -69,6 +69,13 @@ int vkdp_effnet_load(vkdp_effnet *net, const char *path, int flags, uint64_t see
                      char *err, size_t errlen);
 void vkdp_effnet_free(vkdp_effnet *net);
 const vkdp_tensor *vkdp_effnet_tensor(const vkdp_effnet *net, const char *name);
+/* Replaces a file tensor (a fine-tuned one, from a checkpoint's /backbone named src): it must
+ * exist with the same shape and hold finite values, else -1 and a message naming src and the
+ * tensor. The folded parameters are stale until vkdp_effnet_refold. */
+int vkdp_effnet_set_tensor(vkdp_effnet *net, const char *name, int rank, const int64_t *shape,
+                           const float *data, const char *src, char *err, size_t errlen);
+/* Folds BN into the convolutions again from the current file tensors. */
+void vkdp_effnet_refold(vkdp_effnet *net);
 
 /* Plain-C reference forward: images [B, H, W, 3] in [0,255] -> pooled [B, 1280] (global average
  * of the top activation). Slow, exact float32 (double accumulation where noted). */

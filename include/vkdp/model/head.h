@@ -44,6 +44,12 @@ typedef struct {
 void vkdp_head_train_step(vkdp_head *h, const float *x_local, const int *labels,
                           const int64_t *global_pos, int n_local, int64_t n_global, int epoch,
                           vkdp_head_result *res);
+/* The same step, also writing dx_local [n_local, feat_dim] = dL/dx of this rank's features (the
+ * batch loss's gradient, BN in training mode, with the parameters before the update): what
+ * fine-tuning back-propagates into the backbone. Bit-identical for any split over ranks. */
+void vkdp_head_train_step_dx(vkdp_head *h, const float *x_local, const int *labels,
+                             const int64_t *global_pos, int n_local, int64_t n_global, int epoch,
+                             vkdp_head_result *res, float *dx_local);
 /* Inference (moving statistics, no dropout) of this rank's samples; res gets the global sums
  * (one allreduce, so either every rank passes res or none does; labels may be NULL only when res
  * is); probs_out [n_local, nclasses] or NULL. */

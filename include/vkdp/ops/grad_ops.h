@@ -15,7 +15,7 @@
 
 extern const vkdp_op vkdp_rec_conv1x1_grad, vkdp_rec_dwconv_lin, vkdp_rec_dwconv_grad, vkdp_rec_se_gate_grad,
     vkdp_rec_se_excite_grad, vkdp_rec_bn_frozen, vkdp_rec_bn_frozen_grad, vkdp_rec_residual,
-    vkdp_rec_residual_grad, vkdp_rec_gap_grad;
+    vkdp_rec_residual_grad, vkdp_rec_gap_grad, vkdp_rec_grad_fx_add;
 
 /* 1x1 convolution y[M,N] = x[M,K] w[K,N] + b: dx = dy w^T (dx.buf NULL: skipped), dw = x^T dy
  * and db = sum_m dy (dw.buf NULL: both skipped; db.buf NULL: db skipped). */
@@ -69,5 +69,14 @@ void vkdp_op_residual_grad(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint64_t N
 /* Global average pool over HW positions: dx [B,HW,C] = dy [B,C] / HW, or += when accumulate. */
 void vkdp_op_gap_grad(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t HW, uint32_t C,
                       int accumulate, vkdp_view dy, vkdp_view dx, const char *label);
+
+/* The exact cross-sample sum of weight gradients (docs/fine-tuning.md, section 5): g [S, n] holds S
+ * samples' partials (each summed over that sample's positions only); acc [n] (int64) +=
+ * sum_s vkdp_fx(g[s, i], shift), ovf [n] (uint32) += the terms beyond the fixed-point range (which
+ * add 0). Integer sums: the result does not depend on how samples are grouped. The C reference is
+ * bit-identical. */
+void vkdp_op_grad_fx_add(vkdp_cmd *c, vkdp_device *dev, uint32_t S, uint64_t n, int shift, vkdp_view g,
+                         vkdp_view acc, vkdp_view ovf, const char *label);
+void vkdp_grad_fx_add_ref(uint32_t S, uint64_t n, int shift, const float *g, int64_t *acc, uint32_t *ovf);
 
 #endif

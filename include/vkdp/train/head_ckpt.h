@@ -15,6 +15,10 @@ void vkdp_head_from_ckpt(vkdp_head *h, const vkdp_ckpt_state *ck, const char *pa
 vkdp_head *vkdp_head_open_ckpt(vkdp_device *dev, const vkdp_ckpt_state *ck, const char *path);
 /* The same, after checking that the session's backbone weights are the checkpoint's (SHA-256). */
 vkdp_head *vkdp_session_head_for_ckpt(vkdp_session *s, const vkdp_ckpt_state *ck, const char *path);
+/* When ck holds trained backbone tensors (backbone_trainable), puts them into s->net (fatal error
+ * naming path and the tensor on a shape mismatch, an unknown name or a non-finite value) and
+ * rebuilds s->bb from them. */
+void vkdp_session_apply_backbone(vkdp_session *s, const vkdp_ckpt_state *ck, const char *path);
 /* Replaces st's weights, Adam moments and iteration count with copies of the head's. */
 void vkdp_ckpt_state_from_head(vkdp_ckpt_state *st, vkdp_head *h);
 
