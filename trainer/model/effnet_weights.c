@@ -448,13 +448,10 @@ int vkdp_effnet_set_tensor(vkdp_effnet *net, const char *name, int rank, const i
     for (int k = 0; same && k < rank; k++)
         same = shape[k] == t->shape[k];
     if (!same) {
-        char got[64] = "", want[64] = "";
-        for (int k = 0; k < rank && k < 4; k++)
-            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", k ? "," : "", (long long)shape[k]);
-        for (int k = 0; k < t->rank; k++)
-            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", k ? "," : "",
-                     (long long)t->shape[k]);
-        return vkdp_seterr(err, errlen, "%s: tensor %s has shape [%s], EfficientNetB0 expects [%s]", src, name, got,
+        char got[128], want[128];
+        vkdp_h5_shape_str(got, sizeof got, rank, shape);
+        vkdp_h5_shape_str(want, sizeof want, t->rank, t->shape);
+        return vkdp_seterr(err, errlen, "%s: tensor %s has shape %s, EfficientNetB0 expects %s", src, name, got,
                            want);
     }
     int64_t n = 1;
