@@ -49,8 +49,8 @@ static void table(void)
     const vkdp_tune *t = vkdp_tune_table(&nb);
     in = info(0x10005, "llvmpipe Mesa 22.3.6 (LLVM 15.0.6)", 8, 32768);
     const vkdp_tune *lvp = vkdp_tune_match(t, nb, &in);
-    CHECK(lvp == &t[0] && lvp->wg == 64 && lvp->stem_tile[0] == 8 && lvp->stem_tile[1] == 4 &&
-              lvp->dw_tile[0] == 8 && lvp->dw_tile[1] == 4 && lvp->gate_pixels == 8 &&
+    CHECK(lvp == &t[0] && lvp->wg == 64 && lvp->stem_tile[0] == 4 && lvp->stem_tile[1] == 4 &&
+              lvp->dw_tile[0] == 4 && lvp->dw_tile[1] == 4 && lvp->gate_pixels == 8 &&
               lvp->gemm_texel[0] == 8 && lvp->gemm_texel[1] == 2,
           "built-in table: lavapipe's row first, with the measured values");
     in = info(0x8086, "Intel open-source Mesa driver", 32, 65536);
