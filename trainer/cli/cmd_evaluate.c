@@ -33,6 +33,7 @@ static void usage(FILE *f)
                "                      training, or all\n");
     vkdp_opts_help(f, VKDP_OPT_BATCH, W, "the checkpoint's");
     vkdp_opts_help(f, VKDP_OPT_DECODE_THREADS, W, NULL);
+    vkdp_opts_help(f, VKDP_OPT_FEATURE_BATCH, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_MAX_PIXELS, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
     fprintf(f, "  --report DIR        also write DIR/index.html: learning curves, confusion heat map,\n"
@@ -44,7 +45,7 @@ static void usage(FILE *f)
 int cmd_evaluate(int argc, char **argv)
 {
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS,
-                                 VKDP_OPT_MAX_PIXELS, VKDP_OPT_DEVICE};
+                                 VKDP_OPT_MAX_PIXELS, VKDP_OPT_DEVICE, VKDP_OPT_FEATURE_BATCH};
     static const struct option own[] = {
         {"checkpoint", required_argument, 0, 'c'},
         {"subset", required_argument, 0, 's'},
@@ -118,7 +119,8 @@ int cmd_evaluate(int argc, char **argv)
     if (n == 0)
         VKDP_FATAL("%s: the %s subset is empty", sc.data_dir, subset);
     vkdp_log("Evaluating %s on %d %s image(s) of %s\n", ckpath, n, subset, sc.data_dir);
-    vkdp_featurize(s.fc, s.bb, &s.idx, items, n, sc.batch, sc.image_size, sc.decode_threads, "Computing features");
+    vkdp_featurize(s.fc, s.bb, &s.idx, items, n, sc.batch, sc.image_size, sc.decode_threads,
+                   s.feature_batch, "Computing features");
 
     const int C = ck.nclasses, F = VKDP_EFFNET_FEATURES;
     int64_t *conf = vkdp_xcalloc((size_t)C * C, sizeof *conf);

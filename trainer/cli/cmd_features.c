@@ -14,7 +14,7 @@
 
 static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_BATCH, VKDP_OPT_IMAGE_SIZE,
                              VKDP_OPT_CLASS_NAMES, VKDP_OPT_ALLOW_MISSING_WEIGHTS, VKDP_OPT_DECODE_THREADS,
-                             VKDP_OPT_MAX_PIXELS, VKDP_OPT_DEVICE, VKDP_OPT_PROFILE};
+                             VKDP_OPT_MAX_PIXELS, VKDP_OPT_DEVICE, VKDP_OPT_PROFILE, VKDP_OPT_FEATURE_BATCH};
 
 static void usage(FILE *f)
 {
@@ -127,7 +127,8 @@ int cmd_features(int argc, char **argv)
     for (int i = 0; i < n; i++)
         items[i] = i;
     double t0 = vkdp_now();
-    vkdp_featurize(s.fc, s.bb, &s.idx, items, n, sc.batch, sc.image_size, sc.decode_threads, "Computing features");
+    vkdp_featurize(s.fc, s.bb, &s.idx, items, n, sc.batch, sc.image_size, sc.decode_threads,
+                   s.feature_batch, "Computing features");
     double dt = vkdp_now() - t0;
     if (s.dist.rank == 0) {
         int bad = vkdp_featcache_count_missing(s.fc, items, n);

@@ -43,6 +43,7 @@ static void usage(FILE *f)
                "                           contrast 0.1; per seed, epoch and sample); training images\n"
                "                           are then not cached\n");
     vkdp_opts_help(f, VKDP_OPT_DECODE_THREADS, W, NULL);
+    vkdp_opts_help(f, VKDP_OPT_FEATURE_BATCH, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_MAX_PIXELS, W, NULL);
     fprintf(f, "fine-tuning (after --epochs of head-only training; BatchNormalization stays frozen):\n"
                "  --fine-tune-epochs N     epochs with the top of the backbone trainable (default 0: none)\n"
@@ -78,7 +79,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
-                                 VKDP_OPT_PROFILE, VKDP_OPT_MAX_PIXELS};
+                                 VKDP_OPT_PROFILE, VKDP_OPT_MAX_PIXELS, VKDP_OPT_FEATURE_BATCH};
     static const struct option own[] = {
         {"epochs", required_argument, 0, O_EPOCHS},
         {"lr", required_argument, 0, O_LR},

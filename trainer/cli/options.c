@@ -52,6 +52,9 @@ static const spec specs[] = {
      "print the per-op device time table at the end"},
     {VKDP_OPT_MAX_PIXELS, "max-pixels", "N", T_INT, 1, (long)VKDP_MAX_IMAGE_SIDE * VKDP_MAX_IMAGE_SIDE,
      F(max_pixels), "50000000", 0, NULL, "skip (and name) an image whose header declares more pixels"},
+    {VKDP_OPT_FEATURE_BATCH, "feature-batch", "N", T_INT, 1, 4096, F(feature_batch), NULL, 0,
+     "the device's tune row",
+     "images per backbone call while features are computed (runs steps ahead of the head)"},
 };
 #undef F
 _Static_assert(sizeof specs / sizeof specs[0] == VKDP_OPT_END - VKDP_OPT_DATA, "one table row per shared flag");

@@ -9,14 +9,17 @@ static const vkdp_tune table[] = {
      * (Mesa 22.3, LLVM 15, 2-core AVX-512); the texel-buffer shaders and blocks by
      * tests/bench/bench_op_paths (BENCHMARKS.md). The depthwise and stem tiles are 4x4, not the
      * 8x4 they were written with: same forward speed, but llvmpipe compiles each of those
-     * pipelines 2-4x faster, which took a 4-rank start from 10 s to 6 s (issue 11). */
+     * pipelines 2-4x faster, which took a 4-rank start from 10 s to 6 s (issue 11). Features are
+     * computed one step's share at a time (feature_batch 0): llvmpipe runs batch 8 as fast per
+     * image as batch 32 (BENCHMARKS.md), and larger calls would only cost memory. */
     {.vendor_id = 0x10005, .driver = "llvmpipe", .wg = 64, .stem_tile = {4, 4},
      .stem_texel = 1, .dw_tile = {4, 4}, .dw_texel = 1, .gate_pixels = 8, .gate_fused = 1,
      .gate_texel = 1, .gemm_texel = {8, 2}, .source = "lavapipe, measured (shaders' comments, BENCHMARKS.md)"},
     /* Any other device: the storage-buffer shaders with the tiles they were written with. The
      * texel paths won only on llvmpipe, where storage-buffer loads become per-lane loops; on a
      * GPU nothing here has been measured yet (BENCHMARKS.md lists the GPU figures missing). */
-    {.wg = 64, .stem_tile = {8, 4}, .dw_tile = {8, 4}, .gate_pixels = 8,
+    /* A GPU is starved by one step's 4-8 images; 64 per call is a guess until a GPU is measured. */
+    {.wg = 64, .stem_tile = {8, 4}, .dw_tile = {8, 4}, .gate_pixels = 8, .feature_batch = 64,
      .source = "any other device: storage buffers, lavapipe's original tiles, unmeasured"},
 };
 
@@ -67,8 +70,8 @@ const vkdp_tune *vkdp_tune_get(vkdp_device *dev)
                            o->wg, max_wg);
             noverrides++;
             vkdp_log("VKDP_TUNE=%s: this device's ops use wg %u, stem tile %ux%u, dw tile %ux%u, gemm "
-                     "block %ux%u\n", spec, o->wg, o->stem_tile[0], o->stem_tile[1], o->dw_tile[0],
-                     o->dw_tile[1], o->gemm_texel[0], o->gemm_texel[1]);
+                     "block %ux%u, feature batch %u\n", spec, o->wg, o->stem_tile[0], o->stem_tile[1], o->dw_tile[0],
+                     o->dw_tile[1], o->gemm_texel[0], o->gemm_texel[1], o->feature_batch);
             t = o;
         }
         vkdp_device_set_ops_data(dev, t);

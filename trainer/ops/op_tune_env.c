@@ -23,6 +23,7 @@ static const tune_key keys[] = {
     KEY(wg, 0, 1, 1024),         KEY(stem_tile, 1, 1, 16),  KEY(stem_texel, 0, 0, 1),
     KEY(dw_tile, 1, 1, 16),      KEY(gate_pixels, 0, 1, 16), KEY(gate_fused, 0, 0, 1),
     KEY(gate_texel, 0, 0, 1),    KEY(dw_texel, 0, 0, 1),    KEY(gemm_texel, 1, 0, 16),
+    KEY(feature_batch, 0, 0, 4096),
 };
 
 static int number(const char *s, char **end, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -55,7 +56,7 @@ static int apply_one(vkdp_tune *row, const char *item, size_t n, char *err, size
             k = &keys[i];
     if (!k)
         return vkdp_seterr(err, errlen, "VKDP_TUNE: unknown key '%s' (wg, stem_tile, stem_texel, dw_tile, "
-                                        "gate_pixels, gate_fused, gate_texel, dw_texel, gemm_texel)", buf);
+                                        "gate_pixels, gate_fused, gate_texel, dw_texel, gemm_texel, feature_batch)", buf);
     uint32_t v[2];
     char *end;
     const char *s = eq + 1;

@@ -176,45 +176,66 @@ void vkdp_featcache_sync(vkdp_featcache *fc)
     fc->nfresh = 0;
 }
 
-int vkdp_featcache_fill_batch(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_batch *b, const int *order_of_pos,
-                              float *scratch)
+void vkdp_feat_pack_init(vkdp_feat_pack *p, int cap, int image_size, int dim)
 {
-    /* Pack the uncached images contiguously so one backbone call covers them. */
-    size_t img = (size_t)b->image_size * b->image_size * 3;
-    int m = 0;
-    int *which = vkdp_xcalloc((size_t)b->count + 1, sizeof *which);
+    if (cap < 1 || image_size < 1 || dim < 1)
+        VKDP_FATAL("feature pack of %d images of %dx%d, %d features", cap, image_size, image_size, dim);
+    memset(p, 0, sizeof *p);
+    p->cap = cap;
+    p->img = (size_t)image_size * image_size * 3;
+    p->images = vkdp_xmalloc((size_t)cap * p->img * sizeof *p->images);
+    p->feat = vkdp_xmalloc((size_t)cap * dim * sizeof *p->feat);
+    p->ids = vkdp_xcalloc((size_t)cap, sizeof *p->ids);
+}
+
+void vkdp_feat_pack_free(vkdp_feat_pack *p)
+{
+    free(p->images);
+    free(p->feat);
+    free(p->ids);
+    memset(p, 0, sizeof *p);
+}
+
+int vkdp_feat_pack_room(const vkdp_feat_pack *p, int count) { return p->n + count <= p->cap; }
+
+void vkdp_featcache_run(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p)
+{
+    if (p->n == 0)
+        return;
+    vkdp_backbone_forward(bb, p->images, p->n, p->feat);
+    for (int j = 0; j < p->n; j++)
+        put(fc, p->ids[j], p->feat + (size_t)j * fc->dim);
+    p->calls++;
+    p->images_run += p->n;
+    p->n = 0;
+}
+
+void vkdp_featcache_pack(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p, const vkdp_batch *b,
+                         const int *order_of_pos)
+{
+    if ((size_t)b->image_size * b->image_size * 3 != p->img)
+        VKDP_FATAL("feature pack: a batch of %dx%d images in a pack of %zu floats per image", b->image_size,
+                   b->image_size, p->img);
     for (int i = 0; i < b->count; i++) {
         check_id(fc, b->ids[i]);
-        if (fc->state[b->ids[i]] != FEAT_HAVE)
-            which[m++] = i;
+        if (fc->state[b->ids[i]] == FEAT_HAVE)
+            continue;
+        if (p->n == p->cap)
+            vkdp_featcache_run(fc, bb, p);
+        memcpy(p->images + (size_t)p->n * p->img, b->images + (size_t)i * p->img, p->img * sizeof *p->images);
+        p->ids[p->n++] = b->ids[i];
     }
-    if (m > 0) {
-        const float *src = b->images;
-        float *packed = NULL;
-        if (m != b->count) {
-            packed = vkdp_xmalloc((size_t)m * img * sizeof *packed);
-            for (int j = 0; j < m; j++)
-                memcpy(packed + (size_t)j * img, b->images + (size_t)which[j] * img, img * sizeof *packed);
-            src = packed;
-        }
-        vkdp_backbone_forward(bb, src, m, scratch);
-        for (int j = 0; j < m; j++)
-            put(fc, b->ids[which[j]], scratch + (size_t)j * fc->dim);
-        free(packed);
-    }
-    free(which);
     /* positions of this rank's slice whose decode failed */
-    for (int p = b->global_lo, i = 0; p < b->global_hi; p++) {
-        if (i < b->count && b->pos[i] == p)
+    for (int q = b->global_lo, i = 0; q < b->global_hi; q++) {
+        if (i < b->count && b->pos[i] == q)
             i++;
         else
-            mark_bad(fc, order_of_pos[p]);
+            mark_bad(fc, order_of_pos[q]);
     }
-    return m;
 }
 
 void vkdp_featurize(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_index *idx, const int *items, int n,
-                    int batch, int image_size, int threads, const char *title)
+                    int batch, int image_size, int threads, int feature_batch, const char *title)
 {
     int *todo = vkdp_xcalloc((size_t)n + 1, sizeof *todo);
     int m = 0;
@@ -226,17 +247,22 @@ void vkdp_featurize(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_index *idx
     if (m > 0) {
         vkdp_loader *l = vkdp_loader_create(idx, todo, m, batch, vkdp_rank(), vkdp_world_size(), image_size,
                                             threads, 0);
-        float *scratch = vkdp_xmalloc((size_t)batch * fc->dim * sizeof *scratch);
+        int share = (batch + vkdp_world_size() - 1) / vkdp_world_size();
+        vkdp_feat_pack pack;
+        vkdp_feat_pack_init(&pack, feature_batch > share ? feature_batch : share, image_size, fc->dim);
         vkdp_progress *p = vkdp_progress_start(title, vkdp_loader_steps(l), 10);
         vkdp_batch b;
         while (vkdp_loader_next(l, &b)) {
-            vkdp_featcache_fill_batch(fc, bb, &b, todo, scratch);
+            if (!vkdp_feat_pack_room(&pack, b.count))
+                vkdp_featcache_run(fc, bb, &pack);
+            vkdp_featcache_pack(fc, bb, &pack, &b, todo);
             int step = b.step;
             vkdp_loader_release(l, &b);
             vkdp_progress_update(p, step + 1, "");
         }
+        vkdp_featcache_run(fc, bb, &pack);
         vkdp_progress_finish(p, "");
-        free(scratch);
+        vkdp_feat_pack_free(&pack);
         vkdp_loader_destroy(l);
     }
     free(todo);

@@ -21,7 +21,6 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
     ph->epoch = epoch;
     int cap = batch / s->dist.size + 2;
     ph->fb.x = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->fb.x);
-    ph->scratch = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->scratch);
     ph->fb.labels = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.labels);
     ph->fb.pos = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.pos);
     if (aug) {
@@ -30,9 +29,15 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
     }
     /* Decode only when some image of the remaining steps has no cached features. */
     int from = s0 * batch;
-    if (from < n && (aug || !vkdp_featcache_complete(s->fc, order + from, n - from)))
+    if (from < n && (aug || !vkdp_featcache_complete(s->fc, order + from, n - from))) {
         ph->loader = vkdp_loader_create(&s->idx, order + from, n - from, batch, s->dist.rank, s->dist.size,
                                         s->cfg.image_size, s->cfg.decode_threads, 0);
+        ph->next = s0;
+        ph->step_skipped = vkdp_xcalloc((size_t)(vkdp_num_steps(n, batch) - s0), sizeof *ph->step_skipped);
+        if (!aug)
+            vkdp_feat_pack_init(&ph->pack, s->feature_batch > cap ? s->feature_batch : cap, s->cfg.image_size,
+                                VKDP_EFFNET_FEATURES);
+    }
 }
 
 void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0)
@@ -66,25 +71,57 @@ static int augmented_step(vkdp_phase *ph, const vkdp_batch *b)
     return b->count;
 }
 
+/* The loader's next batch, which must be step ph->next's. */
+static void next_batch(vkdp_phase *ph, vkdp_batch *b)
+{
+    int steps = vkdp_num_steps(ph->n, ph->batch);
+    if (ph->next >= steps || !vkdp_loader_next(ph->loader, b))
+        VKDP_FATAL("data loader ended before step %d of %d", ph->next, steps);
+    if (b->step + ph->s0 != ph->next)
+        VKDP_FATAL("data loader delivered step %d, expected %d", b->step + ph->s0, ph->next);
+    ph->step_skipped[ph->next - ph->s0] = b->skipped;
+    ph->next++;
+}
+
+/* Features for every step up to `step`, and for as many later steps as fill the pack, in as few
+ * backbone calls as the pack allows; the pack is empty again on return. */
+static void features_ahead(vkdp_phase *ph, int step)
+{
+    vkdp_session *s = ph->s;
+    int steps = vkdp_num_steps(ph->n, ph->batch);
+    int share = (ph->batch + s->dist.size - 1) / s->dist.size;
+    while (ph->next <= step || (ph->next < steps && vkdp_feat_pack_room(&ph->pack, share))) {
+        vkdp_batch b;
+        next_batch(ph, &b);
+        if (!vkdp_feat_pack_room(&ph->pack, b.count))
+            vkdp_featcache_run(s->fc, s->bb, &ph->pack);
+        vkdp_featcache_pack(s->fc, s->bb, &ph->pack, &b, ph->order + ph->s0 * ph->batch);
+        vkdp_loader_release(ph->loader, &b);
+    }
+    vkdp_featcache_run(s->fc, s->bb, &ph->pack);
+}
+
 int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
 {
     vkdp_session *s = ph->s;
     int lo, hi;
     vkdp_shard_range(ph->n, ph->batch, step, s->dist.rank, s->dist.size, &lo, &hi);
     if (ph->loader) {
-        vkdp_batch b;
-        if (!vkdp_loader_next(ph->loader, &b))
-            VKDP_FATAL("data loader ended before step %d of %d", step, vkdp_num_steps(ph->n, ph->batch));
-        if (b.step + ph->s0 != step)
-            VKDP_FATAL("data loader delivered step %d, expected %d", b.step + ph->s0, step);
-        *skipped += b.skipped;
+        if (step < ph->s0 || step >= vkdp_num_steps(ph->n, ph->batch))
+            VKDP_FATAL("pass step %d outside %d..%d", step, ph->s0, vkdp_num_steps(ph->n, ph->batch) - 1);
         if (ph->aug) {
+            if (step != ph->next)
+                VKDP_FATAL("augmented pass: step %d asked, the loader is at step %d", step, ph->next);
+            vkdp_batch b;
+            next_batch(ph, &b);
+            *skipped += b.skipped;
             int count = augmented_step(ph, &b);
             vkdp_loader_release(ph->loader, &b);
             return count;
         }
-        vkdp_featcache_fill_batch(s->fc, s->bb, &b, ph->order + ph->s0 * ph->batch, ph->scratch);
-        vkdp_loader_release(ph->loader, &b);
+        if (step >= ph->next)
+            features_ahead(ph, step);
+        *skipped += ph->step_skipped[step - ph->s0];
     }
     vkdp_featcache_gather(s->fc, ph->order, lo, hi, s->idx.label, &ph->fb);
     /* undecodable images are dropped from their batch; the loader counted them when it tried */
@@ -95,10 +132,15 @@ int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
 
 void vkdp_phase_end(vkdp_phase *ph)
 {
-    if (ph->loader)
+    if (ph->loader) {
+        if (ph->pack.calls > 0)
+            vkdp_log("features of %lld images in %lld backbone call%s (rank 0)\n", (long long)ph->pack.images_run,
+                     (long long)ph->pack.calls, ph->pack.calls == 1 ? "" : "s");
         vkdp_loader_destroy(ph->loader);
+    }
+    vkdp_feat_pack_free(&ph->pack);
+    free(ph->step_skipped);
     free(ph->fb.x);
-    free(ph->scratch);
     free(ph->fb.labels);
     free(ph->fb.pos);
     free(ph->aug_params);

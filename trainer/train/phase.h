@@ -15,7 +15,11 @@ typedef struct {
     const int *order;
     int n, batch, s0;
     vkdp_loader *loader;     /* NULL when the cache holds every image of the remaining steps */
-    float *scratch;
+    /* with a loader and no augmentation: the backbone runs ahead of the head, in calls of up to
+     * s->feature_batch images packed from the next steps */
+    vkdp_feat_pack pack;
+    int next;                /* the next step the loader delivers */
+    int *step_skipped;       /* [steps - s0]: the loader's drops, counted at their own step */
     vkdp_feat_batch fb;      /* this rank's samples of the current step */
     /* --augment: every step decodes and runs the backbone on augmented images, no cache */
     const vkdp_augment_cfg *aug;

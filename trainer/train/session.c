@@ -6,6 +6,7 @@
 
 #include "vkdp/core/common.h"
 #include "vkdp/core/strlist.h"
+#include "vkdp/ops/tune.h"
 
 void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary)
 {
@@ -56,7 +57,16 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
     if (vkdp_effnet_load(&s->net, cfg->weights, wflags, cfg->seed, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
     int micro = cfg->batch / s->dist.size + 1;
+    /* Features run ahead of the head in calls of feature_batch images: a GPU idles on one step's
+     * share. The backbone's buffers are sized for the larger of the two. */
+    int fb = cfg->feature_batch > 0 ? cfg->feature_batch : (int)vkdp_tune_get(s->dev)->feature_batch;
+    s->feature_batch = fb > 0 ? fb : (cfg->batch + s->dist.size - 1) / s->dist.size;
+    if (s->feature_batch > micro)
+        micro = s->feature_batch;
     s->bb = vkdp_backbone_create(s->dev, &s->net, cfg->image_size, cfg->image_size, micro < 1 ? 1 : micro);
+    if (fb > 0)
+        vkdp_log("features: up to %d images per backbone call, run ahead of the head's steps\n",
+                 s->feature_batch);
     if (s->prof)
         vkdp_backbone_set_profile(s->bb, s->prof);
 }

@@ -22,6 +22,7 @@ enum {
     VKDP_OPT_DEVICE,
     VKDP_OPT_PROFILE,
     VKDP_OPT_MAX_PIXELS,
+    VKDP_OPT_FEATURE_BATCH,
     VKDP_OPT_END,
     VKDP_OPT_BAD = -2            /* vkdp_opts_next: a shared flag's value is outside its limit */
 };

@@ -44,16 +44,36 @@ int vkdp_featcache_gather(const vkdp_featcache *fc, const int *order, int lo, in
  * last sync (exact copies). */
 void vkdp_featcache_sync(vkdp_featcache *fc);
 
-/* Runs the backbone on the images of one loaded batch that are not cached yet and stores their
- * features, then marks bad the positions of this rank's slice that the loader dropped
- * (b->skipped, reported by the loader); order_of_pos[p] is the index id at slice position p.
- * Returns the images computed. */
-int vkdp_featcache_fill_batch(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_batch *b, const int *order_of_pos,
-                              float *scratch);
+/* Decoded images of one or more loaded batches waiting for one backbone call: a pass that fills
+ * the cache packs several steps' uncached images and runs the backbone once over them, ahead of
+ * the head, instead of once per step's 4-8 images. An image's features do not depend on the
+ * other images of its call (ctest backbone_batch_independence), so no result changes. */
+typedef struct {
+    float *images;       /* [cap, S, S, 3] */
+    float *feat;         /* [cap, dim] */
+    int *ids;            /* [cap] */
+    int n, cap;
+    size_t img;          /* floats per image */
+    int64_t calls, images_run; /* backbone calls and images over the pack's life */
+} vkdp_feat_pack;
 
-/* Collective: computes the features of every not-yet-cached id in items (each rank decoding and
- * running its shard of each global batch), then syncs. Shows progress under title. */
+void vkdp_feat_pack_init(vkdp_feat_pack *p, int cap, int image_size, int dim);
+void vkdp_feat_pack_free(vkdp_feat_pack *p);
+/* Adds the images of a loaded batch that are neither cached nor packed, running the pack first
+ * when they do not fit, then marks bad the positions of this rank's slice that the loader
+ * dropped (b->skipped, reported by the loader); order_of_pos[p] is the index id at slice
+ * position p. The batch may be released on return. */
+void vkdp_featcache_pack(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p, const vkdp_batch *b,
+                         const int *order_of_pos);
+/* 1 when the pack has room for `count` more images without running. */
+int vkdp_feat_pack_room(const vkdp_feat_pack *p, int count);
+/* Runs the backbone over the packed images (if any), stores their features, empties the pack. */
+void vkdp_featcache_run(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p);
+
+/* Collective: computes the features of every not-yet-cached id in items (each rank decoding its
+ * shard of each global batch, in backbone calls of up to feature_batch images), then syncs.
+ * Shows progress under title. */
 void vkdp_featurize(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_index *idx, const int *items, int n,
-                    int batch, int image_size, int threads, const char *title);
+                    int batch, int image_size, int threads, int feature_batch, const char *title);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct {
     vkdp_backbone *bb;
     vkdp_featcache *fc;          /* NULL without a data folder */
     vkdp_profile *prof;          /* per-op table when cfg.profile */
+    int feature_batch;           /* images per backbone call while computing features (>= 1) */
 } vkdp_session;
 
 /* Any error (folder, weights file) is fatal on every rank with one clear line. summary: rank 0

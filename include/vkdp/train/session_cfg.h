@@ -17,6 +17,8 @@ typedef struct {
     int batch;                   /* global batch: the backbone's largest micro-batch per rank */
     int max_pixels;              /* per-image pixel budget, checked from the header (--max-pixels) */
     int decode_threads;          /* JPEG decode threads per rank, 0: cores / ranks on the node */
+    int feature_batch;           /* images per backbone call while computing features, 0: the
+                                    device's tune row (0 there: one step's share per rank) */
     const char *device;          /* NULL: automatic; "N" (every rank) or "N,M,..." (one per local rank) */
     int profile;
     int allow_missing_weights;
