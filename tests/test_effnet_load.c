@@ -88,10 +88,10 @@ static void check_real(const vkdp_effnet *net, const char *path)
         br[i] = (float)(be[co] - mu[co] * s);
         bf[i] = b->expand_b[co];
     }
-    test_check("folded block4b_expand_conv weights", wf, wr, 8, 1e-6);
-    test_check("folded block4b_expand_bn bias", bf, br, 8, 1e-6);
+    failures += !test_check("folded block4b_expand_conv weights", wf, wr, 8, 1e-6);
+    failures += !test_check("folded block4b_expand_bn bias", bf, br, 8, 1e-6);
     const float *se = T(net, "block7a_se_reduce/block7a_se_reduce/kernel:0");
-    test_check("block7a se_reduce copied unfolded", net->blocks[15].se_reduce_w, se, 1152 * 48, 0);
+    failures += !test_check("block7a se_reduce copied unfolded", net->blocks[15].se_reduce_w, se, 1152 * 48, 0);
 }
 
 static void check_allow_missing(const char *path, const vkdp_effnet *real)
@@ -166,7 +166,7 @@ static void check_allow_missing(const char *path, const vkdp_effnet *real)
     float *want = vkdp_xmalloc(320 * 1280 * sizeof *want);
     for (int i = 0; i < 320 * 1280; i++)
         want[i] = (float)(top_k[i] / sqrt(1.0 + 1e-3));
-    test_check("top_conv folded with a fresh top_bn", a.top_w, want, 320 * 1280, 1e-6);
+    failures += !test_check("top_conv folded with a fresh top_bn", a.top_w, want, 320 * 1280, 1e-6);
     free(want);
     for (int i = 0; i < 1280; i++)
         CHECK(a.top_b[i] == 0.0f, "top bias zero");
@@ -259,8 +259,8 @@ int main(int argc, char **argv)
         printf("FAIL with_top: %s\n", err);
         failures++;
     } else {
-        test_check("with-top file: folded top_conv", top.top_w, net.top_w, 320 * 1280, 0);
-        test_check("with-top file: folded block6d dw", top.blocks[14].dw_w, net.blocks[14].dw_w, 25 * 1152, 0);
+        failures += !test_check("with-top file: folded top_conv", top.top_w, net.top_w, 320 * 1280, 0);
+        failures += !test_check("with-top file: folded block6d dw", top.blocks[14].dw_w, net.blocks[14].dw_w, 25 * 1152, 0);
         CHECK(top.ntensors == 312, "%d", top.ntensors);
         vkdp_effnet_free(&top);
     }
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
         printf("FAIL full_model: %s\n", err);
         failures++;
     } else {
-        test_check("model.save() file: folded stem", full.stem_w, net.stem_w, 3 * 3 * 3 * 32, 0);
+        failures += !test_check("model.save() file: folded stem", full.stem_w, net.stem_w, 3 * 3 * 3 * 32, 0);
         vkdp_effnet_free(&full);
     }
 
@@ -279,7 +279,7 @@ int main(int argc, char **argv)
         printf("FAIL vlen_names: %s\n", err);
         failures++;
     } else {
-        test_check("variable-length names: folded top_conv", vlen.top_w, net.top_w, 320 * 1280, 0);
+        failures += !test_check("variable-length names: folded top_conv", vlen.top_w, net.top_w, 320 * 1280, 0);
         vkdp_effnet_free(&vlen);
     }
 
