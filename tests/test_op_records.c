@@ -56,7 +56,8 @@ static void table(void)
     in = info(0x8086, "Intel open-source Mesa driver", 32, 65536);
     const vkdp_tune *other = vkdp_tune_match(t, nb, &in);
     CHECK(other == &t[nb - 1] && other != lvp && other->gemm_texel[0] == 0 && !other->dw_texel &&
-              !other->stem_texel && !other->gate_texel && !other->gate_fused && other->feature_batch == 64,
+              !other->stem_texel && !other->gate_texel && !other->gate_fused && other->feature_batch == 64 &&
+              other->stem_tile[0] == 2 && other->stem_tile[1] == 1 && other->dw_tile[0] == 2 && other->dw_tile[1] == 1,
           "built-in table: any other device gets the last row, the storage-buffer shaders, features 64 at a time");
     in = info(0x10de, "NVIDIA 560.35", 32, 49152);
     CHECK(vkdp_tune_match(t, nb, &in) == other, "built-in table: an NVIDIA GPU gets the storage-buffer row");

@@ -15,12 +15,14 @@ static const vkdp_tune table[] = {
     {.vendor_id = 0x10005, .driver = "llvmpipe", .wg = 64, .stem_tile = {4, 4},
      .stem_texel = 1, .dw_tile = {4, 4}, .dw_texel = 1, .gate_pixels = 8, .gate_fused = 1,
      .gate_texel = 1, .gemm_texel = {8, 2}, .source = "lavapipe, measured (shaders' comments, BENCHMARKS.md)"},
-    /* Any other device: the storage-buffer shaders with the tiles they were written with. The
-     * texel paths won only on llvmpipe, where storage-buffer loads become per-lane loops; on a
-     * GPU nothing here has been measured yet (BENCHMARKS.md lists the GPU figures missing). */
-    /* A GPU is starved by one step's 4-8 images; 64 per call is a guess until a GPU is measured. */
-    {.wg = 64, .stem_tile = {8, 4}, .dw_tile = {8, 4}, .gate_pixels = 8, .feature_batch = 64,
-     .source = "any other device: storage buffers, lavapipe's original tiles, unmeasured"},
+    /* Any other device: the storage-buffer shaders. The texel paths won only on llvmpipe, where
+     * storage-buffer loads become per-lane loops. Stem and depthwise tiles of 2x1 outputs per
+     * invocation: the largest that spill no register on RDNA2, RDNA3 and CDNA2 (RADV's
+     * no-hardware compiler, ctest radv_spills_*; at 8x4 the stem spilled 440-824 VGPRs and the
+     * 5x5 depthwise up to 725 on gfx1100). Speed on a GPU is unmeasured (BENCHMARKS.md). A GPU is
+     * starved by one step's 4-8 images; 64 per feature call is a guess until one is measured. */
+    {.wg = 64, .stem_tile = {2, 1}, .dw_tile = {2, 1}, .gate_pixels = 8, .feature_batch = 64,
+     .source = "any other device: storage buffers, tiles without spills on AMD, unmeasured"},
 };
 
 const vkdp_tune *vkdp_tune_table(size_t *n)
