@@ -156,11 +156,11 @@ for _ in $(seq 150); do
   state=$(sinfo -h -N -o '%T' 2>/dev/null | head -1)
   [ "$state" = "idle" ] && break
   for p in "${pids[@]}"; do
-    kill -0 "$p" 2>/dev/null || skip "a Slurm daemon exited at start: $(tail -3 "$T"/slurm*.out "$T"/slurm*.log 2>/dev/null)"
+    kill -0 "$p" 2>/dev/null || skip "a Slurm daemon exited at start: $(tail -n 3 "$T"/slurm*.out "$T"/slurm*.log 2>/dev/null)"
   done
   sleep 0.2
 done
-[ "$state" = "idle" ] || skip "node did not become idle in 30 s (state '$state'): $(tail -3 "$T/slurmctld.log" "$T/slurmd.log" 2>/dev/null)"
+[ "$state" = "idle" ] || skip "node did not become idle in 30 s (state '$state'): $(tail -n 3 "$T/slurmctld.log" "$T/slurmd.log" 2>/dev/null)"
 deadline=$(( $(date +%s) + deadline_s ))
 in_time() { [ "$(date +%s)" -lt "$deadline" ]; }
 echo "slurm_cluster: cluster up in $T (slurmctld :$ctld_port, slurmd :$slurmd_port, node $node)"
@@ -255,7 +255,7 @@ fail=0
 if [ "$st" != "COMPLETED" ] || [ "$ec" != "0:0" ]; then
   in_time || echo "FAIL job $jobid had not finished $deadline_s s after the cluster came up (--deadline)"
   echo "FAIL job $jobid ended $st with exit code $ec"
-  tail -5 "$T/slurmd.log" 2>/dev/null
+  tail -n 5 "$T/slurmd.log" 2>/dev/null
   fail=1
 else
   echo "ok   job $jobid completed with exit code 0"

@@ -30,7 +30,7 @@ munged -F --force --key-file="$T/munge.key" --socket="$T/munge.sock" --pid-file=
 mh_bg_pid $!
 deadline=$((SECONDS + 10))
 until [ -S "$T/munge.sock" ]; do
-  [ $SECONDS -lt $deadline ] || skip "munged did not start: $(tail -3 "$T/munged.out" "$T/munged.log" 2>/dev/null)"
+  [ $SECONDS -lt $deadline ] || skip "munged did not start: $(tail -n 3 "$T/munged.out" "$T/munged.log" 2>/dev/null)"
   sleep 0.1
 done
 
@@ -90,6 +90,10 @@ export VKDP_TRAINER=$TRAINER VKDP_DATA=$WORK/data VKDP_WEIGHTS=$WEIGHTS VKDP_OUT
 export VKDP_TRAIN_ARGS="--batch 8 --checkpoint-every 2 --image-size ${IMAGE_SIZE:-96}"
 # Open MPI between the nodes: TCP on the test subnet only
 export OMPI_MCA_btl=tcp,self OMPI_MCA_btl_tcp_if_include=$MH_SUBNET
+# A rank that crashes leaves a core in $WORK (core_pattern permitting; Slurm passes this limit on
+# to the tasks): printed with gdb below, so a rare crash names its caller the first time it is seen.
+rm -f "$WORK"/core "$WORK"/core.*
+ulimit -c unlimited 2>/dev/null || true
 jobid=$(on_login sbatch --parsable --export=ALL --nodes=3 --ntasks-per-node=1 --time=20 \
   --output="$WORK/job.out" --chdir="$WORK" "$SBATCH_SCRIPT" 2>"$T/sbatch.err")
 jobid=${jobid%%;*}
@@ -110,7 +114,16 @@ echo "---- job $jobid output ----"
 cat "$WORK/job.out"
 echo "---- job $jobid: state $st, exit code $ec ----"
 if [ "$st" != COMPLETED ] || [ "$ec" != 0:0 ]; then
-  tail -5 "$T"/node-*/slurmd.log "$T/slurmctld.log"
+  tail -n 5 "$T"/node-*/slurmd.log "$T/slurmctld.log"
+  for c in "$WORK"/core "$WORK"/core.*; do
+    [ -f "$c" ] || continue
+    echo "---- $c ----"
+    if command -v gdb >/dev/null; then
+      gdb -q -batch -ex 'info threads' -ex 'thread apply all bt 12' -ex 'x/2gx $sp' "$TRAINER" "$c" 2>&1 | tail -n 80
+    else
+      echo "(gdb not installed: kept as $c)"
+    fi
+  done
   fail "job $jobid ended $st with exit code $ec"
 fi
 nodelist=$(sed -n 's/.* NodeList=\([^ ]*\).*/\1/p' <<<"$info" | head -1)
