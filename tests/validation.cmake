@@ -38,6 +38,11 @@ vkdp_validated(sync "${venv}" op_conv1x1 test_ops conv2d_1x1)
 vkdp_validated(sync "${venv}" backbone_ops test_ops ${VKDP_BACKBONE_OPS})
 vkdp_validated(sync "${VKDP_MPI_TEST_ENV};${VKDP_SYNC_LAYER_ENV};VKDP_FORCE_STAGING=1;TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${CMAKE_BINARY_DIR}/train_test/sync_train_small"
   train_small bash ${CMAKE_SOURCE_DIR}/tests/train_small.sh)
+# The GPU row's stem and depthwise (storage buffers, 2x1 tiles: tests/ops.cmake) are small enough
+# for lavapipe to compile instrumented (about 4 minutes each under load), so GPU-AV checks the
+# shaders every GPU runs for out-of-bounds accesses.
+vkdp_validated(gpuav "${VKDP_TEST_ENV};${VKDP_GPUAV_ENV};VKDP_TUNE=${VKDP_GPU_ROW}" gpu_row_ops
+  test_ops stem_conv3x3_s2 dwconv)
 
 # The planted bugs: each must be reported (and the run fail).
 add_test(NAME sync_planted_hazard COMMAND sh -c "$0 staged 2>&1; echo exit=$?" $<TARGET_FILE:test_vk_staging>)
@@ -51,3 +56,5 @@ set_tests_properties(gpuav_planted_oob PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV};
 list(APPEND VKDP_VALIDATED_TESTS sync_planted_hazard gpuav_planted_oob)
 # The ASan build already runs every test under the default validation; these repeat work there.
 set_tests_properties(${VKDP_VALIDATED_TESTS} PROPERTIES LABELS "validation;nosan" TIMEOUT 600)
+# Instrumented compiles of every stem and depthwise specialisation: 454 s under load here.
+set_tests_properties(gpuav_gpu_row_ops PROPERTIES TIMEOUT 1500)
