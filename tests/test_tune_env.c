@@ -38,6 +38,10 @@ int main(void)
     r = base();
     EXPECT(vkdp_tune_apply(&r, "gemm_texel=0x0", err, sizeof err) == 0 && r.gemm_texel[0] == 0,
            "gemm_texel=0x0 (the storage-buffer GEMM) is allowed");
+    r = base();
+    EXPECT(vkdp_tune_apply(&r, "feature_batch=256", err, sizeof err) == 0 && r.feature_batch == 256,
+           "feature_batch=256 applies (%s)", err);
+    expect_refused("feature_batch=5000", "feature_batch=5000 is out of range (an integer in 0..4096)");
     expect_refused("dw_tile=4", "dw_tile=4 is out of range (XxY");
     expect_refused("dw_tile=0x4", "dw_tile=0x4 is out of range");
     expect_refused("dw_tile=16x8", "X*Y at most 64");
@@ -49,7 +53,8 @@ int main(void)
     expect_refused("gemm_texel=4x0", "both 0 or neither");
     expect_refused("dw_tile=-4x4", "dw_tile=-4x4 is out of range");
     expect_refused("dw_tile=99999999999999999999x1", "out of range");
-    expect_refused("tile=4x4", "unknown key 'tile'");
+    expect_refused("tile=4x4", "unknown key 'tile' (wg, stem_tile, stem_texel, dw_tile, gate_pixels, gate_fused, "
+                               "gate_texel, dw_texel, gemm_texel, feature_batch)");
     expect_refused("dw_tile", "'dw_tile' is not key=value");
     expect_refused("dw_tile=4x4,,wg=32", "is not key=value");
     expect_refused("wg=32,dw_tile=9x9", "dw_tile=9x9"); /* a later bad item: the earlier one is not kept */

@@ -14,15 +14,20 @@ typedef struct {
     size_t offset; /* of the first uint32_t in vkdp_tune */
     int pair;      /* 1: "XxY" into two uint32_t */
     uint32_t lo, hi;
+    int pow2;      /* the value must be a power of 2 */
+    uint32_t y_hi; /* pairs: Y's own upper limit, 0: none beyond hi */
+    const char *rule; /* the limits beyond lo..hi, for the message */
 } tune_key;
 
-#define KEY(f, pair, lo, hi) {#f, offsetof(vkdp_tune, f), pair, lo, hi}
+#define KEY(f, pair, lo, hi) {#f, offsetof(vkdp_tune, f), pair, lo, hi, 0, 0, pair ? ", X*Y at most 64" : ""}
 /* The ranges are the shaders' limits: tiles live in registers (at most 64 outputs per invocation
  * where a shader tiles in two dimensions); conv1x1 takes at most 16 rows x 4 vec4 columns. */
 static const tune_key keys[] = {
-    KEY(wg, 0, 1, 1024),         KEY(stem_tile, 1, 1, 16),  KEY(stem_texel, 0, 0, 1),
-    KEY(dw_tile, 1, 1, 16),      KEY(gate_pixels, 0, 1, 16), KEY(gate_fused, 0, 0, 1),
-    KEY(gate_texel, 0, 0, 1),    KEY(dw_texel, 0, 0, 1),    KEY(gemm_texel, 1, 0, 16),
+    {"wg", offsetof(vkdp_tune, wg), 0, 1, 1024, 1, 0, ", a power of 2"},
+    KEY(stem_tile, 1, 1, 16),   KEY(stem_texel, 0, 0, 1),   KEY(dw_tile, 1, 1, 16),
+    KEY(gate_pixels, 0, 1, 16), KEY(gate_fused, 0, 0, 1),   KEY(gate_texel, 0, 0, 1),
+    KEY(dw_texel, 0, 0, 1),
+    {"gemm_texel", offsetof(vkdp_tune, gemm_texel), 1, 0, 16, 0, 4, ", Y at most 4 vec4, both 0 or neither"},
     KEY(feature_batch, 0, 0, 4096),
 };
 
@@ -54,9 +59,12 @@ static int apply_one(vkdp_tune *row, const char *item, size_t n, char *err, size
     for (size_t i = 0; i < VKDP_ARRAY_LEN(keys); i++)
         if (!strcmp(keys[i].key, buf))
             k = &keys[i];
-    if (!k)
-        return vkdp_seterr(err, errlen, "VKDP_TUNE: unknown key '%s' (wg, stem_tile, stem_texel, dw_tile, "
-                                        "gate_pixels, gate_fused, gate_texel, dw_texel, gemm_texel, feature_batch)", buf);
+    if (!k) {
+        char known[256] = "";
+        for (size_t i = 0; i < VKDP_ARRAY_LEN(keys); i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", keys[i].key);
+        return vkdp_seterr(err, errlen, "VKDP_TUNE: unknown key '%s' (%s)", buf, known);
+    }
     uint32_t v[2];
     char *end;
     const char *s = eq + 1;
@@ -69,17 +77,13 @@ static int apply_one(vkdp_tune *row, const char *item, size_t n, char *err, size
         bad = 1;
     if (!bad && k->pair && k->lo == 0 && (v[0] == 0) != (v[1] == 0))
         bad = 1;
-    if (!bad && !strcmp(k->key, "wg") && (v[0] & (v[0] - 1)))
+    if (!bad && k->pow2 && (v[0] & (v[0] - 1)))
         bad = 1;
-    if (!bad && !strcmp(k->key, "gemm_texel") && v[1] > 4)
+    if (!bad && k->y_hi && v[1] > k->y_hi)
         bad = 1;
     if (bad)
         return vkdp_seterr(err, errlen, "VKDP_TUNE: %s=%s is out of range (%s in %u..%u%s)", k->key, s,
-                           k->pair ? "XxY, each" : "an integer", k->lo, k->hi,
-                           !strcmp(k->key, "wg")            ? ", a power of 2"
-                           : !strcmp(k->key, "gemm_texel") ? ", Y at most 4 vec4, both 0 or neither"
-                           : k->pair                        ? ", X*Y at most 64"
-                                                            : "");
+                           k->pair ? "XxY, each" : "an integer", k->lo, k->hi, k->rule);
     memcpy((char *)row + k->offset, v, (k->pair ? 2 : 1) * sizeof *v);
     return 0;
 }
