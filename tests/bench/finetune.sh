@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Fine-tuning against its peer, measured in the same run on the same machine (issue 12):
+#   vkdp: mpirun -np 4 trainer train --augment --epochs 2 --fine-tune-epochs 2 --fine-tune-from block6a
+#   PyTorch (Debian's torch, all cores): tests/bench/torch_finetune.py, the same schedule (same
+#     split, weights, frozen BN, augmentation, drop connect in the trainable residual blocks, a new
+#     Adam at 1e-5 for phase 2)
+# Prints val_accuracy (target >= 0.93 after fine-tuning) and wall time of both, and the ratio.
+# The two jobs run one after the other, in the order given by ORDER ("vkdp torch", the default, or
+# "torch vkdp"); run it twice, once each way, on an otherwise idle machine (it prints the CPU model
+# and load average first). SUBSET=N uses N images per class (a smoke run; no figure), FROM=LAYER
+# another boundary, NP the rank count, KEEP=DIR keeps vkdp's checkpoints.
+# usage: bash tests/bench/finetune.sh [BUILD_DIR] [SHARED_DIR]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+build="${1:-$root/build}"
+shared="$(cd "${2:-$root/../shared}" && pwd)"
+np="${NP:-4}" from="${FROM:-block6a}" order="${ORDER:-vkdp torch}"
+export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}"
+data="$shared/data/flower_photos" weights="$shared/weights/efficientnetb0_notop.h5"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+if [ -n "${SUBSET:-}" ]; then
+  bash "$root/tests/make_subset.sh" "$data" "$work/data" "$SUBSET"
+  data="$work/data"
+fi
+mpi=(mpirun --oversubscribe -np "$np")
+[ "$(id -u)" -ne 0 ] || mpi+=(--allow-run-as-root)
+schedule=(--epochs 2 --fine-tune-epochs 2 --fine-tune-from "$from")
+echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+now() { date +%s.%N; }
+run_vkdp() {
+  echo "== vkdp: ${mpi[*]} trainer train --augment ${schedule[*]} --data $data"
+  local t0; t0=$(now)
+  "${mpi[@]}" "$build/trainer" train --data "$data" --weights "$weights" --out "${KEEP:-$work/ck}" --augment \
+    "${schedule[@]}" --log-interval 60 | tee "$work/vkdp.log"
+  awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }' >"$work/vkdp.s"
+}
+run_torch() {
+  echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'): tests/bench/torch_finetune.py"
+  local t0; t0=$(now)
+  /usr/bin/python3 "$root/tests/bench/torch_finetune.py" "$data" "$weights" "${schedule[@]}" | tee "$work/torch.log"
+  awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }' >"$work/torch.s"
+}
+for side in $order; do "run_$side"; done
+/usr/bin/python3 - "$work" "$np" "$from" <<'PY'
+import re, sys
+w, np_, frm = sys.argv[1:4]
+va = re.findall(r"val_accuracy: ([0-9.]+)", open(f"{w}/vkdp.log").read())
+tv = re.search(r"RESULT val_accuracy=([0-9.]+)", open(f"{w}/torch.log").read())
+a, b = float(open(f"{w}/vkdp.s").read()), float(open(f"{w}/torch.s").read())
+print(f"\n{'job (2 head epochs + 2 from ' + frm + ', --augment)':<52} {'val_accuracy':>12} {'wall s':>9}")
+print(f"{'vkdp mpirun -np ' + np_ + ' (lavapipe)':<52} {va[-1]:>12} {a:>9.1f}")
+print(f"{'PyTorch CPU':<52} {tv.group(1):>12} {b:>9.1f}")
+print(f"ratio vkdp / PyTorch: {a / b:.2f}; val_accuracy target >= 0.93")
+PY

@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""The peer for tests/bench/finetune.sh: the Keras EfficientNet example's two-phase schedule in
+PyTorch on this machine, with the settings `trainer train --augment --fine-tune-from LAYER` uses.
+
+Phase 1 (--epochs, default 2): the frozen backbone (BN folded, as torch_train.py) on every
+augmented training image, the tutorial's head (BatchNorm1d eps 1e-3 momentum 0.01, Dropout 0.2,
+Linear), Adam(1e-2, eps 1e-7). Phase 2 (--fine-tune-epochs, default 2): from LAYER on, the
+convolution, depthwise and SE weights are trainable with every BatchNormalization frozen in
+inference mode (its affine applied to the unfolded convolution, so Adam sees Keras' variables),
+drop connect (Keras' Dropout(noise_shape=(None,1,1,1)) at 0.2 * b / 16 for block b) in the
+trainable residual blocks only, and one new Adam(--fine-tune-lr, default 1e-5, eps 1e-7) over
+the head and the trainable tensors, as Keras' recompile gives. Augmentation on training images
+only: RandomRotation(0.15), RandomTranslation(0.1, 0.1), RandomFlip("horizontal"),
+RandomContrast(0.1) with TF's reflect fill and bilinear sampling (tests/ref/augment_ref.py's
+NumPy formulas), drawn from NumPy's generator per image. Same Keras split (seed 123, 0.2) and
+224x224 resize as torch_train.py.
+usage: torch_finetune.py DATA_DIR WEIGHTS.h5 [--epochs N] [--fine-tune-epochs N]
+       [--fine-tune-from LAYER] [--fine-tune-lr F] [--threads N]
+Prints per-epoch metrics and a last line: RESULT val_accuracy=... seconds=..."""
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "ref"))
+sys.path.insert(0, here)
+from augment_ref import contrast, flip, rotation_matrix, transform, translation_matrix  # noqa: E402
+from data_split_ref import keras_split  # noqa: E402
+from effnet_torch import STAGES, correct_pad  # noqa: E402
+from torch_train import BN_EPS, Backbone, load  # noqa: E402
+
+BLOCK_NAMES = [f"block{s + 1}{chr(ord('a') + r)}" for s, st in enumerate(STAGES) for r in range(st[5])]
+
+
+def arg(args, name, default, kind):
+    return kind(args[args.index(name) + 1]) if name in args else default
+
+
+def augment(x, rng):
+    """One [3, H, W] image in [0, 255]: the Keras example's four layers, parameters drawn here."""
+    img = x.permute(1, 2, 0).numpy().astype(np.float32)
+    h, w, _ = img.shape
+    img = transform(img, rotation_matrix(rng.uniform(-0.15, 0.15) * 2 * np.pi, h, w))
+    img = transform(img, translation_matrix(rng.uniform(-0.1, 0.1) * h, rng.uniform(-0.1, 0.1) * w))
+    img = flip(img, rng.uniform() < 0.5, False)
+    img = contrast(img, rng.uniform(0.9, 1.1))
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
+
+
+class Files(torch.utils.data.Dataset):
+    def __init__(self, items, size, aug):
+        self.items, self.size, self.aug = items, size, aug
+        self.rng = np.random.default_rng(123)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        x = load(self.items[i][0], self.size)
+        return (augment(x, self.rng) if self.aug else x), self.items[i][1]
+
+
+class Trainable(torch.nn.Module):
+    """Blocks first.. and top_conv with unfolded kernels as parameters and frozen BN affines."""
+
+    def __init__(self, path, first):
+        super().__init__()
+        import h5py
+        f = h5py.File(path, "r")
+
+        def get(layer, weight):
+            g = f[layer]
+            for name in g.attrs["weight_names"]:
+                name = name.decode() if isinstance(name, bytes) else name
+                if name.split("/")[-1] == weight:
+                    return torch.from_numpy(np.asarray(g[name], dtype=np.float32))
+            raise KeyError(layer + "/" + weight)
+
+        def kernel(layer, kname="kernel:0", depthwise=False):
+            k = get(layer, kname)
+            return torch.nn.Parameter((k.permute(2, 3, 0, 1) if depthwise else k.permute(3, 2, 0, 1)).contiguous())
+
+        def bn(layer):  # frozen: scale and shift, not parameters
+            g, b = get(layer, "gamma:0"), get(layer, "beta:0")
+            m, v = get(layer, "moving_mean:0"), get(layer, "moving_variance:0")
+            s = g / torch.sqrt(v + BN_EPS)
+            return s, b - m * s
+
+        self.blocks, self.plist = [], torch.nn.ParameterList()
+        i = 0
+        for s, (k, stride, expand, cin, cout, repeats) in enumerate(STAGES):
+            for r in range(repeats):
+                n = BLOCK_NAMES[i]
+                if i >= first:
+                    st, ci = (stride, cin) if r == 0 else (1, cout)
+                    blk = {"k": k, "stride": st, "res": st == 1 and ci == cout, "rate": 0.2 * i / 16}
+                    if expand != 1:
+                        blk["expand"], blk["expand_bn"] = kernel(n + "_expand_conv"), bn(n + "_expand_bn")
+                    blk["dw"] = kernel(n + "_dwconv", "depthwise_kernel:0", depthwise=True)
+                    blk["dw_bn"] = bn(n + "_bn")
+                    blk["se_r"] = (kernel(n + "_se_reduce"), torch.nn.Parameter(get(n + "_se_reduce", "bias:0")))
+                    blk["se_e"] = (kernel(n + "_se_expand"), torch.nn.Parameter(get(n + "_se_expand", "bias:0")))
+                    blk["proj"], blk["proj_bn"] = kernel(n + "_project_conv"), bn(n + "_project_bn")
+                    for key in ("expand", "dw", "proj"):
+                        if key in blk:
+                            self.plist.append(blk[key])
+                    self.plist.extend([*blk["se_r"], *blk["se_e"]])
+                    self.blocks.append(blk)
+                i += 1
+        self.top, self.top_bn = kernel("top_conv"), bn("top_bn")
+        self.plist.append(self.top)
+
+    @staticmethod
+    def affine(x, sb):
+        return x * sb[0].view(1, -1, 1, 1) + sb[1].view(1, -1, 1, 1)
+
+    def forward(self, x):
+        for b in self.blocks:
+            inp = x
+            if "expand" in b:
+                x = F.silu(self.affine(F.conv2d(x, b["expand"]), b["expand_bn"]))
+            if b["stride"] == 2:
+                x = F.pad(x, correct_pad(x.shape[2], x.shape[3], b["k"]))
+                x = F.conv2d(x, b["dw"], stride=2, groups=x.shape[1])
+            else:
+                x = F.conv2d(x, b["dw"], padding=b["k"] // 2, groups=x.shape[1])
+            x = F.silu(self.affine(x, b["dw_bn"]))
+            se = x.mean(dim=(2, 3), keepdim=True)
+            se = torch.sigmoid(F.conv2d(F.silu(F.conv2d(se, *b["se_r"])), *b["se_e"]))
+            x = self.affine(F.conv2d(x * se, b["proj"]), b["proj_bn"])
+            if b["res"]:
+                if self.training and b["rate"] > 0:
+                    keep = (torch.rand(x.shape[0], 1, 1, 1) >= b["rate"]).to(x.dtype)
+                    x = x * keep / (1 - b["rate"])
+                x = x + inp
+        x = F.silu(self.affine(F.conv2d(x, self.top), self.top_bn))
+        return x.mean(dim=(2, 3))
+
+
+def frozen_to(bb, x, first):
+    """torch_train.Backbone's forward up to (not including) block `first`."""
+    x = x * bb.scale.view(1, 3, 1, 1) + bb.shift.view(1, 3, 1, 1)
+    x = F.pad(x, correct_pad(x.shape[2], x.shape[3], 3))
+    x = F.silu(F.conv2d(x, *bb.stem, stride=2))
+    for b in bb.blocks[:first]:
+        inp = x
+        if "expand" in b:
+            x = F.silu(F.conv2d(x, *b["expand"]))
+        if b["stride"] == 2:
+            x = F.pad(x, correct_pad(x.shape[2], x.shape[3], b["k"]))
+            x = F.conv2d(x, *b["dw"], stride=2, groups=x.shape[1])
+        else:
+            x = F.conv2d(x, *b["dw"], padding=b["k"] // 2, groups=x.shape[1])
+        x = F.silu(x)
+        se = x.mean(dim=(2, 3), keepdim=True)
+        se = torch.sigmoid(F.conv2d(F.silu(F.conv2d(se, *b["se_r"])), *b["se_e"]))
+        x = F.conv2d(x * se, *b["proj"])
+        if b["res"]:
+            x = x + inp
+    return x
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 2:
+        sys.exit(__doc__)
+    data, weights = args[0], args[1]
+    epochs, ft_epochs = arg(args, "--epochs", 2, int), arg(args, "--fine-tune-epochs", 2, int)
+    ft_from, ft_lr = arg(args, "--fine-tune-from", "block6a", str), arg(args, "--fine-tune-lr", 1e-5, float)
+    threads = arg(args, "--threads", os.cpu_count(), int)
+    if ft_from != "top_conv" and ft_from not in BLOCK_NAMES:
+        sys.exit(f"--fine-tune-from {ft_from}: a block name (block1a..block7a) or top_conv")
+    first = len(BLOCK_NAMES) if ft_from == "top_conv" else BLOCK_NAMES.index(ft_from)
+    torch.set_num_threads(threads)
+    torch.manual_seed(123)
+    t0 = time.time()
+    train, val = keras_split(data, 123, 0.2)
+    nclasses = len([d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d))])
+    print(f"Found {len(train) + len(val)} files belonging to {nclasses} classes; {len(train)} training, "
+          f"{len(val)} validation; torch {torch.__version__}, {threads} threads; fine-tuning from {ft_from}",
+          flush=True)
+    bb = Backbone(weights).eval()
+    part = Trainable(weights, first)
+    print(f"{sum(p.numel() for p in part.plist)} trainable backbone parameters", flush=True)
+    head = torch.nn.Sequential(torch.nn.BatchNorm1d(1280, eps=1e-3, momentum=0.01), torch.nn.Dropout(0.2),
+                               torch.nn.Linear(1280, nclasses))
+    g = torch.Generator()
+    g.manual_seed(123)
+    tl = torch.utils.data.DataLoader(Files(train, 224, True), batch_size=32, shuffle=True, generator=g, num_workers=1)
+    vl = torch.utils.data.DataLoader(Files(val, 224, False), batch_size=32, shuffle=False, num_workers=1)
+    val_acc = float("nan")
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2, betas=(0.9, 0.999), eps=1e-7)
+    for epoch in range(epochs + ft_epochs):
+        phase2 = epoch >= epochs
+        if epoch == epochs:  # Keras' recompile: a new Adam for everything trainable
+            opt = torch.optim.Adam(list(head.parameters()) + list(part.plist), lr=ft_lr, betas=(0.9, 0.999), eps=1e-7)
+        te = time.time()
+        head.train()
+        part.train(phase2)
+        ls = cs = n = 0
+        for x, y in tl:
+            with torch.no_grad():
+                z = frozen_to(bb, x, first)
+            if phase2:
+                f = part(z)
+            else:
+                with torch.no_grad():
+                    f = part(z)
+            logits = head(f)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            ls += loss.item() * len(y)
+            cs += (logits.argmax(1) == y).sum().item()
+            n += len(y)
+        head.eval()
+        part.eval()
+        vls = vcs = vn = 0
+        with torch.no_grad():
+            for x, y in vl:
+                logits = head(part(frozen_to(bb, x, first)))
+                vls += F.cross_entropy(logits, y, reduction="sum").item()
+                vcs += (logits.argmax(1) == y).sum().item()
+                vn += len(y)
+        val_acc = vcs / vn
+        print(f"Epoch {epoch + 1}/{epochs + ft_epochs}{' (fine-tuning)' if phase2 else ''} - {time.time() - te:.0f}s"
+              f" - loss: {ls / n:.4f} - accuracy: {cs / n:.4f} - val_loss: {vls / vn:.4f}"
+              f" - val_accuracy: {val_acc:.4f} - images/s: {(n + vn) / (time.time() - te):.1f}", flush=True)
+    print(f"RESULT val_accuracy={val_acc:.4f} seconds={time.time() - t0:.1f}")
+
+
+if __name__ == "__main__":
+    main()
