@@ -141,29 +141,6 @@ class Trainable(torch.nn.Module):
         return x.mean(dim=(2, 3))
 
 
-def frozen_to(bb, x, first):
-    """torch_train.Backbone's forward up to (not including) block `first`."""
-    x = x * bb.scale.view(1, 3, 1, 1) + bb.shift.view(1, 3, 1, 1)
-    x = F.pad(x, correct_pad(x.shape[2], x.shape[3], 3))
-    x = F.silu(F.conv2d(x, *bb.stem, stride=2))
-    for b in bb.blocks[:first]:
-        inp = x
-        if "expand" in b:
-            x = F.silu(F.conv2d(x, *b["expand"]))
-        if b["stride"] == 2:
-            x = F.pad(x, correct_pad(x.shape[2], x.shape[3], b["k"]))
-            x = F.conv2d(x, *b["dw"], stride=2, groups=x.shape[1])
-        else:
-            x = F.conv2d(x, *b["dw"], padding=b["k"] // 2, groups=x.shape[1])
-        x = F.silu(x)
-        se = x.mean(dim=(2, 3), keepdim=True)
-        se = torch.sigmoid(F.conv2d(F.silu(F.conv2d(se, *b["se_r"])), *b["se_e"]))
-        x = F.conv2d(x * se, *b["proj"])
-        if b["res"]:
-            x = x + inp
-    return x
-
-
 def main():
     args = sys.argv[1:]
     if len(args) < 2:
@@ -204,7 +181,7 @@ def main():
         ls = cs = n = 0
         for x, y in tl:
             with torch.no_grad():
-                z = frozen_to(bb, x, first)
+                z = bb.forward_to(x, first)
             if phase2:
                 f = part(z)
             else:
@@ -223,7 +200,7 @@ def main():
         vls = vcs = vn = 0
         with torch.no_grad():
             for x, y in vl:
-                logits = head(part(frozen_to(bb, x, first)))
+                logits = head(part(bb.forward_to(x, first)))
                 vls += F.cross_entropy(logits, y, reduction="sum").item()
                 vcs += (logits.argmax(1) == y).sum().item()
                 vn += len(y)

@@ -75,10 +75,15 @@ class Backbone(torch.nn.Module):
         self.top = folded("top_conv", "top_bn")
 
     def forward(self, x):  # x: [B, 3, H, W] in [0, 255]
+        x = F.silu(F.conv2d(self.forward_to(x, len(self.blocks)), *self.top))
+        return x.mean(dim=(2, 3))
+
+    def forward_to(self, x, first):
+        """The activation entering block `first` (all blocks: top_conv's input)."""
         x = x * self.scale.view(1, 3, 1, 1) + self.shift.view(1, 3, 1, 1)
         x = F.pad(x, correct_pad(x.shape[2], x.shape[3], 3))
         x = F.silu(F.conv2d(x, *self.stem, stride=2))
-        for b in self.blocks:
+        for b in self.blocks[:first]:
             inp = x
             if "expand" in b:
                 x = F.silu(F.conv2d(x, *b["expand"]))
@@ -93,8 +98,7 @@ class Backbone(torch.nn.Module):
             x = F.conv2d(x * se, *b["proj"])
             if b["res"]:
                 x = x + inp
-        x = F.silu(F.conv2d(x, *self.top))
-        return x.mean(dim=(2, 3))
+        return x
 
 
 def load(path, size):
