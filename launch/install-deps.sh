@@ -11,7 +11,7 @@ PKGS=(
   libturbojpeg0-dev libssl-dev
   python3 python3-numpy python3-h5py python3-torch python3-matplotlib python3-pil
   slurm-wlm munge
-  iproute2 procps
+  iproute2 procps gdb
   chromium
   curl ca-certificates
 )
