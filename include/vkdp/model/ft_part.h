@@ -1,0 +1,43 @@
+/* Fine-tuning's trainable part of the backbone on the device (docs/fine-tuning.md, phase 2): from
+ * the frozen part's boundary activation to the pooled features, with the tape its backward needs,
+ * and the exact data-parallel weight update: per-sample weight-gradient partials rounded to int64
+ * fixed point (grad_fx_add), reduced over ranks in int64 buckets (vkdp/dist/bucket.h), then Adam
+ * on the flat tensors. Every cross-sample sum is an integer sum, so the trained tensors are the
+ * same bits for any number of ranks. Today's trainable part: top_conv (kernel only; top_bn frozen,
+ * swish, global average pool). forward and step are collectives as the head's are: every rank calls
+ * them the same number of times (n_local may be 0). */
+#ifndef VKDP_FT_PART_H
+#define VKDP_FT_PART_H
+#include <stdint.h>
+
+#include "vkdp/model/effnet.h"
+#include "vkdp/model/finetune_plan.h"
+#include "vkdp/vk/vk.h"
+
+typedef struct vkdp_ftpart vkdp_ftpart;
+
+/* Which plans are implemented: 0, or -1 with a message in err. */
+int vkdp_ftpart_supported(const vkdp_finetune_plan *plan, char *err, size_t errlen);
+/* The trainable tensors start as net's file tensors; Adam moments zero. boundary_floats: floats
+ * per image of the activation entering the plan's first layer; cap: most samples per call. */
+vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
+                                size_t boundary_floats, int cap);
+void vkdp_ftpart_destroy(vkdp_ftpart *p);
+
+/* x [n, boundary_floats] -> pooled [n, 1280]; keeps the tape for vkdp_ftpart_step. */
+void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, float *pooled);
+/* From dpooled [n, 1280] (the batch loss's gradient at the pooled features, the head's dx) of the
+ * last forward: the global weight gradient (collective, exact), then one Adam update at learning
+ * rate lr with iterations updates done before it (Keras' t = iterations + 1). */
+void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, int64_t iterations);
+
+/* The trainable tensors, in the plan's order (vkdp_finetune_tensors): weights, Adam m, Adam v. */
+int vkdp_ftpart_count(const vkdp_ftpart *p);
+const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i);
+typedef enum { VKDP_FT_WEIGHT, VKDP_FT_ADAM_M, VKDP_FT_ADAM_V } vkdp_ft_kind;
+void vkdp_ftpart_get(vkdp_ftpart *p, vkdp_ft_kind k, int i, float *dst);
+void vkdp_ftpart_set(vkdp_ftpart *p, vkdp_ft_kind k, int i, const float *src);
+/* Zero Adam moments (a new optimizer, as Keras' recompile at the switch to phase 2). */
+void vkdp_ftpart_reset_adam(vkdp_ftpart *p);
+
+#endif
