@@ -1,6 +1,6 @@
 # The training job end to end on real flower photos, rank-count equivalence, failure + resume.
 set(VKDP_TRAIN_TEST_DIR ${CMAKE_BINARY_DIR}/train_test)
-foreach(t train_e2e train_np_equiv train_resume train_class_names train_data_agree train_out_lock train_out_probe train_augment)
+foreach(t train_e2e train_np_equiv train_resume train_class_names train_data_agree train_out_lock train_out_probe train_augment train_finetune)
   add_test(NAME ${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/${t}.sh)
   set_tests_properties(${t} PROPERTIES
     ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/${t}"
@@ -8,7 +8,7 @@ foreach(t train_e2e train_np_equiv train_resume train_class_names train_data_agr
 endforeach()
 set_tests_properties(train_out_probe PROPERTIES SKIP_RETURN_CODE 77)
 # Under the sanitizers these two repeat train_e2e's code paths at several times its cost.
-set_tests_properties(train_np_equiv train_resume train_augment PROPERTIES LABELS nosan)
+set_tests_properties(train_np_equiv train_resume train_augment train_finetune PROPERTIES LABELS nosan)
 
 # No behaviour change across refactors: a fixed run's checkpoint against committed checksums.
 add_test(NAME refactor_identity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/refactor_identity.sh)
