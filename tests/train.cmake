@@ -8,7 +8,11 @@ foreach(t train_e2e train_np_equiv train_resume train_class_names train_data_agr
 endforeach()
 set_tests_properties(train_out_probe PROPERTIES SKIP_RETURN_CODE 77)
 # Under the sanitizers these two repeat train_e2e's code paths at several times its cost.
-set_tests_properties(train_np_equiv train_resume train_augment train_finetune PROPERTIES LABELS nosan)
+# the same fine-tuning checks from block7a (block7a + top_conv trainable)
+add_test(NAME train_finetune_block7a COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train_finetune.sh)
+set_tests_properties(train_finetune_block7a PROPERTIES TIMEOUT 900
+  ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/train_finetune_block7a;FROM=block7a")
+set_tests_properties(train_np_equiv train_resume train_augment train_finetune train_finetune_block7a PROPERTIES LABELS nosan)
 
 # No behaviour change across refactors: a fixed run's checkpoint against committed checksums.
 add_test(NAME refactor_identity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/refactor_identity.sh)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Phase 2 (fine-tuning) end to end on a small subset: head 1 epoch, then top_conv + head at
-# --fine-tune-lr. -np 1, 2 and 4 give bit-identical checkpoints (every cross-sample gradient sum is
+# Phase 2 (fine-tuning) end to end on a small subset: head 1 epoch, then $FROM (top_conv, or
+# block7a + top_conv: the Keras example's last 20 layers) + head at --fine-tune-lr. -np 1, 2 and 4 give bit-identical checkpoints (every cross-sample gradient sum is
 # an int64 sum); a run killed inside phase 2 and resumed at another -np, and one killed right after
 # the switch (resumed from the head-only epoch's checkpoint), equal the uninterrupted run;
 # top_conv's kernel moved away from the weights file's; predict on the fine-tuned checkpoint
@@ -8,9 +8,15 @@
 # whose /backbone or /optimizer tensor is NaN or misshapen is refused on resume, naming the file
 # and the tensor.
 source "$(dirname "$0")/train_common.sh"
+FROM="${FROM:-top_conv}"
+case "$FROM" in
+  top_conv) tensors=1 values=409600 plan='409,600 trainable parameters, 25 KiB' ;;
+  block7a) tensors=8 values=1121584 plan='1,121,584 trainable parameters, 73 KiB' ;;
+  *) fail "FROM=$FROM: no expectations for it" ;;
+esac
 subset 6 "$WORK/data"
 common=(--data "$WORK/data" --weights "$WEIGHTS" --epochs 1 --batch 8 --image-size "${IMAGE_SIZE:-64}"
-  --fine-tune-epochs 2 --fine-tune-from top_conv --fine-tune-lr 1e-3)
+  --fine-tune-epochs 2 --fine-tune-from "$FROM" --fine-tune-lr 1e-3)
 rm -rf "$WORK"/np* "$WORK"/kill* "$WORK"/bad*
 digest() { "$PY" "$here/ckpt_digest.py" "$1"; }
 
@@ -19,29 +25,31 @@ for np in 1 2 4; do
     || { cat "$WORK/np$np.log"; fail "-np $np fine-tuning run failed"; }
   digest "$WORK/np$np/latest.h5" >"$WORK/np$np.digest"
 done
-expect_grep '^Phase 2 after epoch 1: fine-tuning from top_conv: 409,600 trainable parameters, 25 KiB of saved activations per image' "$WORK/np1.log"
-expect_grep '^Fine-tuning from top_conv \(epoch 2 of 3\)' "$WORK/np1.log"
+expect_grep "^Phase 2 after epoch 1: fine-tuning from $FROM: $plan of saved activations per image" "$WORK/np1.log"
+expect_grep "^Fine-tuning from $FROM \\(epoch 2 of 3\\)" "$WORK/np1.log"
 grep -E 'val_accuracy' "$WORK/np1.log" | tail -1
 grep -q '^/backbone/top_conv/top_conv/kernel:0\[1, 1, 320, 1280\]' "$WORK/np1.digest" || fail "no /backbone tensor in the checkpoint"
 grep -q '^/optimizer/m/top_conv/top_conv/kernel:0' "$WORK/np1.digest" || fail "no Adam m of top_conv in the checkpoint"
 "$TRAINER" info "$WORK/np1/latest.h5" >"$WORK/info.txt" 2>&1 || { cat "$WORK/info.txt"; fail "trainer info failed"; }
-expect_grep '^backbone weights: 1 tensors, 409600 values' "$WORK/info.txt"
+expect_grep "^backbone weights: $tensors tensors, $values values" "$WORK/info.txt"
 expect_grep '^  m/top_conv/top_conv/kernel:0 +\[1,1,320,1280\]' "$WORK/info.txt"
 for np in 2 4; do
   diff "$WORK/np1.digest" "$WORK/np$np.digest" || fail "-np $np checkpoint differs from -np 1"
 done
-"$PY" - "$WORK/np1/latest.h5" "$WEIGHTS" <<'PYEOF' || fail "top_conv's kernel check"
+"$PY" - "$WORK/np1/latest.h5" "$WEIGHTS" <<'PYEOF' || fail "trained tensors check"
 import sys, h5py, numpy as np
 ck, w = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-k = ck["backbone/top_conv/top_conv/kernel:0"][...]
-k0 = w["top_conv/top_conv/kernel:0"][...]
-assert k.shape == k0.shape == (1, 1, 320, 1280), k.shape
-d = np.abs(k - k0).max()
-assert np.isfinite(k).all() and d > 0, f"top_conv's kernel did not move (max |diff| {d})"
-m = ck["optimizer/m/top_conv/top_conv/kernel:0"][...]
-assert np.abs(m).max() > 0, "Adam m of top_conv is zero"
+names = []
+ck["backbone"].visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+assert "top_conv/top_conv/kernel:0" in names, names
+for n in names:
+    k, k0 = ck["backbone"][n][...], w[n][...]
+    assert k.shape == k0.shape, (n, k.shape, k0.shape)
+    d = np.abs(k - k0).max()
+    assert np.isfinite(k).all() and d > 0, f"{n} did not move (max |diff| {d})"
+    assert np.abs(ck["optimizer/m/" + n][...]).max() > 0, f"Adam m of {n} is zero"
+    print(f"{n} moved: max |diff| {d:.3e}")
 assert int(ck["optimizer"].attrs["iterations"]) == 6, ck["optimizer"].attrs["iterations"]
-print(f"top_conv kernel moved: max |diff| {d:.3e}; phase-2 Adam iterations 6")
 PYEOF
 
 # killed right after the first phase-2 step (global step 4): resumed from the head-only epoch's

@@ -1,5 +1,7 @@
 /* Fine-tuning's trainable part on the device with exact data-parallel updates; see
- * include/vkdp/model/ft_part.h. */
+ * include/vkdp/model/ft_part.h. The MBConv blocks run one sample per recorded forward/backward
+ * (vkdp/model/block_dev.h sums weight gradients over its batch in float, so a batch of one makes
+ * them per-sample partials); top_conv runs batched with per-sample weight-gradient dispatches. */
 #include "vkdp/model/ft_part.h"
 
 #include <math.h>
@@ -10,6 +12,7 @@
 #include "vkdp/core/common.h"
 #include "vkdp/core/errmsg.h"
 #include "vkdp/dist/bucket.h"
+#include "vkdp/model/block_dev.h"
 #include "vkdp/model/head.h"
 #include "vkdp/ops/backbone_ops.h"
 #include "vkdp/ops/grad_ops.h"
@@ -22,19 +25,35 @@
 #define FT_FIRST_BUCKET_BYTES (1u << 20)
 #define FT_BUCKET_BYTES (25u << 20)
 #define FT_MAX_TENSORS 128
+#define FT_TOP VKDP_EFFNET_BLOCKS
+
+/* One trainable tensor's device state. */
+typedef struct {
+    vkdp_buf *w;        /* the master weights (top_conv: owned; a block's: its vkdp_block_dev's) */
+    vkdp_buf *m, *v;    /* Adam moments */
+    vkdp_buf *g;        /* what grad_fx_add reads: top_conv's per-sample partials, a block's gradient */
+    vkdp_buf *acc, *ovf;
+    int block;          /* index among the trainable blocks; -1: top_conv */
+} ft_tensor;
 
 struct vkdp_ftpart {
     vkdp_device *dev;
     vkdp_cmd *cmd;
     vkdp_finetune_tensor t[FT_MAX_TENSORS];
+    ft_tensor ft[FT_MAX_TENSORS];
     int nt, cap;
     int64_t params;
     double beta1, beta2, epsilon;
+    int first, nb;                    /* first trainable block, trainable block count */
+    vkdp_block_dev bd[VKDP_EFFNET_BLOCKS];
+    vkdp_block_dev_grads bg[VKDP_EFFNET_BLOCKS];
+    vkdp_buf *act[VKDP_EFFNET_BLOCKS + 1], *dact[VKDP_EFFNET_BLOCKS + 1]; /* [cap, H, W, C] at each boundary */
+    int H[VKDP_EFFNET_BLOCKS + 1], C[VKDP_EFFNET_BLOCKS + 1];
+    vkdp_block_dev_tape *tape;        /* [cap][nb], of the last forward's ntape samples */
+    int ntape;
     uint32_t P, K, N;                 /* top_conv: positions per image, input and output channels */
-    vkdp_buf *w, *m, *v;              /* flat blocks, tensor i at t[i].offset */
-    vkdp_buf *scale, *shift, *zero;   /* top_bn frozen, and the bias-free conv's zero bias */
-    vkdp_buf *x, *z, *a, *pooled, *dp;
-    vkdp_buf *partial, *acc, *ovf;
+    vkdp_buf *top_w, *scale, *shift, *zero; /* top_bn frozen, and the bias-free conv's zero bias */
+    vkdp_buf *z, *a, *pooled, *dp, *partial;
     int last_n;                       /* samples of the last forward */
     vkdp_buckets *bk;                 /* the trainable tensors, then one overflow counter */
     uint32_t *ovf_host;
@@ -42,10 +61,10 @@ struct vkdp_ftpart {
 
 int vkdp_ftpart_supported(const vkdp_finetune_plan *plan, char *err, size_t errlen)
 {
-    if (plan->first_block != VKDP_EFFNET_BLOCKS)
+    if (plan->first_block < VKDP_EFFNET_BLOCKS - 1)
         return vkdp_seterr(err, errlen,
-                           "training MBConv blocks (%s here) is not in this build yet: only top_conv "
-                           "trains (--fine-tune-from top_conv, or --trainable-top 7)",
+                           "training blocks with a residual (drop connect: %s here) is not in this build "
+                           "yet: only --fine-tune-from block7a (--trainable-top 20) or top_conv (7) trains",
                            plan->from);
     return 0;
 }
@@ -95,6 +114,82 @@ static void top_bn(vkdp_ftpart *p, const vkdp_effnet *net)
     free(shift);
 }
 
+/* The trainable blocks on the device (weights from net's file tensors) and each boundary's shape. */
+static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundary_floats)
+{
+    const int in0 = p->first < FT_TOP ? net->blocks[p->first].in_ch : (int)p->K;
+    int H = (int)lround(sqrt((double)(boundary_floats / (size_t)in0)));
+    if ((size_t)H * (size_t)H * (size_t)in0 != boundary_floats)
+        VKDP_FATAL("fine-tuning: boundary of %zu floats is not a square image of %d channels", boundary_floats, in0);
+    for (int k = 0; k < p->nb; k++) {
+        const vkdp_mbconv *a = &net->blocks[p->first + k];
+        char err[1024];
+        vkdp_block_weights w;
+        if (vkdp_block_weights_get(net, p->first + k, &w, err, sizeof err) != 0)
+            VKDP_FATAL("%s", err);
+        vkdp_block_dev_create(p->dev, &w, &p->bd[k]);
+        vkdp_block_weights_free(&w);
+        vkdp_block_dev_grads_create(p->dev, a, &p->bg[k]);
+        p->H[k] = H;
+        p->C[k] = a->in_ch;
+        H = vkdp_dw_geom_keras(H, H, a->exp_ch, a->kernel, a->stride).Ho;
+    }
+    p->H[p->nb] = H;
+    p->C[p->nb] = (int)p->K;
+    p->P = (uint32_t)(H * H);
+    for (int k = 0; k <= p->nb; k++) {
+        size_t n = (size_t)p->cap * p->H[k] * p->H[k] * p->C[k];
+        p->act[k] = fbuf(p->dev, n, 4, "ft_act");
+        p->dact[k] = k > 0 ? fbuf(p->dev, n, 4, "ft_dact") : NULL;
+    }
+    p->tape = vkdp_xcalloc((size_t)p->cap * (size_t)(p->nb ? p->nb : 1), sizeof *p->tape);
+}
+
+/* Tensor i's block and buffers, from its path "<block>_<layer>/<block>_<layer>/<weight>". */
+static void bind_tensor(vkdp_ftpart *p, const vkdp_effnet *net, int i)
+{
+    const vkdp_finetune_tensor *t = &p->t[i];
+    ft_tensor *f = &p->ft[i];
+    f->m = fbuf(p->dev, (size_t)t->numel, 4, "ft_adam_m");
+    f->v = fbuf(p->dev, (size_t)t->numel, 4, "ft_adam_v");
+    f->acc = fbuf(p->dev, (size_t)t->numel, 8, "ft_grad_fx");
+    f->ovf = fbuf(p->dev, (size_t)t->numel, 4, "ft_grad_ovf");
+    if (!strcmp(t->path, "top_conv/top_conv/kernel:0")) {
+        f->block = -1;
+        f->w = p->top_w;
+        f->g = p->partial;
+        return;
+    }
+    f->block = -1;
+    for (int k = 0; k < p->nb; k++) {
+        const char *bn = net->blocks[p->first + k].name;
+        size_t l = strlen(bn);
+        if (!strncmp(t->path, bn, l) && t->path[l] == '_')
+            f->block = k;
+    }
+    const char *layer = f->block >= 0 ? t->path + strlen(net->blocks[p->first + f->block].name) + 1 : "";
+    const char *weight = strrchr(t->path, '/') + 1;
+    const int bias = !strcmp(weight, "bias:0");
+    const vkdp_block_dev *d = f->block >= 0 ? &p->bd[f->block] : NULL;
+    const vkdp_block_dev_grads *g = f->block >= 0 ? &p->bg[f->block] : NULL;
+#define LAYER(name) (!strncmp(layer, name "/", sizeof name))
+    if (!d)
+        f->w = NULL;
+    else if (LAYER("expand_conv"))
+        f->w = d->expand_w, f->g = g->expand_w;
+    else if (LAYER("dwconv"))
+        f->w = d->dw_w, f->g = g->dw_w;
+    else if (LAYER("se_reduce"))
+        f->w = bias ? d->se_reduce_b : d->se_reduce_w, f->g = bias ? g->se_reduce_b : g->se_reduce_w;
+    else if (LAYER("se_expand"))
+        f->w = bias ? d->se_expand_b : d->se_expand_w, f->g = bias ? g->se_expand_b : g->se_expand_w;
+    else if (LAYER("project_conv"))
+        f->w = d->project_w, f->g = g->project_w;
+#undef LAYER
+    if (!f->w || !f->g || vkdp_buf_size(f->w) != (uint64_t)t->numel * 4)
+        VKDP_FATAL("fine-tuning: no device tensor for %s", t->path);
+}
+
 vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
                                 size_t boundary_floats, int cap)
 {
@@ -106,53 +201,72 @@ vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const 
     p->cmd = vkdp_cmd_create(dev);
     p->cap = cap < 1 ? 1 : cap;
     p->nt = vkdp_finetune_tensors(plan, p->t, FT_MAX_TENSORS);
+    if (p->nt > FT_MAX_TENSORS || p->nt < 1 || strcmp(p->t[0].path, "top_conv/top_conv/kernel:0"))
+        VKDP_FATAL("fine-tuning plan %s: unexpected trainable tensors", plan->from);
     p->params = plan->params;
+    p->first = plan->first_block;
+    p->nb = FT_TOP - p->first;
     vkdp_head_cfg hc;
     vkdp_head_cfg_default(&hc); /* one optimizer for head and backbone: the same Adam constants */
     p->beta1 = hc.beta1, p->beta2 = hc.beta2, p->epsilon = hc.epsilon;
     p->K = (uint32_t)p->t[0].shape[2];
     p->N = (uint32_t)p->t[0].shape[3];
-    if (p->nt != 1 || p->N != VKDP_EFFNET_FEATURES || boundary_floats % p->K)
-        VKDP_FATAL("fine-tuning plan %s: unexpected trainable tensors", plan->from);
-    p->P = (uint32_t)(boundary_floats / p->K);
-    /* the weights, and the Adam moments at zero */
-    p->w = fbuf(dev, (size_t)p->params, 4, "ft_params");
-    p->m = fbuf(dev, (size_t)p->params, 4, "ft_adam_m");
-    p->v = fbuf(dev, (size_t)p->params, 4, "ft_adam_v");
-    for (int i = 0; i < p->nt; i++)
-        vkdp_buf_upload(p->w, (uint64_t)p->t[i].offset * 4, file_tensor(net, p->t[i].path, p->t[i].numel),
-                        (uint64_t)p->t[i].numel * 4);
-    vkdp_ftpart_reset_adam(p);
+    if (p->N != VKDP_EFFNET_FEATURES)
+        VKDP_FATAL("fine-tuning plan %s: top_conv has %u outputs", plan->from, p->N);
+    blocks_create(p, net, boundary_floats);
     top_bn(p, net);
-    /* the tape and scratch for cap samples */
     const size_t c = (size_t)p->cap, P = p->P;
-    p->x = fbuf(dev, c * P * p->K, 4, "ft_top_conv_in");
+    p->top_w = fbuf(dev, (size_t)p->t[0].numel, 4, "ft_top_conv_w");
+    vkdp_buf_upload(p->top_w, 0, file_tensor(net, p->t[0].path, p->t[0].numel), (uint64_t)p->t[0].numel * 4);
     p->z = fbuf(dev, c * P * p->N, 4, "ft_tape_top_z");
     p->a = fbuf(dev, c * P * p->N, 4, "ft_top_act");
     p->pooled = fbuf(dev, c * p->N, 4, "ft_pooled");
     p->dp = fbuf(dev, c * p->N, 4, "ft_dpooled");
-    p->partial = fbuf(dev, c * (size_t)p->params, 4, "ft_grad_partials");
-    p->acc = fbuf(dev, (size_t)p->params, 8, "ft_grad_fx");
-    p->ovf = fbuf(dev, (size_t)p->params, 4, "ft_grad_ovf");
-    p->ovf_host = vkdp_xmalloc((size_t)p->params * sizeof *p->ovf_host);
-    size_t elems[FT_MAX_TENSORS + 1];
-    for (int i = 0; i < p->nt; i++)
+    p->partial = fbuf(dev, c * (size_t)p->t[0].numel, 4, "ft_top_grad_partials");
+    size_t elems[FT_MAX_TENSORS + 1], most = 0;
+    for (int i = 0; i < p->nt; i++) {
+        bind_tensor(p, net, i);
         elems[i] = (size_t)p->t[i].numel;
+        most = elems[i] > most ? elems[i] : most;
+    }
+    vkdp_ftpart_reset_adam(p);
+    p->ovf_host = vkdp_xmalloc(most * sizeof *p->ovf_host);
     elems[p->nt] = 1;
     p->bk = vkdp_buckets_create(elems, p->nt + 1, FT_FIRST_BUCKET_BYTES, FT_BUCKET_BYTES);
     return p;
+}
+
+static void tapes_free(vkdp_ftpart *p)
+{
+    for (int i = 0; i < p->ntape * p->nb; i++)
+        vkdp_block_dev_tape_free(&p->tape[i]);
+    p->ntape = 0;
 }
 
 void vkdp_ftpart_destroy(vkdp_ftpart *p)
 {
     if (!p)
         return;
-    vkdp_buf *b[] = {p->w, p->m, p->v, p->scale, p->shift, p->zero, p->x, p->z,
-                     p->a, p->pooled, p->dp, p->partial, p->acc, p->ovf};
+    tapes_free(p);
+    for (int i = 0; i < p->nt; i++) {
+        vkdp_buf *b[] = {p->ft[i].m, p->ft[i].v, p->ft[i].acc, p->ft[i].ovf};
+        for (size_t j = 0; j < VKDP_ARRAY_LEN(b); j++)
+            vkdp_buf_destroy(b[j]);
+    }
+    for (int k = 0; k < p->nb; k++) {
+        vkdp_block_dev_free(&p->bd[k]);
+        vkdp_block_dev_grads_free(&p->bg[k]);
+    }
+    for (int k = 0; k <= p->nb; k++) {
+        vkdp_buf_destroy(p->act[k]);
+        vkdp_buf_destroy(p->dact[k]);
+    }
+    vkdp_buf *b[] = {p->top_w, p->scale, p->shift, p->zero, p->z, p->a, p->pooled, p->dp, p->partial};
     for (size_t i = 0; i < VKDP_ARRAY_LEN(b); i++)
         vkdp_buf_destroy(b[i]);
     vkdp_buckets_destroy(p->bk);
     vkdp_cmd_destroy(p->cmd);
+    free(p->tape);
     free(p->ovf_host);
     free(p);
 }
@@ -163,21 +277,36 @@ static void check_n(const vkdp_ftpart *p, int n)
         VKDP_FATAL("fine-tuning: %d samples in one call, at most %d", n, p->cap);
 }
 
+/* Sample s's slice of the activation (or gradient) buffer at boundary k. */
+static vkdp_view at(const vkdp_ftpart *p, vkdp_buf *b, int k, int s)
+{
+    uint64_t bytes = (uint64_t)p->H[k] * p->H[k] * p->C[k] * 4;
+    return vkdp_slice(b, (uint64_t)s * bytes, bytes);
+}
+
 void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, float *pooled)
 {
     check_n(p, n);
+    tapes_free(p);
     p->last_n = n;
     if (n == 0)
         return;
     const size_t M = (size_t)n * p->P;
-    vkdp_buf_upload(p->x, 0, x, M * p->K * sizeof *x);
+    vkdp_buf_upload(p->act[0], 0, x, (uint64_t)n * p->H[0] * p->H[0] * p->C[0] * sizeof *x);
     vkdp_cmd *c = p->cmd;
+    const vkdp_view none = {0};
     vkdp_cmd_begin(c);
-    /* conv (no bias) -> frozen BN -> swish, keeping z = bn(conv) for swish's backward; both from the
-     * conv's output with the same float operations (as block_dev does) */
+    /* the blocks one sample at a time: their backward's weight gradients are then per sample */
+    for (int s = 0; s < n; s++)
+        for (int k = 0; k < p->nb; k++)
+            vkdp_block_dev_forward(c, p->dev, &p->bd[k], 1, p->H[k], p->H[k], at(p, p->act[k], k, s), none,
+                                   &p->tape[s * p->nb + k], at(p, p->act[k + 1], k + 1, s));
+    p->ntape = n;
+    /* top_conv (no bias) -> frozen BN -> swish, keeping z = bn(conv) for swish's backward; both from
+     * the conv's output with the same float operations (as block_dev does) */
     vkdp_conv1x1_args ca = {.M = (uint32_t)M, .K = p->K, .N = p->N, .act = VKDP_ACT_NONE,
-                            .x = vkdp_whole(p->x), .w = vkdp_whole(p->w), .bias = vkdp_whole(p->zero),
-                            .y = vkdp_whole(p->a)};
+                            .x = vkdp_whole(p->act[p->nb]), .w = vkdp_whole(p->top_w),
+                            .bias = vkdp_whole(p->zero), .y = vkdp_whole(p->a)};
     vkdp_op_conv1x1(c, p->dev, &ca, "ft_top_conv");
     vkdp_op_bn_frozen(c, p->dev, M * p->N, p->N, VKDP_ACT_NONE, vkdp_whole(p->a), vkdp_whole(p->scale),
                       vkdp_whole(p->shift), vkdp_whole(p->z), "ft_top_bn");
@@ -189,45 +318,68 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, float *pooled)
     vkdp_buf_download(p->pooled, 0, pooled, (uint64_t)n * p->N * sizeof *pooled);
 }
 
-/* This rank's exact weight-gradient sums into the bucket block, and its overflow count. */
+/* Records acc += the int64 fixed point of S per-sample partials g (in chunks within the binding limit). */
+static void fx_add(vkdp_ftpart *p, const ft_tensor *f, int64_t numel, int S)
+{
+    const uint64_t gs = (uint64_t)numel * 4, per = vkdp_max_binding_bytes(p->dev) / gs;
+    if (per < 1)
+        VKDP_FATAL("fine-tuning: one sample's gradient (%llu bytes) exceeds the device's binding limit",
+                   (unsigned long long)gs);
+    for (int s = 0; s < S; s += (int)per) {
+        uint32_t k = (uint32_t)(S - s < (int)per ? S - s : (int)per);
+        vkdp_op_grad_fx_add(p->cmd, p->dev, k, (uint64_t)numel, VKDP_FX_GRAD_SHIFT, vkdp_slice(f->g, s * gs, k * gs),
+                            vkdp_whole(f->acc), vkdp_whole(f->ovf), "ft_grad_fx_add");
+    }
+}
+
+/* This rank's exact weight-gradient sums into the bucket block; returns its overflow count. */
 static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t *block)
 {
     const size_t M = (size_t)n * p->P;
-    const uint64_t xs = (uint64_t)p->P * p->K * 4, ys = (uint64_t)p->P * p->N * 4, gs = (uint64_t)p->params * 4;
+    const uint64_t xs = (uint64_t)p->P * p->K * 4, ys = (uint64_t)p->P * p->N * 4, gs = (uint64_t)p->t[0].numel * 4;
     vkdp_buf_upload(p->dp, 0, dpooled, (uint64_t)n * p->N * sizeof *dpooled);
     vkdp_cmd *c = p->cmd;
     const vkdp_view none = {0};
     vkdp_cmd_begin(c);
+    for (int i = 0; i < p->nt; i++) {
+        vkdp_cmd_fill(c, vkdp_whole(p->ft[i].acc), 0);
+        vkdp_cmd_fill(c, vkdp_whole(p->ft[i].ovf), 0);
+    }
     /* GAP, swish and frozen BN backward into a (the activation itself is not needed again) */
     vkdp_op_gap_grad(c, p->dev, (uint32_t)n, p->P, p->N, 0, vkdp_whole(p->dp), vkdp_whole(p->a), NULL);
     vkdp_op_map(c, p->dev, &vkdp_rec_swish_grad, (uint32_t)(M * p->N),
                 (vkdp_view[]){vkdp_whole(p->z), vkdp_whole(p->a)}, vkdp_whole(p->a), NULL);
     vkdp_op_bn_frozen_grad(c, p->dev, M * p->N, p->N, vkdp_whole(p->a), vkdp_whole(p->scale),
                            vkdp_whole(p->a), NULL);
-    /* one weight-gradient partial per sample (its own positions only: no cross-sample float sum) */
+    /* one top_conv weight-gradient partial per sample (its own positions only: no cross-sample
+     * float sum); its input gradient is per row, so batched */
+    vkdp_buf *x = p->act[p->nb];
     for (int s = 0; s < n; s++)
-        vkdp_op_conv1x1_grad(c, p->dev, p->P, p->K, p->N, vkdp_slice(p->x, s * xs, xs), vkdp_whole(p->w),
+        vkdp_op_conv1x1_grad(c, p->dev, p->P, p->K, p->N, vkdp_slice(x, s * xs, xs), vkdp_whole(p->top_w),
                              vkdp_slice(p->a, s * ys, ys), none, vkdp_slice(p->partial, s * gs, gs), none,
                              "ft_top_conv_grad");
-    vkdp_cmd_fill(c, vkdp_whole(p->acc), 0);
-    vkdp_cmd_fill(c, vkdp_whole(p->ovf), 0);
-    uint64_t per = vkdp_max_binding_bytes(p->dev) / gs;
-    if (per < 1)
-        VKDP_FATAL("fine-tuning: one sample's gradient (%llu bytes) exceeds the device's binding limit",
-                   (unsigned long long)gs);
-    for (int s = 0; s < n; s += (int)per) {
-        uint32_t S = (uint32_t)(n - s < (int)per ? n - s : (int)per);
-        vkdp_op_grad_fx_add(c, p->dev, S, (uint64_t)p->params, VKDP_FX_GRAD_SHIFT,
-                            vkdp_slice(p->partial, s * gs, S * gs), vkdp_whole(p->acc), vkdp_whole(p->ovf),
-                            "ft_grad_fx_add");
-    }
+    fx_add(p, &p->ft[0], p->t[0].numel, n);
+    if (p->nb > 0)
+        vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)M, p->K, p->N, vkdp_whole(x), vkdp_whole(p->top_w),
+                             vkdp_whole(p->a), vkdp_whole(p->dact[p->nb]), none, none, "ft_top_conv_dx");
+    /* the blocks backwards, one sample at a time, each sample's gradients added in int64 at once */
+    for (int k = p->nb - 1; k >= 0; k--)
+        for (int s = 0; s < n; s++) {
+            vkdp_block_dev_backward(c, p->dev, &p->bd[k], &p->tape[s * p->nb + k], at(p, p->dact[k + 1], k + 1, s),
+                                    k > 0 ? at(p, p->dact[k], k, s) : none, &p->bg[k]);
+            for (int i = 1; i < p->nt; i++)
+                if (p->ft[i].block == k)
+                    fx_add(p, &p->ft[i], p->t[i].numel, 1);
+        }
     vkdp_cmd_end(c);
     vkdp_cmd_submit(c);
-    vkdp_buf_download(p->acc, 0, block, (uint64_t)p->params * 8);
-    vkdp_buf_download(p->ovf, 0, p->ovf_host, (uint64_t)p->params * 4);
     int64_t ovf = 0;
-    for (int64_t i = 0; i < p->params; i++)
-        ovf += p->ovf_host[i];
+    for (int i = 0; i < p->nt; i++) {
+        vkdp_buf_download(p->ft[i].acc, 0, block + vkdp_buckets_offset(p->bk, i), (uint64_t)p->t[i].numel * 8);
+        vkdp_buf_download(p->ft[i].ovf, 0, p->ovf_host, (uint64_t)p->t[i].numel * 4);
+        for (int64_t j = 0; j < p->t[i].numel; j++)
+            ovf += p->ovf_host[j];
+    }
     return ovf;
 }
 
@@ -242,6 +394,7 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
         ovf = local_grads(p, dpooled, n, block);
     else
         memset(block, 0, (size_t)p->params * sizeof *block);
+    tapes_free(p);
     block[vkdp_buckets_offset(p->bk, p->nt)] = ovf;
     for (int i = 0; i <= p->nt; i++)
         vkdp_buckets_ready(p->bk, i);
@@ -252,13 +405,16 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
                    "fixed-point range (|term| > 2^%d): the run diverged",
                    (long long)ovf, VKDP_FX_LIMIT_LOG2 - VKDP_FX_GRAD_SHIFT);
     /* Adam as the head's (trainer/model/head.c), every rank the same bits */
-    vkdp_buf_upload(p->acc, 0, block, (uint64_t)p->params * 8);
     float t = (float)(iterations + 1);
     float b1p = powf((float)p->beta1, t), b2p = powf((float)p->beta2, t);
     float alpha = (float)lr * sqrtf(1.0f - b2p) / (1.0f - b1p);
     vkdp_cmd_begin(p->cmd);
-    vkdp_op_adam(p->cmd, p->dev, vkdp_whole(p->acc), vkdp_whole(p->w), vkdp_whole(p->m), vkdp_whole(p->v),
-                 p->params, alpha, (float)(1.0 - p->beta1), (float)(1.0 - p->beta2), (float)p->epsilon);
+    for (int i = 0; i < p->nt; i++) {
+        ft_tensor *f = &p->ft[i];
+        vkdp_buf_upload(f->acc, 0, block + vkdp_buckets_offset(p->bk, i), (uint64_t)p->t[i].numel * 8);
+        vkdp_op_adam(p->cmd, p->dev, vkdp_whole(f->acc), vkdp_whole(f->w), vkdp_whole(f->m), vkdp_whole(f->v),
+                     p->t[i].numel, alpha, (float)(1.0 - p->beta1), (float)(1.0 - p->beta2), (float)p->epsilon);
+    }
     vkdp_cmd_end(p->cmd);
     vkdp_cmd_submit(p->cmd);
     p->last_n = -1;
@@ -273,27 +429,35 @@ const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i)
     return &p->t[i];
 }
 
-static vkdp_buf *kind_buf(vkdp_ftpart *p, vkdp_ft_kind k)
+static vkdp_buf *kind_buf(vkdp_ftpart *p, vkdp_ft_kind k, int i)
 {
-    return k == VKDP_FT_WEIGHT ? p->w : k == VKDP_FT_ADAM_M ? p->m : p->v;
+    vkdp_ftpart_tensor(p, i);
+    return k == VKDP_FT_WEIGHT ? p->ft[i].w : k == VKDP_FT_ADAM_M ? p->ft[i].m : p->ft[i].v;
 }
 
 void vkdp_ftpart_get(vkdp_ftpart *p, vkdp_ft_kind k, int i, float *dst)
 {
-    const vkdp_finetune_tensor *t = vkdp_ftpart_tensor(p, i);
-    vkdp_buf_download(kind_buf(p, k), (uint64_t)t->offset * 4, dst, (uint64_t)t->numel * 4);
+    vkdp_buf_download(kind_buf(p, k, i), 0, dst, (uint64_t)p->t[i].numel * 4);
 }
 
 void vkdp_ftpart_set(vkdp_ftpart *p, vkdp_ft_kind k, int i, const float *src)
 {
-    const vkdp_finetune_tensor *t = vkdp_ftpart_tensor(p, i);
-    vkdp_buf_upload(kind_buf(p, k), (uint64_t)t->offset * 4, src, (uint64_t)t->numel * 4);
+    vkdp_buf_upload(kind_buf(p, k, i), 0, src, (uint64_t)p->t[i].numel * 4);
+}
+
+void vkdp_ftpart_last_grad(vkdp_ftpart *p, int i, float *dst)
+{
+    const int64_t *g = vkdp_buckets_data(p->bk) + vkdp_buckets_offset(p->bk, i);
+    for (int64_t j = 0; j < vkdp_ftpart_tensor(p, i)->numel; j++)
+        dst[j] = (float)vkdp_fx_to_double(g[j], VKDP_FX_GRAD_SHIFT);
 }
 
 void vkdp_ftpart_reset_adam(vkdp_ftpart *p)
 {
-    float *zero = vkdp_xcalloc((size_t)p->params, sizeof *zero);
-    vkdp_buf_upload(p->m, 0, zero, (uint64_t)p->params * 4);
-    vkdp_buf_upload(p->v, 0, zero, (uint64_t)p->params * 4);
-    free(zero);
+    for (int i = 0; i < p->nt; i++) {
+        float *zero = vkdp_xcalloc((size_t)p->t[i].numel, sizeof *zero);
+        vkdp_buf_upload(p->ft[i].m, 0, zero, (uint64_t)p->t[i].numel * 4);
+        vkdp_buf_upload(p->ft[i].v, 0, zero, (uint64_t)p->t[i].numel * 4);
+        free(zero);
+    }
 }

@@ -37,6 +37,9 @@ const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i);
 typedef enum { VKDP_FT_WEIGHT, VKDP_FT_ADAM_M, VKDP_FT_ADAM_V } vkdp_ft_kind;
 void vkdp_ftpart_get(vkdp_ftpart *p, vkdp_ft_kind k, int i, float *dst);
 void vkdp_ftpart_set(vkdp_ftpart *p, vkdp_ft_kind k, int i, const float *src);
+/* The last step's global gradient of tensor i (the int64 sum over all ranks' samples, as float):
+ * what Adam was given; for tests. */
+void vkdp_ftpart_last_grad(vkdp_ftpart *p, int i, float *dst);
 /* Zero Adam moments (a new optimizer, as Keras' recompile at the switch to phase 2). */
 void vkdp_ftpart_reset_adam(vkdp_ftpart *p);
 
