@@ -1,9 +1,10 @@
 /* Fine-tuning's trainable part on the device (vkdp/model/ft_part.h) against the plain-C references:
- * the pooled features of a forward and every trainable tensor's exact (int64-summed) gradient of
- * L = sum(pooled * r), for block7a + top_conv (the Keras example's last 20 layers) and top_conv
- * alone, on real weights and an odd spatial size. The block reference is checked against float64
- * PyTorch autograd in effnet_block_grad_vs_torch; top_conv's chain (conv, frozen BN, swish, GAP)
- * is composed here from the grad_ref.h references.
+ * the pooled features of a training forward and every trainable tensor's exact (int64-summed)
+ * gradient of L = sum(pooled * r), from block6a (drop connect in 6b/6c/6d, some samples dropped),
+ * block7a (the Keras example's last 20 layers) and top_conv alone, on real weights and an odd
+ * spatial size. The block reference is checked against float64 PyTorch autograd in
+ * effnet_block_grad_vs_torch; top_conv's chain (conv, frozen BN, swish, GAP) is composed here from
+ * the grad_ref.h references.
  * usage: test_ftpart WEIGHTS.h5 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +31,18 @@ static const float *tensor(const vkdp_effnet *net, const char *name)
     return t->data;
 }
 
-/* The reference gradient array of a plan tensor path. */
-static const float *ref_grad(const char *path, const vkdp_block_grads *g, const float *dtop)
+/* The reference gradient array of a plan tensor path (g: the trainable blocks' from block `first`). */
+static const float *ref_grad(const vkdp_effnet *net, const char *path, const vkdp_block_grads *gs, int first,
+                             const float *dtop)
 {
     if (!strcmp(path, "top_conv/top_conv/kernel:0"))
         return dtop;
+    const vkdp_block_grads *g = NULL;
+    for (int b = first; b < VKDP_EFFNET_BLOCKS; b++)
+        if (!strncmp(path, net->blocks[b].name, strlen(net->blocks[b].name)))
+            g = &gs[b - first];
+    if (!g)
+        VKDP_FATAL("no block for %s", path);
     const int bias = strstr(path, "bias:0") != NULL;
     if (strstr(path, "_expand_conv/"))
         return g->expand_w;
@@ -49,37 +57,65 @@ static const float *ref_grad(const char *path, const vkdp_block_grads *g, const 
     VKDP_FATAL("no reference for %s", path);
 }
 
+#define SEED 7
+#define EPOCH 2
+
+/* Global sample indices whose drop-connect draws in blocks first..15 drop some branch and keep
+ * another, so that both paths are checked (none without residual blocks). */
+static void pick_positions(const vkdp_effnet *net, int first, int64_t *gpos)
+{
+    for (int64_t base = 0;; base += B) {
+        int dropped = 0, kept = 0;
+        for (int s = 0; s < B; s++) {
+            gpos[s] = base + s;
+            for (int b = first; b < VKDP_EFFNET_BLOCKS; b++) {
+                float sc = vkdp_ftpart_drop_scale(SEED, EPOCH, gpos[s], b);
+                dropped += net->blocks[b].has_residual && sc == 0, kept += net->blocks[b].has_residual && sc > 1;
+            }
+        }
+        if (first >= VKDP_EFFNET_BLOCKS - 1 || (dropped && kept))
+            return;
+    }
+}
+
 static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, int image_size, int H)
 {
     char err[1024];
     vkdp_finetune_plan plan;
     if (vkdp_finetune_plan_from(from, image_size, &plan, err, sizeof err))
         VKDP_FATAL("%s", err);
-    const int top = plan.first_block == VKDP_EFFNET_BLOCKS, blk = VKDP_EFFNET_BLOCKS - 1;
-    const int Cin = top ? 320 : net->blocks[blk].in_ch, P = H * H, F = VKDP_EFFNET_FEATURES;
-    const size_t nx = (size_t)B * P * Cin;
+    const int first = plan.first_block, nb = VKDP_EFFNET_BLOCKS - first, P = H * H, F = VKDP_EFFNET_FEATURES;
+    const int H0 = first == 11 ? 2 * H : H; /* block6a halves the side (96 px: 6 -> 3) */
+    const int Cin = nb ? net->blocks[first].in_ch : 320;
+    const size_t nx = (size_t)B * H0 * H0 * Cin;
     float *x = vkdp_xmalloc(nx * sizeof *x), *r = vkdp_xmalloc((size_t)B * F * sizeof *r);
     test_fill_uniform(x, nx, 11, -2.0f, 2.0f);
     test_fill_uniform(r, (size_t)B * F, 12, -1.0f, 1.0f);
-    vkdp_ftpart *p = vkdp_ftpart_create(dev, net, &plan, (size_t)P * Cin, B);
+    int64_t gpos[B];
+    pick_positions(net, first, gpos);
+    vkdp_ftpart *p = vkdp_ftpart_create(dev, net, &plan, (size_t)H0 * H0 * Cin, B, SEED);
     float *pooled = vkdp_xmalloc((size_t)B * F * sizeof *pooled);
-    vkdp_ftpart_forward(p, x, B, pooled);
+    vkdp_ftpart_forward(p, x, B, gpos, EPOCH, pooled);
     vkdp_ftpart_step(p, r, B, 1e-3, 0);
 
-    /* the reference: block7a (C, torch-checked) then top_conv -> top_bn -> swish -> GAP */
-    vkdp_block_weights w;
-    vkdp_block_tape tape;
-    vkdp_block_grads g;
-    memset(&g, 0, sizeof g);
-    const float *y = x;
-    float *yb = NULL;
-    if (!top) {
-        if (vkdp_block_weights_get(net, blk, &w, err, sizeof err))
+    /* the reference: the blocks (C, torch-checked) then top_conv -> top_bn -> swish -> GAP */
+    vkdp_block_weights w[VKDP_EFFNET_BLOCKS];
+    vkdp_block_tape tape[VKDP_EFFNET_BLOCKS];
+    vkdp_block_grads g[VKDP_EFFNET_BLOCKS];
+    float *act[VKDP_EFFNET_BLOCKS + 1] = {x}, scale_b[B];
+    int h = H0;
+    for (int k = 0; k < nb; k++) {
+        if (vkdp_block_weights_get(net, first + k, &w[k], err, sizeof err))
             VKDP_FATAL("%s", err);
-        yb = vkdp_xmalloc((size_t)B * P * 320 * sizeof *yb);
-        vkdp_block_forward_train(&w, B, H, H, x, NULL, &tape, yb);
-        y = yb;
+        const vkdp_mbconv *a = w[k].arch;
+        for (int s = 0; s < B; s++)
+            scale_b[s] = vkdp_ftpart_drop_scale(SEED, EPOCH, gpos[s], first + k);
+        int ho = vkdp_dw_geom_keras(h, h, a->exp_ch, a->kernel, a->stride).Ho;
+        act[k + 1] = vkdp_xmalloc((size_t)B * ho * ho * a->out_ch * sizeof(float));
+        vkdp_block_forward_train(&w[k], B, h, h, act[k], a->has_residual ? scale_b : NULL, &tape[k], act[k + 1]);
+        h = ho;
     }
+    const float *y = act[nb];
     const size_t M = (size_t)B * P, MN = M * F;
     float scale[VKDP_EFFNET_FEATURES], shift[VKDP_EFFNET_FEATURES], zero[VKDP_EFFNET_FEATURES] = {0};
     vkdp_bn_frozen_affine(F, tensor(net, "top_bn/top_bn/gamma:0"), tensor(net, "top_bn/top_bn/beta:0"),
@@ -102,25 +138,29 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
     vkdp_grad_swish(MN, z, a, a);
     vkdp_grad_bn_frozen(M, F, scale, a, a);
     vkdp_grad_conv1x1((uint32_t)M, 320, F, y, wt, a, dy, dtop, NULL);
-    if (!top) {
-        vkdp_block_grads_alloc(w.arch, &g);
-        vkdp_block_backward(&w, &tape, dy, NULL, &g);
+    for (int k = nb - 1; k >= 0; k--) {
+        float *dx = k ? vkdp_xmalloc((size_t)B * P * w[k].arch->in_ch * sizeof *dx) : NULL; /* 3x3 after block6a */
+        vkdp_block_grads_alloc(w[k].arch, &g[k]);
+        vkdp_block_backward(&w[k], &tape[k], dy, dx, &g[k]);
+        free(dy);
+        dy = dx;
     }
     for (int i = 0; i < vkdp_ftpart_count(p); i++) {
         const vkdp_finetune_tensor *t = vkdp_ftpart_tensor(p, i);
         float *got = vkdp_xmalloc((size_t)t->numel * sizeof *got);
         vkdp_ftpart_last_grad(p, i, got);
         snprintf(what, sizeof what, "%s %dx%d: d %s", from, H, H, t->path);
-        ok &= test_check(what, got, ref_grad(t->path, &g, dtop), (size_t)t->numel, TOL);
+        ok &= test_check(what, got, ref_grad(net, t->path, g, first, dtop), (size_t)t->numel, TOL);
         free(got);
     }
-    if (!top) {
-        vkdp_block_grads_free(&g);
-        vkdp_block_tape_free(&tape);
-        vkdp_block_weights_free(&w);
+    for (int k = 0; k < nb; k++) {
+        vkdp_block_grads_free(&g[k]);
+        vkdp_block_tape_free(&tape[k]);
+        vkdp_block_weights_free(&w[k]);
+        free(act[k + 1]);
     }
     vkdp_ftpart_destroy(p);
-    free(x), free(r), free(pooled), free(yb), free(z), free(a), free(pref), free(dtop), free(dy);
+    free(x), free(r), free(pooled), free(z), free(a), free(pref), free(dtop), free(dy);
     return ok;
 }
 
@@ -134,7 +174,8 @@ int main(int argc, char **argv)
     }
     vkdp_device *dev = vkdp_device_create(NULL);
     /* 96 px: block7a and top_conv see 3x3 */
-    int ok = run_case(dev, &net, "block7a", 96, 3) & run_case(dev, &net, "top_conv", 96, 3);
+    int ok = run_case(dev, &net, "block6a", 96, 3) & run_case(dev, &net, "block7a", 96, 3) &
+             run_case(dev, &net, "top_conv", 96, 3);
     vkdp_device_destroy(dev);
     vkdp_effnet_free(&net);
     printf("%s\n", ok ? "ok: fine-tuning's trainable part matches the references" : "FAIL");

@@ -6,12 +6,13 @@
 # top_conv's kernel moved away from the weights file's; predict on the fine-tuned checkpoint
 # differs from the head-only checkpoint's and equals predict on its Keras export; a checkpoint
 # whose /backbone or /optimizer tensor is NaN or misshapen is refused on resume, naming the file
-# and the tensor.
+# and the tensor. QUICK=1 stops after the rank-count and trained-tensor checks.
 source "$(dirname "$0")/train_common.sh"
 FROM="${FROM:-top_conv}"
 case "$FROM" in
   top_conv) tensors=1 values=409600 plan='409,600 trainable parameters, 25 KiB' ;;
   block7a) tensors=8 values=1121584 plan='1,121,584 trainable parameters, 73 KiB' ;;
+  block6a) tensors=36 values=3129884 plan='3,129,884 trainable parameters, 282 KiB' ;;
   *) fail "FROM=$FROM: no expectations for it" ;;
 esac
 subset 6 "$WORK/data"
@@ -51,6 +52,10 @@ for n in names:
     print(f"{n} moved: max |diff| {d:.3e}")
 assert int(ck["optimizer"].attrs["iterations"]) == 6, ck["optimizer"].attrs["iterations"]
 PYEOF
+if [ "${QUICK:-0}" = 1 ]; then
+  echo "train_finetune ($FROM, quick): ok (-np 1 = 2 = 4, every trainable tensor moved)"
+  exit 0
+fi
 
 # killed right after the first phase-2 step (global step 4): resumed from the head-only epoch's
 # checkpoint, the switch happens again on resume

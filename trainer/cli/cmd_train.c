@@ -12,7 +12,6 @@
 #include "vkdp/cli/cli.h"
 #include "vkdp/cli/options.h"
 #include "vkdp/core/common.h"
-#include "vkdp/model/ft_part.h"
 #include "vkdp/train/train.h"
 
 enum { W = 24 }; /* help: flag column width */
@@ -149,13 +148,6 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     }
     if (vkdp_finetune_check_opts(t, err, sizeof err) != 0) {
         fprintf(stderr, "trainer train: %s\n", err);
-        return 2;
-    }
-    if (t->fine_tune_epochs > 0 && vkdp_ftpart_supported(&t->plan, err, sizeof err) != 0) {
-        /* refused before any work rather than after the head's epochs */
-        char plan[512];
-        vkdp_finetune_describe(&t->plan, plan, sizeof plan);
-        fprintf(stderr, "trainer train: %s (= --trainable-top %d); %s\n", plan, t->plan.trainable_top, err);
         return 2;
     }
     return 0;

@@ -10,14 +10,15 @@
 #include <string.h>
 
 #include "vkdp/core/common.h"
-#include "vkdp/core/errmsg.h"
 #include "vkdp/dist/bucket.h"
 #include "vkdp/model/block_dev.h"
+#include "vkdp/model/effnet_grad.h"
 #include "vkdp/model/head.h"
 #include "vkdp/ops/backbone_ops.h"
 #include "vkdp/ops/grad_ops.h"
 #include "vkdp/ops/head_fx.h"
 #include "vkdp/ops/head_ops.h"
+#include "vkdp/ops/head_ref.h"
 #include "vkdp/ops/map.h"
 #include "vkdp/ops/ops.h"
 
@@ -26,6 +27,10 @@
 #define FT_BUCKET_BYTES (25u << 20)
 #define FT_MAX_TENSORS 128
 #define FT_TOP VKDP_EFFNET_BLOCKS
+/* drop connect's Philox stream: counter word 0 (docs/fine-tuning.md section 6) */
+#define FT_DROP_STREAM 0x44430000u
+/* floats between two samples' drop-connect scales: any storage-buffer offset alignment up to 256 */
+#define FT_DROP_STRIDE 64
 
 /* One trainable tensor's device state. */
 typedef struct {
@@ -45,6 +50,10 @@ struct vkdp_ftpart {
     int64_t params;
     double beta1, beta2, epsilon;
     int first, nb;                    /* first trainable block, trainable block count */
+    uint64_t seed;
+    const vkdp_effnet *net;           /* the architecture (blocks' flags), not the weights */
+    vkdp_buf *drop;                   /* [cap][nb] drop-connect scales, FT_DROP_STRIDE apart */
+    float *drop_host;
     vkdp_block_dev bd[VKDP_EFFNET_BLOCKS];
     vkdp_block_dev_grads bg[VKDP_EFFNET_BLOCKS];
     vkdp_buf *act[VKDP_EFFNET_BLOCKS + 1], *dact[VKDP_EFFNET_BLOCKS + 1]; /* [cap, H, W, C] at each boundary */
@@ -59,14 +68,11 @@ struct vkdp_ftpart {
     uint32_t *ovf_host;
 };
 
-int vkdp_ftpart_supported(const vkdp_finetune_plan *plan, char *err, size_t errlen)
+float vkdp_ftpart_drop_scale(uint64_t seed, uint32_t epoch, int64_t gpos, int b)
 {
-    if (plan->first_block < VKDP_EFFNET_BLOCKS - 1)
-        return vkdp_seterr(err, errlen,
-                           "training blocks with a residual (drop connect: %s here) is not in this build "
-                           "yet: only --fine-tune-from block7a (--trainable-top 20) or top_conv (7) trains",
-                           plan->from);
-    return 0;
+    double rate = vkdp_effnet_drop_rate(b);
+    vkdp_dropout_key k = {seed, epoch, 1, (float)rate, 0};
+    return vkdp_drop_connect_scale(rate, vkdp_dropout_keep(&k, (uint64_t)gpos, FT_DROP_STREAM + (uint32_t)b));
 }
 
 static vkdp_buf *fbuf(vkdp_device *dev, size_t n, size_t elem, const char *name)
@@ -142,7 +148,10 @@ static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundar
         p->act[k] = fbuf(p->dev, n, 4, "ft_act");
         p->dact[k] = k > 0 ? fbuf(p->dev, n, 4, "ft_dact") : NULL;
     }
-    p->tape = vkdp_xcalloc((size_t)p->cap * (size_t)(p->nb ? p->nb : 1), sizeof *p->tape);
+    const size_t slots = (size_t)p->cap * (size_t)(p->nb ? p->nb : 1);
+    p->tape = vkdp_xcalloc(slots, sizeof *p->tape);
+    p->drop = fbuf(p->dev, slots * FT_DROP_STRIDE, 4, "ft_drop_scale");
+    p->drop_host = vkdp_xcalloc(slots * FT_DROP_STRIDE, sizeof *p->drop_host);
 }
 
 /* Tensor i's block and buffers, from its path "<block>_<layer>/<block>_<layer>/<weight>". */
@@ -191,11 +200,11 @@ static void bind_tensor(vkdp_ftpart *p, const vkdp_effnet *net, int i)
 }
 
 vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
-                                size_t boundary_floats, int cap)
+                                size_t boundary_floats, int cap, uint64_t seed)
 {
-    char err[512];
-    if (vkdp_ftpart_supported(plan, err, sizeof err) != 0)
-        VKDP_FATAL("%s", err);
+    if (plan->first_block < 0 || plan->first_block > VKDP_EFFNET_BLOCKS)
+        VKDP_FATAL("fine-tuning plan %s: first trainable block %d is not one of block1a..top_conv", plan->from,
+                   plan->first_block);
     vkdp_ftpart *p = vkdp_xcalloc(1, sizeof *p);
     p->dev = dev;
     p->cmd = vkdp_cmd_create(dev);
@@ -206,6 +215,8 @@ vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const 
     p->params = plan->params;
     p->first = plan->first_block;
     p->nb = FT_TOP - p->first;
+    p->seed = seed;
+    p->net = net;
     vkdp_head_cfg hc;
     vkdp_head_cfg_default(&hc); /* one optimizer for head and backbone: the same Adam constants */
     p->beta1 = hc.beta1, p->beta2 = hc.beta2, p->epsilon = hc.epsilon;
@@ -261,12 +272,13 @@ void vkdp_ftpart_destroy(vkdp_ftpart *p)
         vkdp_buf_destroy(p->act[k]);
         vkdp_buf_destroy(p->dact[k]);
     }
-    vkdp_buf *b[] = {p->top_w, p->scale, p->shift, p->zero, p->z, p->a, p->pooled, p->dp, p->partial};
+    vkdp_buf *b[] = {p->top_w, p->scale, p->shift, p->zero, p->z, p->a, p->pooled, p->dp, p->partial, p->drop};
     for (size_t i = 0; i < VKDP_ARRAY_LEN(b); i++)
         vkdp_buf_destroy(b[i]);
     vkdp_buckets_destroy(p->bk);
     vkdp_cmd_destroy(p->cmd);
     free(p->tape);
+    free(p->drop_host);
     free(p->ovf_host);
     free(p);
 }
@@ -284,7 +296,17 @@ static vkdp_view at(const vkdp_ftpart *p, vkdp_buf *b, int k, int s)
     return vkdp_slice(b, (uint64_t)s * bytes, bytes);
 }
 
-void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, float *pooled)
+/* Sample s's drop-connect scale in trainable block k (uploaded by forward), or none. */
+static vkdp_view drop_view(const vkdp_ftpart *p, const int64_t *gpos, int s, int k)
+{
+    const vkdp_view none = {0};
+    if (!gpos || !p->net->blocks[p->first + k].has_residual)
+        return none;
+    return vkdp_slice(p->drop, (uint64_t)(s * p->nb + k) * FT_DROP_STRIDE * 4, 4);
+}
+
+void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *gpos, uint32_t epoch,
+                         float *pooled)
 {
     check_n(p, n);
     tapes_free(p);
@@ -293,14 +315,21 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, float *pooled)
         return;
     const size_t M = (size_t)n * p->P;
     vkdp_buf_upload(p->act[0], 0, x, (uint64_t)n * p->H[0] * p->H[0] * p->C[0] * sizeof *x);
+    if (gpos && p->nb > 0) {
+        for (int s = 0; s < n; s++)
+            for (int k = 0; k < p->nb; k++)
+                p->drop_host[(size_t)(s * p->nb + k) * FT_DROP_STRIDE] =
+                    vkdp_ftpart_drop_scale(p->seed, epoch, gpos[s], p->first + k);
+        vkdp_buf_upload(p->drop, 0, p->drop_host, (uint64_t)n * p->nb * FT_DROP_STRIDE * 4);
+    }
     vkdp_cmd *c = p->cmd;
-    const vkdp_view none = {0};
     vkdp_cmd_begin(c);
     /* the blocks one sample at a time: their backward's weight gradients are then per sample */
     for (int s = 0; s < n; s++)
         for (int k = 0; k < p->nb; k++)
-            vkdp_block_dev_forward(c, p->dev, &p->bd[k], 1, p->H[k], p->H[k], at(p, p->act[k], k, s), none,
-                                   &p->tape[s * p->nb + k], at(p, p->act[k + 1], k + 1, s));
+            vkdp_block_dev_forward(c, p->dev, &p->bd[k], 1, p->H[k], p->H[k], at(p, p->act[k], k, s),
+                                   drop_view(p, gpos, s, k), &p->tape[s * p->nb + k],
+                                   at(p, p->act[k + 1], k + 1, s));
     p->ntape = n;
     /* top_conv (no bias) -> frozen BN -> swish, keeping z = bn(conv) for swish's backward; both from
      * the conv's output with the same float operations (as block_dev does) */

@@ -51,9 +51,11 @@ void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *orde
 }
 
 void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
-                         vkdp_ftpart *ft, int stop, const vkdp_augment_cfg *cfg, uint32_t epoch)
+                         vkdp_ftpart *ft, int stop, int training, const vkdp_augment_cfg *cfg,
+                         uint32_t epoch)
 {
     begin(ph, s, order, n, batch, s0, cfg, epoch, ft, stop);
+    ph->training = training;
 }
 
 /* This rank's decoded images of the step, augmented and/or through the trainable part, straight
@@ -76,7 +78,8 @@ static int decoded_step(vkdp_phase *ph, const vkdp_batch *b)
         if (b->count > 0)
             vkdp_backbone_forward_to(s->bb, b->images, b->count, ph->aug ? ph->aug_params : NULL, ph->stop,
                                      ph->boundary);
-        vkdp_ftpart_forward(ph->ft, ph->boundary, b->count, ph->fb.x);
+        vkdp_ftpart_forward(ph->ft, ph->boundary, b->count, ph->training ? ph->fb.pos : NULL, ph->epoch,
+                            ph->fb.x);
     } else if (b->count > 0) {
         vkdp_backbone_forward_augmented(s->bb, b->images, b->count, ph->aug_params, ph->fb.x);
     }

@@ -190,7 +190,8 @@ static void run_open(run *r, const vkdp_train_opts *t)
     if (t->fine_tune_epochs > 0) {
         int cap = t->sc.batch / r->s.dist.size + 2; /* as a phase's per-rank buffers */
         r->ft = vkdp_ftpart_create(r->s.dev, &r->s.net, &t->plan,
-                                   vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap);
+                                   vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap,
+                                   t->sc.seed);
         r->dx = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *r->dx);
     }
     r->steps = vkdp_num_steps(r->s.split.ntrain, t->sc.batch);
@@ -327,7 +328,7 @@ static void train_epoch(run *r, epoch *ep)
     const double lr = phase2 ? t->fine_tune_lr : t->lr;
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
-                            t->plan.first_block, t->augment ? &aug : NULL, (uint32_t)ep->e);
+                            t->plan.first_block, 1, t->augment ? &aug : NULL, (uint32_t)ep->e);
     else if (t->augment)
         vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,
                                    &aug, (uint32_t)ep->e);
@@ -377,7 +378,7 @@ static sums validate(run *r, int e)
     vkdp_phase ph;
     if (e >= r->t->epochs)
         vkdp_phase_begin_ft(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0, r->ft,
-                            r->t->plan.first_block, NULL, 0);
+                            r->t->plan.first_block, 0, NULL, 0);
     else
         vkdp_phase_begin(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0);
     for (int step = 0; step < r->vsteps; step++) {

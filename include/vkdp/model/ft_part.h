@@ -16,16 +16,21 @@
 
 typedef struct vkdp_ftpart vkdp_ftpart;
 
-/* Which plans are implemented: 0, or -1 with a message in err. */
-int vkdp_ftpart_supported(const vkdp_finetune_plan *plan, char *err, size_t errlen);
 /* The trainable tensors start as net's file tensors; Adam moments zero. boundary_floats: floats
- * per image of the activation entering the plan's first layer; cap: most samples per call. */
+ * per image of the activation entering the plan's first layer; cap: most samples per call; seed:
+ * drop connect's Philox key. */
 vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
-                                size_t boundary_floats, int cap);
+                                size_t boundary_floats, int cap, uint64_t seed);
 void vkdp_ftpart_destroy(vkdp_ftpart *p);
 
-/* x [n, boundary_floats] -> pooled [n, 1280]; keeps the tape for vkdp_ftpart_step. */
-void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, float *pooled);
+/* x [n, boundary_floats] -> pooled [n, 1280]; keeps the tape for vkdp_ftpart_step. gpos: the
+ * samples' global indices in the epoch for training (drop connect in the trainable residual
+ * blocks, docs/fine-tuning.md section 1), NULL for inference. */
+void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *gpos, uint32_t epoch,
+                         float *pooled);
+/* Drop connect's per-sample scale in block b (0..15) at training: 0 (dropped) or 1/(1 - rate),
+ * rate = 0.2 b / 16, kept iff the Philox draw of (seed; 0x44430000 + b, gpos, epoch) >= rate. */
+float vkdp_ftpart_drop_scale(uint64_t seed, uint32_t epoch, int64_t gpos, int b);
 /* From dpooled [n, 1280] (the batch loss's gradient at the pooled features, the head's dx) of the
  * last forward: the global weight gradient (collective, exact), then one Adam update at learning
  * rate lr with iterations updates done before it (Keras' t = iterations + 1). */
