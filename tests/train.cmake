@@ -16,8 +16,12 @@ set_tests_properties(train_finetune_block7a PROPERTIES TIMEOUT 900
 add_test(NAME train_finetune_block6a COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train_finetune.sh)
 set_tests_properties(train_finetune_block6a PROPERTIES TIMEOUT 900
   ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/train_finetune_block6a;FROM=block6a;QUICK=1")
+# top_conv with --augment: -np 1 = 2 = 4 only
+add_test(NAME train_finetune_augment COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train_finetune.sh)
+set_tests_properties(train_finetune_augment PROPERTIES TIMEOUT 900
+  ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/train_finetune_augment;FROM=top_conv;QUICK=1;AUGMENT=1")
 set_tests_properties(train_np_equiv train_resume train_augment train_finetune train_finetune_block7a
-  train_finetune_block6a PROPERTIES LABELS nosan)
+  train_finetune_block6a train_finetune_augment PROPERTIES LABELS nosan)
 
 # No behaviour change across refactors: a fixed run's checkpoint against committed checksums.
 add_test(NAME refactor_identity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/refactor_identity.sh)

@@ -6,7 +6,8 @@
 # top_conv's kernel moved away from the weights file's; predict on the fine-tuned checkpoint
 # differs from the head-only checkpoint's and equals predict on its Keras export; a checkpoint
 # whose /backbone or /optimizer tensor is NaN or misshapen is refused on resume, naming the file
-# and the tensor. QUICK=1 stops after the rank-count and trained-tensor checks.
+# and the tensor. QUICK=1 stops after the rank-count and trained-tensor checks; AUGMENT=1 adds
+# --augment (the frozen part then runs on augmented images in both phases).
 source "$(dirname "$0")/train_common.sh"
 FROM="${FROM:-top_conv}"
 case "$FROM" in
@@ -18,6 +19,7 @@ esac
 subset 6 "$WORK/data"
 common=(--data "$WORK/data" --weights "$WEIGHTS" --epochs 1 --batch 8 --image-size "${IMAGE_SIZE:-64}"
   --fine-tune-epochs 2 --fine-tune-from "$FROM" --fine-tune-lr 1e-3)
+if [ "${AUGMENT:-0}" = 1 ]; then common+=(--augment); fi
 rm -rf "$WORK"/np* "$WORK"/kill* "$WORK"/bad*
 digest() { "$PY" "$here/ckpt_digest.py" "$1"; }
 
@@ -53,7 +55,7 @@ for n in names:
 assert int(ck["optimizer"].attrs["iterations"]) == 6, ck["optimizer"].attrs["iterations"]
 PYEOF
 if [ "${QUICK:-0}" = 1 ]; then
-  echo "train_finetune ($FROM, quick): ok (-np 1 = 2 = 4, every trainable tensor moved)"
+  echo "train_finetune ($FROM${AUGMENT:+, augment}, quick): ok (-np 1 = 2 = 4, every trainable tensor moved)"
   exit 0
 fi
 
