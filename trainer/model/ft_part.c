@@ -65,6 +65,7 @@ struct vkdp_ftpart {
     vkdp_buf *z, *a, *pooled, *dp, *partial;
     int last_n;                       /* samples of the last forward */
     vkdp_buckets *bk;                 /* the trainable tensors, then one overflow counter */
+    double wait_s;                    /* seconds waited for the buckets' allreduce, all steps */
     uint32_t *ovf_host;
 };
 
@@ -361,7 +362,27 @@ static void fx_add(vkdp_ftpart *p, const ft_tensor *f, int64_t numel, int S)
     }
 }
 
-/* This rank's exact weight-gradient sums into the bucket block; returns its overflow count. */
+/* The tensors of trainable block k (-1: top_conv) are summed on the device: their int64 sums into
+ * the bucket block, which starts the allreduce of every bucket they complete while the rest of the
+ * backward runs; returns their overflow count. */
+static int64_t hand_over(vkdp_ftpart *p, int k, int64_t *block)
+{
+    int64_t ovf = 0;
+    for (int i = 0; i < p->nt; i++) {
+        if (p->ft[i].block != k)
+            continue;
+        vkdp_buf_download(p->ft[i].acc, 0, block + vkdp_buckets_offset(p->bk, i), (uint64_t)p->t[i].numel * 8);
+        vkdp_buf_download(p->ft[i].ovf, 0, p->ovf_host, (uint64_t)p->t[i].numel * 4);
+        for (int64_t j = 0; j < p->t[i].numel; j++)
+            ovf += p->ovf_host[j];
+        vkdp_buckets_ready(p->bk, i);
+    }
+    return ovf;
+}
+
+/* This rank's exact weight-gradient sums into the bucket block, handed to the buckets block by
+ * block as the backward completes them (one submission for top_conv, one per block); returns the
+ * overflow count. */
 static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t *block)
 {
     const size_t M = (size_t)n * p->P;
@@ -391,8 +412,12 @@ static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t 
     if (p->nb > 0)
         vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)M, p->K, p->N, vkdp_whole(x), vkdp_whole(p->top_w),
                              vkdp_whole(p->a), vkdp_whole(p->dact[p->nb]), none, none, "ft_top_conv_dx");
+    vkdp_cmd_end(c);
+    vkdp_cmd_submit(c);
+    int64_t ovf = hand_over(p, -1, block);
     /* the blocks backwards, one sample at a time, each sample's gradients added in int64 at once */
-    for (int k = p->nb - 1; k >= 0; k--)
+    for (int k = p->nb - 1; k >= 0; k--) {
+        vkdp_cmd_begin(c);
         for (int s = 0; s < n; s++) {
             vkdp_block_dev_backward(c, p->dev, &p->bd[k], &p->tape[s * p->nb + k], at(p, p->dact[k + 1], k + 1, s),
                                     k > 0 ? at(p, p->dact[k], k, s) : none, &p->bg[k]);
@@ -400,14 +425,11 @@ static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t 
                 if (p->ft[i].block == k)
                     fx_add(p, &p->ft[i], p->t[i].numel, 1);
         }
-    vkdp_cmd_end(c);
-    vkdp_cmd_submit(c);
-    int64_t ovf = 0;
-    for (int i = 0; i < p->nt; i++) {
-        vkdp_buf_download(p->ft[i].acc, 0, block + vkdp_buckets_offset(p->bk, i), (uint64_t)p->t[i].numel * 8);
-        vkdp_buf_download(p->ft[i].ovf, 0, p->ovf_host, (uint64_t)p->t[i].numel * 4);
-        for (int64_t j = 0; j < p->t[i].numel; j++)
-            ovf += p->ovf_host[j];
+        vkdp_cmd_end(c);
+        vkdp_cmd_submit_async(c);
+        vkdp_buckets_progress(p->bk);
+        vkdp_cmd_wait(c);
+        ovf += hand_over(p, k, block);
     }
     return ovf;
 }
@@ -419,15 +441,17 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
         VKDP_FATAL("fine-tuning: backward of %d samples after a forward of %d", n, p->last_n);
     int64_t *block = vkdp_buckets_data(p->bk);
     int64_t ovf = 0;
-    if (n > 0)
+    if (n > 0) {
         ovf = local_grads(p, dpooled, n, block);
-    else
+    } else { /* no samples here: zero sums, in the same collectives */
         memset(block, 0, (size_t)p->params * sizeof *block);
+        for (int i = 0; i < p->nt; i++)
+            vkdp_buckets_ready(p->bk, i);
+    }
     tapes_free(p);
     block[vkdp_buckets_offset(p->bk, p->nt)] = ovf;
-    for (int i = 0; i <= p->nt; i++)
-        vkdp_buckets_ready(p->bk, i);
-    vkdp_buckets_wait(p->bk);
+    vkdp_buckets_ready(p->bk, p->nt);
+    p->wait_s += vkdp_buckets_wait(p->bk);
     ovf = block[vkdp_buckets_offset(p->bk, p->nt)];
     if (ovf != 0)
         VKDP_FATAL("fine-tuning: %lld backbone weight-gradient term(s) are not finite or beyond the "
@@ -450,6 +474,8 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
 }
 
 int vkdp_ftpart_count(const vkdp_ftpart *p) { return p->nt; }
+
+double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p) { return p->wait_s; }
 
 const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i)
 {

@@ -326,6 +326,7 @@ static void train_epoch(run *r, epoch *ep)
     const vkdp_augment_cfg aug = vkdp_augment_default_cfg();
     const int phase2 = ep->e >= t->epochs;
     const double lr = phase2 ? t->fine_tune_lr : t->lr;
+    const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0;
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
                             t->plan.first_block, 1, t->augment ? &aug : NULL, (uint32_t)ep->e);
@@ -365,6 +366,9 @@ static void train_epoch(run *r, epoch *ep)
     }
     vkdp_phase_end(&ph);
     vkdp_watch_where("the end of epoch %d", ep->e + 1);
+    if (phase2)
+        vkdp_log("Fine-tuning: %.2f s of this epoch's training waited at the backbone gradients' allreduce "
+                 "after its own backward (slower ranks included; rank %d).\n", vkdp_ftpart_allreduce_wait(r->ft) - wait0, vkdp_rank());
 }
 
 /* Inference over the fixed validation order; sums over this rank, skipped over all ranks. */

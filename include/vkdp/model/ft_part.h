@@ -36,6 +36,10 @@ float vkdp_ftpart_drop_scale(uint64_t seed, uint32_t epoch, int64_t gpos, int b)
  * rate lr with iterations updates done before it (Keras' t = iterations + 1). */
 void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, int64_t iterations);
 
+/* Seconds this rank has waited for the gradient allreduce after its backward (the part the
+ * backward did not hide), over all steps. */
+double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p);
+
 /* The trainable tensors, in the plan's order (vkdp_finetune_tensors): weights, Adam m, Adam v. */
 int vkdp_ftpart_count(const vkdp_ftpart *p);
 const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i);
