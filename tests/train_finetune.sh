@@ -98,6 +98,8 @@ bad "d = f['optimizer/v/top_conv/top_conv/kernel:0']; a = d[...]; a[0, 0, 0, 1] 
   "edit.h5: /optimizer/v/top_conv/top_conv/kernel:0\[.*\] = inf: not a finite value"
 bad "a = f['optimizer/m/top_conv/top_conv/kernel:0'][...]; del f['optimizer/m/top_conv/top_conv/kernel:0']; f['optimizer/m/top_conv/top_conv/kernel:0'] = a.reshape(1, 1, 1280, 320)" \
   "edit.h5.*top_conv/top_conv/kernel:0.*shape"
+bad "exec(\"for g in ('backbone', 'optimizer/m', 'optimizer/v'):\\n n = g + '/top_conv/top_conv/kernel:0'; a = f[n][...]; del f[n]; f[n] = a.reshape(1, 1, 1280, 320)\")" \
+  "edit.h5: /backbone/top_conv/top_conv/kernel:0 has shape \[1,1,1280,320\], fine-tuning needs \[1,1,320,1280\]"
 
 # predict: the fine-tuned checkpoint differs from the head-only one and equals its export
 "$TRAINER" export --checkpoint "$WORK/np1/latest.h5" --keras "$WORK/model.h5" >"$WORK/export.log" 2>&1 \

@@ -54,10 +54,12 @@ static const float *take(const vkdp_named_tensor *v, int n, const vkdp_finetune_
     for (int k = 0; same && k < t->rank; k++)
         same = nt->shape[k] == t->shape[k];
     if (!same) {
-        char got[64];
+        vkdp_named_tensor want = {.rank = t->rank};
+        memcpy(want.shape, t->shape, sizeof want.shape);
+        char got[64], need[64];
         vkdp_tensor_shape_str(nt, got, sizeof got);
-        VKDP_FATAL("%s: %s%s has shape %s, fine-tuning needs [%lld,%lld,%lld,%lld]", path, where, t->path, got,
-                   (long long)t->shape[0], (long long)t->shape[1], (long long)t->shape[2], (long long)t->shape[3]);
+        vkdp_tensor_shape_str(&want, need, sizeof need);
+        VKDP_FATAL("%s: %s%s has shape %s, fine-tuning needs %s", path, where, t->path, got, need);
     }
     for (int64_t i = 0; i < t->numel; i++)
         if (!isfinite(nt->data[i]))
