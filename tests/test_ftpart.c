@@ -159,6 +159,21 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
         vkdp_block_weights_free(&w[k]);
         free(act[k + 1]);
     }
+    /* the replica checksum sees one changed weight, and only that */
+    const int64_t n0 = vkdp_ftpart_tensor(p, 0)->numel;
+    float *w0 = vkdp_xmalloc((size_t)n0 * sizeof *w0);
+    uint64_t c0 = vkdp_ftpart_checksum(p);
+    vkdp_ftpart_get(p, VKDP_FT_WEIGHT, 0, w0);
+    const float orig = w0[n0 - 1];
+    w0[n0 - 1] = orig + 1e-3f;
+    vkdp_ftpart_set(p, VKDP_FT_WEIGHT, 0, w0);
+    uint64_t c1 = vkdp_ftpart_checksum(p);
+    w0[n0 - 1] = orig;
+    vkdp_ftpart_set(p, VKDP_FT_WEIGHT, 0, w0);
+    int sums = c1 != c0 && vkdp_ftpart_checksum(p) == c0;
+    printf("%-4s %s: checksum changes with one weight and returns with it\n", sums ? "ok" : "FAIL", from);
+    ok &= sums;
+    free(w0);
     vkdp_ftpart_destroy(p);
     free(x), free(r), free(pooled), free(z), free(a), free(pref), free(dtop), free(dy);
     return ok;

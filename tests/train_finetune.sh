@@ -20,11 +20,14 @@ subset 6 "$WORK/data"
 common=(--data "$WORK/data" --weights "$WEIGHTS" --epochs 1 --batch 8 --image-size "${IMAGE_SIZE:-64}"
   --fine-tune-epochs 2 --fine-tune-from "$FROM" --fine-tune-lr 1e-3)
 if [ "${AUGMENT:-0}" = 1 ]; then common+=(--augment); fi
-rm -rf "$WORK"/np* "$WORK"/kill* "$WORK"/bad*
+rm -rf "$WORK"/np* "$WORK"/kill* "$WORK"/bad* "$WORK"/perturbed
 digest() { "$PY" "$here/ckpt_digest.py" "$1"; }
 
 for np in 1 2 4; do
-  "${MPIRUN[@]}" -np $np "$TRAINER" train "${common[@]}" --out "$WORK/np$np" >"$WORK/np$np.log" 2>&1 \
+  # -np 4 also compares the replicas (head and backbone) after every step
+  extra=()
+  if [ $np = 4 ]; then extra=(--check-replicas 1); fi
+  "${MPIRUN[@]}" -np $np "$TRAINER" train "${common[@]}" "${extra[@]}" --out "$WORK/np$np" >"$WORK/np$np.log" 2>&1 \
     || { cat "$WORK/np$np.log"; fail "-np $np fine-tuning run failed"; }
   digest "$WORK/np$np/latest.h5" >"$WORK/np$np.digest"
 done
@@ -58,6 +61,15 @@ if [ "${QUICK:-0}" = 1 ]; then
   echo "train_finetune ($FROM${AUGMENT:+, augment}, quick): ok (-np 1 = 2 = 4, every trainable tensor moved)"
   exit 0
 fi
+
+# --check-replicas catches a backbone replica that diverges (test hook), naming the step
+set +e
+VKDP_TEST_PERTURB_BACKBONE=1:4 timeout 300 "${MPIRUN[@]}" -np 2 "$TRAINER" train "${common[@]}" --check-replicas 1 \
+  --out "$WORK/perturbed" >"$WORK/perturbed.log" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || { cat "$WORK/perturbed.log"; fail "a diverged backbone replica: exit $rc"; }
+expect_grep 'replicas diverged after step 4 \(trainable backbone tensors and their Adam state\)' "$WORK/perturbed.log"
 
 # killed right after the first phase-2 step (global step 4): resumed from the head-only epoch's
 # checkpoint, the switch happens again on resume

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "vkdp/core/common.h"
+#include "vkdp/core/rng.h"
 #include "vkdp/dist/bucket.h"
 #include "vkdp/model/block_dev.h"
 #include "vkdp/model/effnet_grad.h"
@@ -476,6 +477,20 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
 int vkdp_ftpart_count(const vkdp_ftpart *p) { return p->nt; }
 
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p) { return p->wait_s; }
+
+uint64_t vkdp_ftpart_checksum(vkdp_ftpart *p)
+{
+    uint64_t c = 0;
+    for (int i = 0; i < p->nt; i++) {
+        float *buf = vkdp_xmalloc((size_t)p->t[i].numel * sizeof *buf);
+        for (int k = VKDP_FT_WEIGHT; k <= VKDP_FT_ADAM_V; k++) {
+            vkdp_ftpart_get(p, (vkdp_ft_kind)k, i, buf);
+            c = vkdp_fnv1a64(buf, (size_t)p->t[i].numel * sizeof *buf, c);
+        }
+        free(buf);
+    }
+    return c;
+}
 
 const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i)
 {

@@ -171,6 +171,23 @@ static void test_stall_hook(int64_t global_step)
     fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: %s appeared, continuing\n", rank, file);
 }
 
+/* Test hook for --check-replicas over the backbone: VKDP_TEST_PERTURB_BACKBONE=RANK:STEP makes that
+ * rank add 1e-3 to the first trainable backbone weight right after global step STEP. */
+static void test_perturb_hook(run *r, int64_t global_step)
+{
+    const char *k = getenv("VKDP_TEST_PERTURB_BACKBONE");
+    int rank;
+    long long step;
+    if (!r->ft || !k || sscanf(k, "%d:%lld", &rank, &step) != 2 || rank != vkdp_rank() || step != global_step)
+        return;
+    const vkdp_finetune_tensor *t = vkdp_ftpart_tensor(r->ft, 0);
+    float *w = vkdp_xmalloc((size_t)t->numel * sizeof *w);
+    vkdp_ftpart_get(r->ft, VKDP_FT_WEIGHT, 0, w);
+    w[0] += 1e-3f;
+    vkdp_ftpart_set(r->ft, VKDP_FT_WEIGHT, 0, w);
+    free(w);
+}
+
 static void run_open(run *r, const vkdp_train_opts *t)
 {
     memset(r, 0, sizeof *r);
@@ -360,7 +377,11 @@ static void train_epoch(run *r, epoch *ep)
         vkdp_progress_update(ep->pg, step + 1, m);
         test_kill_hook(st->global_step);
         test_stall_hook(st->global_step);
+        test_perturb_hook(r, st->global_step);
         vkdp_head_check_replicas(r->h, st->global_step, (int)t->check_replicas);
+        if (r->ft && t->check_replicas > 0 && st->global_step % t->check_replicas == 0)
+            vkdp_check_replicas(vkdp_ftpart_checksum(r->ft), st->global_step,
+                                "trainable backbone tensors and their Adam state");
         if (t->ckpt_every > 0 && st->global_step % t->ckpt_every == 0 && step + 1 < r->steps)
             checkpoint_mid_epoch(r, ep, step);
     }

@@ -40,6 +40,9 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
  * backward did not hide), over all steps. */
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p);
 
+/* Checksum of every trainable tensor and its Adam moments, for vkdp_check_replicas. */
+uint64_t vkdp_ftpart_checksum(vkdp_ftpart *p);
+
 /* The trainable tensors, in the plan's order (vkdp_finetune_tensors): weights, Adam m, Adam v. */
 int vkdp_ftpart_count(const vkdp_ftpart *p);
 const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i);
