@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """ckpt_compare.py A.h5 B.h5 [--rtol R]: the two checkpoints hold the same training result:
-head weights, Adam moments and iterations, state position, and per-epoch / per-step metrics
+head weights, fine-tuned /backbone tensors, Adam moments and iterations, state position, and per-epoch / per-step metrics
 (loss, accuracy, val_loss, val_accuracy). Bit-identical unless --rtol is given. Timing columns
 (seconds, images_per_s), creation time and rank count may differ."""
 import sys
@@ -40,7 +40,12 @@ def walk(g, prefix):
     return out
 
 
-for grp in ("head", "optimizer"):
+for grp in ("head", "optimizer", "backbone"):
+    if grp == "backbone" and grp not in fa and grp not in fb:
+        continue  # a frozen backbone: the weights file's
+    if grp not in fa or grp not in fb:
+        bad.append(f"/{grp} in only one of the files")
+        continue
     da, db = walk(fa[grp], grp + "/"), walk(fb[grp], grp + "/")
     if sorted(da) != sorted(db):
         bad.append(f"{grp}: tensors {sorted(da)} vs {sorted(db)}")

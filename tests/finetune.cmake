@@ -59,3 +59,9 @@ add_test(NAME finetune_plan_tensors
   COMMAND bash ${CMAKE_SOURCE_DIR}/tests/finetune_tensors.sh $<TARGET_FILE:test_finetune_plan>
           ${VKDP_SYS_PYTHON} ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
 set_tests_properties(finetune_plan_tensors PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 60)
+
+# phase 2's trainable part on the device: pooled features and every trainable tensor's exact
+# gradient vs the C references (block7a + top_conv, top_conv alone)
+vkdp_add_test_exe(test_ftpart ${CMAKE_SOURCE_DIR}/tests/test_ftpart.c)
+add_test(NAME finetune_part_vs_ref COMMAND test_ftpart ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
+set_tests_properties(finetune_part_vs_ref PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 300)

@@ -41,12 +41,13 @@ bad "--trainable-top 21 cuts block6d in the middle" --fine-tune-epochs 1 --train
 bad "the nearest block boundaries are --trainable-top 35 (from block6d) and --trainable-top 20 (from block7a)" \
   --fine-tune-epochs 1 --trainable-top 21
 bad "at least 7 (top_conv)" --fine-tune-epochs 1 --trainable-top 4
-# a valid plan is resolved, logged, and (until phase 2 exists) refused before any work
-bad "fine-tuning from block6a: 3,129,884 trainable parameters, 2.92 MiB of saved activations per image (= --trainable-top 79)" \
-  --fine-tune-epochs 2 --fine-tune-from block6a
-bad "fine-tuning from block7a: 1,121,584 trainable parameters, 793 KiB of saved activations per image (= --trainable-top 20)" \
-  --fine-tune-epochs 2 --trainable-top 20
-bad "fine-tuning from top_conv: 409,600 trainable parameters, 25 KiB of saved activations per image" \
-  --fine-tune-epochs 1 --fine-tune-from top_conv --image-size 64 --fine-tune-lr 1e-4
+# a valid plan passes the flag checks, and the run stops at the missing data folder instead (exit 1)
+for plan in "--fine-tune-from top_conv --image-size 64 --fine-tune-lr 1e-4" "--trainable-top 20" "--fine-tune-from block6a"; do
+  # shellcheck disable=SC2086
+  out="$("$TRAINER" train "${none[@]}" --fine-tune-epochs 1 $plan 2>&1)"
+  rc=$?
+  [ "$rc" -eq 1 ] || fail "$plan: exit $rc, expected 1 ($out)"
+  case "$out" in *"data folder /nonexistent/data"*) echo "ok: $plan passes the flag checks" ;; *) fail "$plan: said '$out'" ;; esac
+done
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "ok: fine-tuning flags"

@@ -151,13 +151,6 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         fprintf(stderr, "trainer train: %s\n", err);
         return 2;
     }
-    if (t->fine_tune_epochs > 0) {
-        /* refused before any work rather than after the head's epochs */
-        vkdp_finetune_describe(&t->plan, err, sizeof err);
-        fprintf(stderr, "trainer train: %s (= --trainable-top %d); but training the backbone (phase 2 of "
-                "issue 12) is not in this build yet: --fine-tune-epochs must be 0\n", err, t->plan.trainable_top);
-        return 2;
-    }
     return 0;
 }
 

@@ -9,9 +9,11 @@
 #include "vkdp/ops/augment.h"
 
 static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
-                  const vkdp_augment_cfg *aug, uint32_t epoch)
+                  const vkdp_augment_cfg *aug, uint32_t epoch, vkdp_ftpart *ft, int stop)
 {
     memset(ph, 0, sizeof *ph);
+    ph->ft = ft;
+    ph->stop = stop;
     ph->s = s;
     ph->order = order;
     ph->n = n;
@@ -27,14 +29,16 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
         ph->aug_params = vkdp_xmalloc((size_t)cap * VKDP_AUGMENT_PARAM_FLOATS * sizeof(float));
         ph->aug_pos = vkdp_xmalloc((size_t)cap * sizeof *ph->aug_pos);
     }
+    if (ft)
+        ph->boundary = vkdp_xmalloc((size_t)cap * vkdp_backbone_boundary_floats(s->bb, stop) * sizeof(float));
     /* Decode only when some image of the remaining steps has no cached features. */
     int from = s0 * batch;
-    if (from < n && (aug || !vkdp_featcache_complete(s->fc, order + from, n - from))) {
+    if (from < n && (aug || ft || !vkdp_featcache_complete(s->fc, order + from, n - from))) {
         ph->loader = vkdp_loader_create(&s->idx, order + from, n - from, batch, s->dist.rank, s->dist.size,
                                         s->cfg.image_size, s->cfg.decode_threads, 0);
         ph->next = s0;
         ph->step_skipped = vkdp_xcalloc((size_t)(vkdp_num_steps(n, batch) - s0), sizeof *ph->step_skipped);
-        if (!aug)
+        if (!aug && !ft)
             vkdp_feat_pack_init(&ph->pack, s->feature_batch > cap ? s->feature_batch : cap, s->cfg.image_size,
                                 VKDP_EFFNET_FEATURES);
     }
@@ -42,28 +46,46 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
 
 void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0)
 {
-    begin(ph, s, order, n, batch, s0, NULL, 0);
+    begin(ph, s, order, n, batch, s0, NULL, 0, NULL, 0);
 }
 
 void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *order, int n,
                                 int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t epoch)
 {
-    begin(ph, s, order, n, batch, s0, cfg, epoch);
+    begin(ph, s, order, n, batch, s0, cfg, epoch, NULL, 0);
 }
 
-/* This rank's decoded images of the step, augmented, straight into ph->fb. */
-static int augmented_step(vkdp_phase *ph, const vkdp_batch *b)
+void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
+                         vkdp_ftpart *ft, int stop, int training, const vkdp_augment_cfg *cfg,
+                         uint32_t epoch)
+{
+    begin(ph, s, order, n, batch, s0, cfg, epoch, ft, stop);
+    ph->training = training;
+}
+
+/* This rank's decoded images of the step, augmented and/or through the trainable part, straight
+ * into ph->fb. */
+static int decoded_step(vkdp_phase *ph, const vkdp_batch *b)
 {
     vkdp_session *s = ph->s;
     const int from = ph->s0 * ph->batch;
     for (int i = 0; i < b->count; i++) {
-        ph->aug_pos[i] = (uint64_t)(from + b->pos[i]);
+        if (ph->aug)
+            ph->aug_pos[i] = (uint64_t)(from + b->pos[i]);
         ph->fb.labels[i] = b->labels[i];
         ph->fb.pos[i] = from + b->pos[i];
     }
-    if (b->count > 0) {
+    if (b->count > 0 && ph->aug)
         vkdp_augment_pack(ph->aug, s->cfg.seed, ph->epoch, ph->aug_pos, (uint32_t)b->count,
                           b->image_size, b->image_size, ph->aug_params);
+    if (ph->ft) {
+        /* also with no samples: the step's backward needs the forward's sample count */
+        if (b->count > 0)
+            vkdp_backbone_forward_to(s->bb, b->images, b->count, ph->aug ? ph->aug_params : NULL, ph->stop,
+                                     ph->boundary);
+        vkdp_ftpart_forward(ph->ft, ph->boundary, b->count, ph->training ? ph->fb.pos : NULL, ph->epoch,
+                            ph->fb.x);
+    } else if (b->count > 0) {
         vkdp_backbone_forward_augmented(s->bb, b->images, b->count, ph->aug_params, ph->fb.x);
     }
     ph->fb.count = b->count;
@@ -109,13 +131,13 @@ int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
     if (ph->loader) {
         if (step < ph->s0 || step >= vkdp_num_steps(ph->n, ph->batch))
             VKDP_FATAL("pass step %d outside %d..%d", step, ph->s0, vkdp_num_steps(ph->n, ph->batch) - 1);
-        if (ph->aug) {
+        if (ph->aug || ph->ft) {
             if (step != ph->next)
-                VKDP_FATAL("augmented pass: step %d asked, the loader is at step %d", step, ph->next);
+                VKDP_FATAL("decoding pass: step %d asked, the loader is at step %d", step, ph->next);
             vkdp_batch b;
             next_batch(ph, &b);
             *skipped += b.skipped;
-            int count = augmented_step(ph, &b);
+            int count = decoded_step(ph, &b);
             vkdp_loader_release(ph->loader, &b);
             return count;
         }
@@ -145,4 +167,5 @@ void vkdp_phase_end(vkdp_phase *ph)
     free(ph->fb.pos);
     free(ph->aug_params);
     free(ph->aug_pos);
+    free(ph->boundary);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "vkdp/data/data.h"
+#include "vkdp/model/ft_part.h"
 #include "vkdp/ops/augment_ref.h"
 #include "vkdp/train/featcache.h"
 #include "vkdp/train/session.h"
@@ -26,6 +27,10 @@ typedef struct {
     uint32_t epoch;
     float *aug_params;
     uint64_t *aug_pos;
+    /* fine-tuning: the frozen part up to block `stop`, then the trainable part, every step */
+    vkdp_ftpart *ft;
+    int stop, training;       /* training: drop connect in the trainable part */
+    float *boundary;
 } vkdp_phase;
 
 /* Starts a pass over order[0..n) in global batches of `batch`, from step s0 (decoding, when
@@ -36,6 +41,13 @@ void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, 
  * backbone; the feature cache is neither read nor filled. */
 void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *order, int n,
                                 int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t epoch);
+/* The same for phase 2 (fine-tuning): every step decodes its images, runs the frozen part to the
+ * activation entering block `stop` (augmented first when cfg is not NULL) and ft's trainable part
+ * (with drop connect when training), whose tape then serves the step's vkdp_ftpart_step; the
+ * feature cache is neither read nor filled. */
+void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
+                         vkdp_ftpart *ft, int stop, int training, const vkdp_augment_cfg *cfg,
+                         uint32_t epoch);
 /* Fills ph->fb for `step` (steps in order from s0) and returns its sample count; images dropped
  * because they cannot be decoded are added to *skipped once, when the loader tries them. */
 int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped);

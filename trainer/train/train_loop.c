@@ -16,6 +16,7 @@
 #include "vkdp/core/watchdog.h"
 #include "vkdp/model/head.h"
 #include "vkdp/train/csv_log.h"
+#include "vkdp/train/ft_ckpt.h"
 #include "vkdp/train/head_ckpt.h"
 #include "vkdp/train/session.h"
 #include "vkdp/train/train.h"
@@ -30,6 +31,10 @@ typedef struct {
     const vkdp_train_opts *t;
     vkdp_session s;
     vkdp_head *h;
+    vkdp_head_cfg hc;        /* the head's phase-1 configuration */
+    vkdp_ftpart *ft;         /* phase 2's trainable part of the backbone; NULL without fine-tuning */
+    float *dx;               /* phase 2: the head's input gradient of this rank's samples */
+    int total_epochs;        /* --epochs + --fine-tune-epochs */
     vkdp_ckpt_state st;      /* config, loop position and metrics: what a checkpoint holds */
     int start_epoch, start_step;
     sums resumed;            /* the interrupted epoch's sums (skipped: over all ranks) */
@@ -93,12 +98,21 @@ static void state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t, const vk
     st->sampler_seed = t->sc.seed;
     st->dropout_seed = t->sc.seed;
     vkdp_finetune_state_config(st, t);
+    st->backbone_trainable = t->fine_tune_epochs > 0; /* every checkpoint of the run holds /backbone */
 }
 
-/* Rank 0 writes st, with the head's current tensors, as the next checkpoint. */
-static void write_checkpoint(vkdp_ckpt_state *st, vkdp_head *h, const vkdp_train_opts *t)
+/* The head's and the trainable backbone's current tensors into st. */
+static void state_tensors(vkdp_ckpt_state *st, vkdp_head *h, vkdp_ftpart *ft)
 {
-    vkdp_ckpt_state_from_head(st, h); /* every rank: the tensors are identical, the copy is cheap */
+    vkdp_ckpt_state_from_head(st, h);
+    if (ft)
+        vkdp_ckpt_state_add_ftpart(st, ft);
+}
+
+/* Rank 0 writes st, with the current tensors, as the next checkpoint. */
+static void write_checkpoint(vkdp_ckpt_state *st, vkdp_head *h, vkdp_ftpart *ft, const vkdp_train_opts *t)
+{
+    state_tensors(st, h, ft); /* every rank: the tensors are identical, the copy is cheap */
     if (vkdp_rank() != 0)
         return;
     char path[4096], err[4096];
@@ -157,6 +171,23 @@ static void test_stall_hook(int64_t global_step)
     fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: %s appeared, continuing\n", rank, file);
 }
 
+/* Test hook for --check-replicas over the backbone: VKDP_TEST_PERTURB_BACKBONE=RANK:STEP makes that
+ * rank add 1e-3 to the first trainable backbone weight right after global step STEP. */
+static void test_perturb_hook(run *r, int64_t global_step)
+{
+    const char *k = getenv("VKDP_TEST_PERTURB_BACKBONE");
+    int rank;
+    long long step;
+    if (!r->ft || !k || sscanf(k, "%d:%lld", &rank, &step) != 2 || rank != vkdp_rank() || step != global_step)
+        return;
+    const vkdp_finetune_tensor *t = vkdp_ftpart_tensor(r->ft, 0);
+    float *w = vkdp_xmalloc((size_t)t->numel * sizeof *w);
+    vkdp_ftpart_get(r->ft, VKDP_FT_WEIGHT, 0, w);
+    w[0] += 1e-3f;
+    vkdp_ftpart_set(r->ft, VKDP_FT_WEIGHT, 0, w);
+    free(w);
+}
+
 static void run_open(run *r, const vkdp_train_opts *t)
 {
     memset(r, 0, sizeof *r);
@@ -164,23 +195,58 @@ static void run_open(run *r, const vkdp_train_opts *t)
     vkdp_session_open(&r->s, &t->sc, 1);
     if (r->s.split.ntrain == 0)
         VKDP_FATAL("%s: no training images after the validation split", t->sc.data_dir);
-    vkdp_head_cfg hc;
-    vkdp_head_cfg_default(&hc);
-    hc.feat_dim = VKDP_EFFNET_FEATURES;
-    hc.nclasses = r->s.idx.nclasses;
-    hc.lr = t->lr;
-    hc.dropout = t->dropout;
-    hc.seed = t->sc.seed;
-    r->h = vkdp_head_create(r->s.dev, &hc);
+    vkdp_head_cfg_default(&r->hc);
+    r->hc.feat_dim = VKDP_EFFNET_FEATURES;
+    r->hc.nclasses = r->s.idx.nclasses;
+    r->hc.lr = t->lr;
+    r->hc.dropout = t->dropout;
+    r->hc.seed = t->sc.seed;
+    r->h = vkdp_head_create(r->s.dev, &r->hc);
     state_config(&r->st, t, &r->s);
+    r->total_epochs = t->epochs + t->fine_tune_epochs;
+    if (t->fine_tune_epochs > 0) {
+        int cap = t->sc.batch / r->s.dist.size + 2; /* as a phase's per-rank buffers */
+        r->ft = vkdp_ftpart_create(r->s.dev, &r->s.net, &t->plan,
+                                   vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap,
+                                   t->sc.seed);
+        r->dx = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *r->dx);
+    }
     r->steps = vkdp_num_steps(r->s.split.ntrain, t->sc.batch);
     r->vsteps = vkdp_num_steps(r->s.split.nval, t->sc.batch);
     r->order = vkdp_xcalloc((size_t)r->s.split.ntrain, sizeof *r->order);
 }
 
+/* Phase 2's optimizer (Keras recompiles with a new Adam at --fine-tune-lr): the head again with
+ * that learning rate, its weights and moving statistics kept; keep_adam: also its moments and
+ * iteration count. */
+static void phase2_head(run *r, int keep_adam)
+{
+    vkdp_head_cfg hc = r->hc;
+    hc.lr = r->t->fine_tune_lr;
+    vkdp_head *h = vkdp_head_create(r->s.dev, &hc);
+    int n = vkdp_head_tensor_count(r->h);
+    float *buf = NULL;
+    for (int i = 0; i < n; i++) {
+        vkdp_head_tensor d;
+        vkdp_head_tensor_desc(r->h, i, &d);
+        if (d.kind != VKDP_HEAD_WEIGHT && !keep_adam)
+            continue;
+        buf = vkdp_xrealloc(buf, (size_t)d.size * sizeof *buf);
+        vkdp_head_tensor_get(r->h, i, buf);
+        vkdp_head_tensor_set(h, i, buf);
+    }
+    free(buf);
+    if (keep_adam)
+        vkdp_head_set_iterations(h, vkdp_head_iterations(r->h));
+    vkdp_head_destroy(r->h);
+    r->h = h;
+}
+
 static void run_close(run *r)
 {
     free(r->order);
+    free(r->dx);
+    vkdp_ftpart_destroy(r->ft);
     vkdp_ckpt_state_free(&r->st);
     vkdp_head_destroy(r->h);
     vkdp_session_close(&r->s);
@@ -210,7 +276,11 @@ static int resume(run *r)
                    (unsigned long long)st->seed, st->validation_split);
     if (vkdp_finetune_check_resume(&ck, st, err, sizeof err) != 0)
         VKDP_FATAL("cannot resume from %s: %s", ckpath, err);
+    if (ck.epoch >= t->epochs && r->ft)
+        phase2_head(r, 0); /* its tensors come from the checkpoint next */
     vkdp_head_from_ckpt(r->h, &ck, ckpath);
+    if (r->ft)
+        vkdp_ftpart_from_ckpt(r->ft, &ck, ckpath);
     r->start_epoch = ck.epoch;
     r->start_step = (int)ck.step_in_epoch;
     st->global_step = ck.global_step;
@@ -243,7 +313,7 @@ static void epoch_begin(run *r, epoch *ep, int e)
     ep->t_run = vkdp_now();
     ep->trained_now = 0;
     char title[64];
-    snprintf(title, sizeof title, "Epoch %d/%d", e + 1, t->epochs);
+    snprintf(title, sizeof title, "Epoch %d/%d", e + 1, r->total_epochs);
     ep->pg = vkdp_progress_start(title, r->steps, t->log_interval);
 }
 
@@ -259,7 +329,7 @@ static void checkpoint_mid_epoch(run *r, const epoch *ep, int step)
     st->epoch_count = ep->tr.count;
     st->epoch_skipped = skipped;
     st->epoch_seconds = vkdp_now() - ep->t0;
-    write_checkpoint(st, r->h, r->t);
+    write_checkpoint(st, r->h, r->ft, r->t);
 }
 
 /* The epoch's remaining training steps: one head step per global batch, progress, per-step
@@ -271,7 +341,13 @@ static void train_epoch(run *r, epoch *ep)
     char m[256];
     vkdp_phase ph;
     const vkdp_augment_cfg aug = vkdp_augment_default_cfg();
-    if (t->augment)
+    const int phase2 = ep->e >= t->epochs;
+    const double lr = phase2 ? t->fine_tune_lr : t->lr;
+    const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0;
+    if (phase2)
+        vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
+                            t->plan.first_block, 1, t->augment ? &aug : NULL, (uint32_t)ep->e);
+    else if (t->augment)
         vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,
                                    &aug, (uint32_t)ep->e);
     else
@@ -282,25 +358,38 @@ static void train_epoch(run *r, epoch *ep)
         int n = vkdp_phase_step(&ph, step, &ep->tr.skipped);
         int64_t ng = global_count(n);
         vkdp_head_result res;
-        vkdp_head_train_step(r->h, ph.fb.x, ph.fb.labels, ph.fb.pos, n, ng, ep->e, &res);
+        if (phase2) {
+            int64_t it = vkdp_head_iterations(r->h); /* one optimizer: head and backbone share t */
+            vkdp_head_train_step_dx(r->h, ph.fb.x, ph.fb.labels, ph.fb.pos, n, ng, ep->e, &res, r->dx);
+            vkdp_ftpart_step(r->ft, r->dx, n, lr, it);
+        } else {
+            vkdp_head_train_step(r->h, ph.fb.x, ph.fb.labels, ph.fb.pos, n, ng, ep->e, &res);
+        }
         ep->tr.loss_sum += res.loss_sum;
         ep->tr.correct += res.correct;
         ep->tr.count += res.count;
         ep->trained_now += res.count;
         st->global_step++;
         vkdp_step_metrics sm = {st->global_step, res.count ? res.loss_sum / (double)res.count : NAN,
-                                res.count ? (double)res.correct / (double)res.count : NAN, t->lr};
+                                res.count ? (double)res.correct / (double)res.count : NAN, lr};
         vkdp_ckpt_add_step_metrics(st, &sm);
         metrics_str(m, sizeof m, &ep->tr);
         vkdp_progress_update(ep->pg, step + 1, m);
         test_kill_hook(st->global_step);
         test_stall_hook(st->global_step);
+        test_perturb_hook(r, st->global_step);
         vkdp_head_check_replicas(r->h, st->global_step, (int)t->check_replicas);
+        if (r->ft && t->check_replicas > 0 && st->global_step % t->check_replicas == 0)
+            vkdp_check_replicas(vkdp_ftpart_checksum(r->ft), st->global_step,
+                                "trainable backbone tensors and their Adam state");
         if (t->ckpt_every > 0 && st->global_step % t->ckpt_every == 0 && step + 1 < r->steps)
             checkpoint_mid_epoch(r, ep, step);
     }
     vkdp_phase_end(&ph);
     vkdp_watch_where("the end of epoch %d", ep->e + 1);
+    if (phase2)
+        vkdp_log("Fine-tuning: %.2f s of this epoch's training waited at the backbone gradients' allreduce "
+                 "after its own backward (slower ranks included; rank %d).\n", vkdp_ftpart_allreduce_wait(r->ft) - wait0, vkdp_rank());
 }
 
 /* Inference over the fixed validation order; sums over this rank, skipped over all ranks. */
@@ -312,7 +401,11 @@ static sums validate(run *r, int e)
     if (!r->t->feature_cache)
         vkdp_featcache_reset(r->s.fc);
     vkdp_phase ph;
-    vkdp_phase_begin(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0);
+    if (e >= r->t->epochs)
+        vkdp_phase_begin_ft(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0, r->ft,
+                            r->t->plan.first_block, 0, NULL, 0);
+    else
+        vkdp_phase_begin(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0);
     for (int step = 0; step < r->vsteps; step++) {
         vkdp_watch_where("validation step %d of %d (epoch %d)", step + 1, r->vsteps, e + 1);
         int n = vkdp_phase_step(&ph, step, &va.skipped);
@@ -366,7 +459,7 @@ static void checkpoint_epoch_end(run *r, int e)
     st->epoch_loss_sum = 0;
     st->epoch_correct = st->epoch_count = st->epoch_skipped = 0;
     st->epoch_seconds = 0;
-    write_checkpoint(st, r->h, r->t);
+    write_checkpoint(st, r->h, r->ft, r->t);
 }
 
 /* Rank 0 locks --out for this job alone before anything else, so that a second job given the
@@ -387,8 +480,8 @@ static void probe_out_dir(run *r)
 {
     if (vkdp_rank() != 0)
         return;
-    vkdp_ckpt_state_from_head(&r->st, r->h);
-    uint64_t bytes = vkdp_ckpt_estimate_bytes(&r->st, (int64_t)r->t->epochs * r->steps, r->t->epochs);
+    state_tensors(&r->st, r->h, r->ft);
+    uint64_t bytes = vkdp_ckpt_estimate_bytes(&r->st, (int64_t)r->total_epochs * r->steps, r->total_epochs);
     char err[4096];
     if (vkdp_ckpt_dir_probe(r->t->out_dir, bytes, err, sizeof err) != 0)
         VKDP_FATAL("%s", err);
@@ -416,9 +509,22 @@ int vkdp_train_run(const vkdp_train_opts *t)
                  "sample); the feature cache is off for training images (the backbone runs on every "
                  "training batch)%s.\n",
                  t->feature_cache ? "; validation images are not augmented and stay cached" : "");
-    for (int e = r.start_epoch; e < t->epochs; e++) {
+    if (r.ft) {
+        char plan[256];
+        vkdp_finetune_describe(&t->plan, plan, sizeof plan);
+        vkdp_log("Phase 2 after epoch %d: %s; %d epoch(s) at --fine-tune-lr %g with a new Adam for head and "
+                 "backbone; BatchNormalization frozen; the frozen part runs on every image of every step "
+                 "(no feature cache in phase 2).\n",
+                 t->epochs, plan, t->fine_tune_epochs, t->fine_tune_lr);
+    }
+    for (int e = r.start_epoch; e < r.total_epochs; e++) {
         epoch ep;
         epoch_begin(&r, &ep, e);
+        if (e == t->epochs && ep.s0 == 0 && r.ft) {
+            phase2_head(&r, 0);
+            vkdp_ftpart_reset_adam(r.ft);
+            vkdp_log("Fine-tuning from %s (epoch %d of %d).\n", t->plan.from, e + 1, r.total_epochs);
+        }
         train_epoch(&r, &ep);
         double train_s = vkdp_now() - ep.t_run;
         int64_t skipped = global_skipped(&ep);
@@ -431,8 +537,8 @@ int vkdp_train_run(const vkdp_train_opts *t)
             vkdp_csv_log_append(t->csv_log, has_val, &r.st.epoch_m[r.st.nepochs_m - 1]);
         test_hold_hook(&r, e + 1);
     }
-    if (r.start_epoch >= t->epochs)
-        vkdp_log("Nothing to do: the checkpoint already has %d of %d epoch(s).\n", r.start_epoch, t->epochs);
+    if (r.start_epoch >= r.total_epochs)
+        vkdp_log("Nothing to do: the checkpoint already has %d of %d epoch(s).\n", r.start_epoch, r.total_epochs);
     run_close(&r);
     vkdp_ckpt_lock_release(lock);
     vkdp_watchdog_stop();

@@ -1,0 +1,58 @@
+/* Fine-tuning's trainable part of the backbone on the device (docs/fine-tuning.md, phase 2): from
+ * the frozen part's boundary activation to the pooled features, with the tape its backward needs,
+ * and the exact data-parallel weight update: per-sample weight-gradient partials rounded to int64
+ * fixed point (grad_fx_add), reduced over ranks in int64 buckets (vkdp/dist/bucket.h), then Adam
+ * on the flat tensors. Every cross-sample sum is an integer sum, so the trained tensors are the
+ * same bits for any number of ranks. Today's trainable part: top_conv (kernel only; top_bn frozen,
+ * swish, global average pool). forward and step are collectives as the head's are: every rank calls
+ * them the same number of times (n_local may be 0). */
+#ifndef VKDP_FT_PART_H
+#define VKDP_FT_PART_H
+#include <stdint.h>
+
+#include "vkdp/model/effnet.h"
+#include "vkdp/model/finetune_plan.h"
+#include "vkdp/vk/vk.h"
+
+typedef struct vkdp_ftpart vkdp_ftpart;
+
+/* The trainable tensors start as net's file tensors; Adam moments zero. boundary_floats: floats
+ * per image of the activation entering the plan's first layer; cap: most samples per call; seed:
+ * drop connect's Philox key. */
+vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
+                                size_t boundary_floats, int cap, uint64_t seed);
+void vkdp_ftpart_destroy(vkdp_ftpart *p);
+
+/* x [n, boundary_floats] -> pooled [n, 1280]; keeps the tape for vkdp_ftpart_step. gpos: the
+ * samples' global indices in the epoch for training (drop connect in the trainable residual
+ * blocks, docs/fine-tuning.md section 1), NULL for inference. */
+void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *gpos, uint32_t epoch,
+                         float *pooled);
+/* Drop connect's per-sample scale in block b (0..15) at training: 0 (dropped) or 1/(1 - rate),
+ * rate = 0.2 b / 16, kept iff the Philox draw of (seed; 0x44430000 + b, gpos, epoch) >= rate. */
+float vkdp_ftpart_drop_scale(uint64_t seed, uint32_t epoch, int64_t gpos, int b);
+/* From dpooled [n, 1280] (the batch loss's gradient at the pooled features, the head's dx) of the
+ * last forward: the global weight gradient (collective, exact), then one Adam update at learning
+ * rate lr with iterations updates done before it (Keras' t = iterations + 1). */
+void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, int64_t iterations);
+
+/* Seconds this rank has waited for the gradient allreduce after its backward (the part the
+ * backward did not hide), over all steps. */
+double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p);
+
+/* Checksum of every trainable tensor and its Adam moments, for vkdp_check_replicas. */
+uint64_t vkdp_ftpart_checksum(vkdp_ftpart *p);
+
+/* The trainable tensors, in the plan's order (vkdp_finetune_tensors): weights, Adam m, Adam v. */
+int vkdp_ftpart_count(const vkdp_ftpart *p);
+const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i);
+typedef enum { VKDP_FT_WEIGHT, VKDP_FT_ADAM_M, VKDP_FT_ADAM_V } vkdp_ft_kind;
+void vkdp_ftpart_get(vkdp_ftpart *p, vkdp_ft_kind k, int i, float *dst);
+void vkdp_ftpart_set(vkdp_ftpart *p, vkdp_ft_kind k, int i, const float *src);
+/* The last step's global gradient of tensor i (the int64 sum over all ranks' samples, as float):
+ * what Adam was given; for tests. */
+void vkdp_ftpart_last_grad(vkdp_ftpart *p, int i, float *dst);
+/* Zero Adam moments (a new optimizer, as Keras' recompile at the switch to phase 2). */
+void vkdp_ftpart_reset_adam(vkdp_ftpart *p);
+
+#endif

@@ -1,0 +1,533 @@
+/* Fine-tuning's trainable part on the device with exact data-parallel updates; see
+ * include/vkdp/model/ft_part.h. The MBConv blocks run one sample per recorded forward/backward
+ * (vkdp/model/block_dev.h sums weight gradients over its batch in float, so a batch of one makes
+ * them per-sample partials); top_conv runs batched with per-sample weight-gradient dispatches. */
+#include "vkdp/model/ft_part.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkdp/core/common.h"
+#include "vkdp/core/rng.h"
+#include "vkdp/dist/bucket.h"
+#include "vkdp/model/block_dev.h"
+#include "vkdp/model/effnet_grad.h"
+#include "vkdp/model/head.h"
+#include "vkdp/ops/backbone_ops.h"
+#include "vkdp/ops/grad_ops.h"
+#include "vkdp/ops/head_fx.h"
+#include "vkdp/ops/head_ops.h"
+#include "vkdp/ops/head_ref.h"
+#include "vkdp/ops/map.h"
+#include "vkdp/ops/ops.h"
+
+/* DDP's bucket sizes: a small first bucket so the first reduction starts early */
+#define FT_FIRST_BUCKET_BYTES (1u << 20)
+#define FT_BUCKET_BYTES (25u << 20)
+#define FT_MAX_TENSORS 128
+#define FT_TOP VKDP_EFFNET_BLOCKS
+/* drop connect's Philox stream: counter word 0 (docs/fine-tuning.md section 6) */
+#define FT_DROP_STREAM 0x44430000u
+/* floats between two samples' drop-connect scales: any storage-buffer offset alignment up to 256 */
+#define FT_DROP_STRIDE 64
+
+/* One trainable tensor's device state. */
+typedef struct {
+    vkdp_buf *w;        /* the master weights (top_conv: owned; a block's: its vkdp_block_dev's) */
+    vkdp_buf *m, *v;    /* Adam moments */
+    vkdp_buf *g;        /* what grad_fx_add reads: top_conv's per-sample partials, a block's gradient */
+    vkdp_buf *acc, *ovf;
+    int block;          /* index among the trainable blocks; -1: top_conv */
+} ft_tensor;
+
+struct vkdp_ftpart {
+    vkdp_device *dev;
+    vkdp_cmd *cmd;
+    vkdp_finetune_tensor t[FT_MAX_TENSORS];
+    ft_tensor ft[FT_MAX_TENSORS];
+    int nt, cap;
+    int64_t params;
+    double beta1, beta2, epsilon;
+    int first, nb;                    /* first trainable block, trainable block count */
+    uint64_t seed;
+    const vkdp_effnet *net;           /* the architecture (blocks' flags), not the weights */
+    vkdp_buf *drop;                   /* [cap][nb] drop-connect scales, FT_DROP_STRIDE apart */
+    float *drop_host;
+    vkdp_block_dev bd[VKDP_EFFNET_BLOCKS];
+    vkdp_block_dev_grads bg[VKDP_EFFNET_BLOCKS];
+    vkdp_buf *act[VKDP_EFFNET_BLOCKS + 1], *dact[VKDP_EFFNET_BLOCKS + 1]; /* [cap, H, W, C] at each boundary */
+    int H[VKDP_EFFNET_BLOCKS + 1], C[VKDP_EFFNET_BLOCKS + 1];
+    vkdp_block_dev_tape *tape;        /* [cap][nb], of the last forward's ntape samples */
+    int ntape;
+    uint32_t P, K, N;                 /* top_conv: positions per image, input and output channels */
+    vkdp_buf *top_w, *scale, *shift, *zero; /* top_bn frozen, and the bias-free conv's zero bias */
+    vkdp_buf *z, *a, *pooled, *dp, *partial;
+    int last_n;                       /* samples of the last forward */
+    vkdp_buckets *bk;                 /* the trainable tensors, then one overflow counter */
+    double wait_s;                    /* seconds waited for the buckets' allreduce, all steps */
+    uint32_t *ovf_host;
+};
+
+float vkdp_ftpart_drop_scale(uint64_t seed, uint32_t epoch, int64_t gpos, int b)
+{
+    double rate = vkdp_effnet_drop_rate(b);
+    vkdp_dropout_key k = {seed, epoch, 1, (float)rate, 0};
+    return vkdp_drop_connect_scale(rate, vkdp_dropout_keep(&k, (uint64_t)gpos, FT_DROP_STREAM + (uint32_t)b));
+}
+
+static vkdp_buf *fbuf(vkdp_device *dev, size_t n, size_t elem, const char *name)
+{
+    return vkdp_buf_create(dev, (n ? n : 1) * elem, name);
+}
+
+static const float *file_tensor(const vkdp_effnet *net, const char *name, int64_t numel)
+{
+    const vkdp_tensor *t = vkdp_effnet_tensor(net, name);
+    if (!t)
+        VKDP_FATAL("%s: tensor %s not loaded", net->path, name);
+    int64_t k = 1;
+    for (int i = 0; i < t->rank; i++)
+        k *= t->shape[i];
+    if (k != numel)
+        VKDP_FATAL("%s: tensor %s has %lld values, expected %lld", net->path, name, (long long)k,
+                   (long long)numel);
+    return t->data;
+}
+
+/* top_bn as scale/shift, with the variance checked as the block references do */
+static void top_bn(vkdp_ftpart *p, const vkdp_effnet *net)
+{
+    static const char *const names[4] = {"gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"};
+    const float *bn[4];
+    for (int i = 0; i < 4; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "top_bn/top_bn/%s", names[i]);
+        bn[i] = file_tensor(net, name, p->N);
+    }
+    for (uint32_t c = 0; c < p->N; c++)
+        if (!isfinite(bn[3][c]) || !(bn[3][c] + VKDP_EFFNET_BN_EPS > 0))
+            VKDP_FATAL("%s: top_bn/moving_variance:0[%u] = %g: not a variance", net->path, c, (double)bn[3][c]);
+    float *scale = vkdp_xmalloc(p->N * sizeof *scale), *shift = vkdp_xmalloc(p->N * sizeof *shift);
+    vkdp_bn_frozen_affine((int)p->N, bn[0], bn[1], bn[2], bn[3], VKDP_EFFNET_BN_EPS, scale, shift);
+    p->scale = fbuf(p->dev, p->N, 4, "ft_top_bn_scale");
+    p->shift = fbuf(p->dev, p->N, 4, "ft_top_bn_shift");
+    p->zero = fbuf(p->dev, p->N, 4, "ft_zero_bias");
+    vkdp_buf_upload(p->scale, 0, scale, p->N * sizeof *scale);
+    vkdp_buf_upload(p->shift, 0, shift, p->N * sizeof *shift);
+    memset(scale, 0, p->N * sizeof *scale);
+    vkdp_buf_upload(p->zero, 0, scale, p->N * sizeof *scale);
+    free(scale);
+    free(shift);
+}
+
+/* The trainable blocks on the device (weights from net's file tensors) and each boundary's shape. */
+static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundary_floats)
+{
+    const int in0 = p->first < FT_TOP ? net->blocks[p->first].in_ch : (int)p->K;
+    int H = (int)lround(sqrt((double)(boundary_floats / (size_t)in0)));
+    if ((size_t)H * (size_t)H * (size_t)in0 != boundary_floats)
+        VKDP_FATAL("fine-tuning: boundary of %zu floats is not a square image of %d channels", boundary_floats, in0);
+    for (int k = 0; k < p->nb; k++) {
+        const vkdp_mbconv *a = &net->blocks[p->first + k];
+        char err[1024];
+        vkdp_block_weights w;
+        if (vkdp_block_weights_get(net, p->first + k, &w, err, sizeof err) != 0)
+            VKDP_FATAL("%s", err);
+        vkdp_block_dev_create(p->dev, &w, &p->bd[k]);
+        vkdp_block_weights_free(&w);
+        vkdp_block_dev_grads_create(p->dev, a, &p->bg[k]);
+        p->H[k] = H;
+        p->C[k] = a->in_ch;
+        H = vkdp_dw_geom_keras(H, H, a->exp_ch, a->kernel, a->stride).Ho;
+    }
+    p->H[p->nb] = H;
+    p->C[p->nb] = (int)p->K;
+    p->P = (uint32_t)(H * H);
+    for (int k = 0; k <= p->nb; k++) {
+        size_t n = (size_t)p->cap * p->H[k] * p->H[k] * p->C[k];
+        p->act[k] = fbuf(p->dev, n, 4, "ft_act");
+        p->dact[k] = k > 0 ? fbuf(p->dev, n, 4, "ft_dact") : NULL;
+    }
+    const size_t slots = (size_t)p->cap * (size_t)(p->nb ? p->nb : 1);
+    p->tape = vkdp_xcalloc(slots, sizeof *p->tape);
+    p->drop = fbuf(p->dev, slots * FT_DROP_STRIDE, 4, "ft_drop_scale");
+    p->drop_host = vkdp_xcalloc(slots * FT_DROP_STRIDE, sizeof *p->drop_host);
+}
+
+/* Tensor i's block and buffers, from its path "<block>_<layer>/<block>_<layer>/<weight>". */
+static void bind_tensor(vkdp_ftpart *p, const vkdp_effnet *net, int i)
+{
+    const vkdp_finetune_tensor *t = &p->t[i];
+    ft_tensor *f = &p->ft[i];
+    f->m = fbuf(p->dev, (size_t)t->numel, 4, "ft_adam_m");
+    f->v = fbuf(p->dev, (size_t)t->numel, 4, "ft_adam_v");
+    f->acc = fbuf(p->dev, (size_t)t->numel, 8, "ft_grad_fx");
+    f->ovf = fbuf(p->dev, (size_t)t->numel, 4, "ft_grad_ovf");
+    if (!strcmp(t->path, "top_conv/top_conv/kernel:0")) {
+        f->block = -1;
+        f->w = p->top_w;
+        f->g = p->partial;
+        return;
+    }
+    f->block = -1;
+    for (int k = 0; k < p->nb; k++) {
+        const char *bn = net->blocks[p->first + k].name;
+        size_t l = strlen(bn);
+        if (!strncmp(t->path, bn, l) && t->path[l] == '_')
+            f->block = k;
+    }
+    const char *layer = f->block >= 0 ? t->path + strlen(net->blocks[p->first + f->block].name) + 1 : "";
+    const char *weight = strrchr(t->path, '/') + 1;
+    const int bias = !strcmp(weight, "bias:0");
+    const vkdp_block_dev *d = f->block >= 0 ? &p->bd[f->block] : NULL;
+    const vkdp_block_dev_grads *g = f->block >= 0 ? &p->bg[f->block] : NULL;
+#define LAYER(name) (!strncmp(layer, name "/", sizeof name))
+    if (!d)
+        f->w = NULL;
+    else if (LAYER("expand_conv"))
+        f->w = d->expand_w, f->g = g->expand_w;
+    else if (LAYER("dwconv"))
+        f->w = d->dw_w, f->g = g->dw_w;
+    else if (LAYER("se_reduce"))
+        f->w = bias ? d->se_reduce_b : d->se_reduce_w, f->g = bias ? g->se_reduce_b : g->se_reduce_w;
+    else if (LAYER("se_expand"))
+        f->w = bias ? d->se_expand_b : d->se_expand_w, f->g = bias ? g->se_expand_b : g->se_expand_w;
+    else if (LAYER("project_conv"))
+        f->w = d->project_w, f->g = g->project_w;
+#undef LAYER
+    if (!f->w || !f->g || vkdp_buf_size(f->w) != (uint64_t)t->numel * 4)
+        VKDP_FATAL("fine-tuning: no device tensor for %s", t->path);
+}
+
+vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
+                                size_t boundary_floats, int cap, uint64_t seed)
+{
+    if (plan->first_block < 0 || plan->first_block > VKDP_EFFNET_BLOCKS)
+        VKDP_FATAL("fine-tuning plan %s: first trainable block %d is not one of block1a..top_conv", plan->from,
+                   plan->first_block);
+    vkdp_ftpart *p = vkdp_xcalloc(1, sizeof *p);
+    p->dev = dev;
+    p->cmd = vkdp_cmd_create(dev);
+    p->cap = cap < 1 ? 1 : cap;
+    p->nt = vkdp_finetune_tensors(plan, p->t, FT_MAX_TENSORS);
+    if (p->nt > FT_MAX_TENSORS || p->nt < 1 || strcmp(p->t[0].path, "top_conv/top_conv/kernel:0"))
+        VKDP_FATAL("fine-tuning plan %s: unexpected trainable tensors", plan->from);
+    p->params = plan->params;
+    p->first = plan->first_block;
+    p->nb = FT_TOP - p->first;
+    p->seed = seed;
+    p->net = net;
+    vkdp_head_cfg hc;
+    vkdp_head_cfg_default(&hc); /* one optimizer for head and backbone: the same Adam constants */
+    p->beta1 = hc.beta1, p->beta2 = hc.beta2, p->epsilon = hc.epsilon;
+    p->K = (uint32_t)p->t[0].shape[2];
+    p->N = (uint32_t)p->t[0].shape[3];
+    if (p->N != VKDP_EFFNET_FEATURES)
+        VKDP_FATAL("fine-tuning plan %s: top_conv has %u outputs", plan->from, p->N);
+    blocks_create(p, net, boundary_floats);
+    top_bn(p, net);
+    const size_t c = (size_t)p->cap, P = p->P;
+    p->top_w = fbuf(dev, (size_t)p->t[0].numel, 4, "ft_top_conv_w");
+    vkdp_buf_upload(p->top_w, 0, file_tensor(net, p->t[0].path, p->t[0].numel), (uint64_t)p->t[0].numel * 4);
+    p->z = fbuf(dev, c * P * p->N, 4, "ft_tape_top_z");
+    p->a = fbuf(dev, c * P * p->N, 4, "ft_top_act");
+    p->pooled = fbuf(dev, c * p->N, 4, "ft_pooled");
+    p->dp = fbuf(dev, c * p->N, 4, "ft_dpooled");
+    p->partial = fbuf(dev, c * (size_t)p->t[0].numel, 4, "ft_top_grad_partials");
+    size_t elems[FT_MAX_TENSORS + 1], most = 0;
+    for (int i = 0; i < p->nt; i++) {
+        bind_tensor(p, net, i);
+        elems[i] = (size_t)p->t[i].numel;
+        most = elems[i] > most ? elems[i] : most;
+    }
+    vkdp_ftpart_reset_adam(p);
+    p->ovf_host = vkdp_xmalloc(most * sizeof *p->ovf_host);
+    elems[p->nt] = 1;
+    p->bk = vkdp_buckets_create(elems, p->nt + 1, FT_FIRST_BUCKET_BYTES, FT_BUCKET_BYTES);
+    return p;
+}
+
+static void tapes_free(vkdp_ftpart *p)
+{
+    for (int i = 0; i < p->ntape * p->nb; i++)
+        vkdp_block_dev_tape_free(&p->tape[i]);
+    p->ntape = 0;
+}
+
+void vkdp_ftpart_destroy(vkdp_ftpart *p)
+{
+    if (!p)
+        return;
+    tapes_free(p);
+    for (int i = 0; i < p->nt; i++) {
+        vkdp_buf *b[] = {p->ft[i].m, p->ft[i].v, p->ft[i].acc, p->ft[i].ovf};
+        for (size_t j = 0; j < VKDP_ARRAY_LEN(b); j++)
+            vkdp_buf_destroy(b[j]);
+    }
+    for (int k = 0; k < p->nb; k++) {
+        vkdp_block_dev_free(&p->bd[k]);
+        vkdp_block_dev_grads_free(&p->bg[k]);
+    }
+    for (int k = 0; k <= p->nb; k++) {
+        vkdp_buf_destroy(p->act[k]);
+        vkdp_buf_destroy(p->dact[k]);
+    }
+    vkdp_buf *b[] = {p->top_w, p->scale, p->shift, p->zero, p->z, p->a, p->pooled, p->dp, p->partial, p->drop};
+    for (size_t i = 0; i < VKDP_ARRAY_LEN(b); i++)
+        vkdp_buf_destroy(b[i]);
+    vkdp_buckets_destroy(p->bk);
+    vkdp_cmd_destroy(p->cmd);
+    free(p->tape);
+    free(p->drop_host);
+    free(p->ovf_host);
+    free(p);
+}
+
+static void check_n(const vkdp_ftpart *p, int n)
+{
+    if (n < 0 || n > p->cap)
+        VKDP_FATAL("fine-tuning: %d samples in one call, at most %d", n, p->cap);
+}
+
+/* Sample s's slice of the activation (or gradient) buffer at boundary k. */
+static vkdp_view at(const vkdp_ftpart *p, vkdp_buf *b, int k, int s)
+{
+    uint64_t bytes = (uint64_t)p->H[k] * p->H[k] * p->C[k] * 4;
+    return vkdp_slice(b, (uint64_t)s * bytes, bytes);
+}
+
+/* Sample s's drop-connect scale in trainable block k (uploaded by forward), or none. */
+static vkdp_view drop_view(const vkdp_ftpart *p, const int64_t *gpos, int s, int k)
+{
+    const vkdp_view none = {0};
+    if (!gpos || !p->net->blocks[p->first + k].has_residual)
+        return none;
+    return vkdp_slice(p->drop, (uint64_t)(s * p->nb + k) * FT_DROP_STRIDE * 4, 4);
+}
+
+void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *gpos, uint32_t epoch,
+                         float *pooled)
+{
+    check_n(p, n);
+    tapes_free(p);
+    p->last_n = n;
+    if (n == 0)
+        return;
+    const size_t M = (size_t)n * p->P;
+    vkdp_buf_upload(p->act[0], 0, x, (uint64_t)n * p->H[0] * p->H[0] * p->C[0] * sizeof *x);
+    if (gpos && p->nb > 0) {
+        for (int s = 0; s < n; s++)
+            for (int k = 0; k < p->nb; k++)
+                p->drop_host[(size_t)(s * p->nb + k) * FT_DROP_STRIDE] =
+                    vkdp_ftpart_drop_scale(p->seed, epoch, gpos[s], p->first + k);
+        vkdp_buf_upload(p->drop, 0, p->drop_host, (uint64_t)n * p->nb * FT_DROP_STRIDE * 4);
+    }
+    vkdp_cmd *c = p->cmd;
+    vkdp_cmd_begin(c);
+    /* the blocks one sample at a time: their backward's weight gradients are then per sample */
+    for (int s = 0; s < n; s++)
+        for (int k = 0; k < p->nb; k++)
+            vkdp_block_dev_forward(c, p->dev, &p->bd[k], 1, p->H[k], p->H[k], at(p, p->act[k], k, s),
+                                   drop_view(p, gpos, s, k), &p->tape[s * p->nb + k],
+                                   at(p, p->act[k + 1], k + 1, s));
+    p->ntape = n;
+    /* top_conv (no bias) -> frozen BN -> swish, keeping z = bn(conv) for swish's backward; both from
+     * the conv's output with the same float operations (as block_dev does) */
+    vkdp_conv1x1_args ca = {.M = (uint32_t)M, .K = p->K, .N = p->N, .act = VKDP_ACT_NONE,
+                            .x = vkdp_whole(p->act[p->nb]), .w = vkdp_whole(p->top_w),
+                            .bias = vkdp_whole(p->zero), .y = vkdp_whole(p->a)};
+    vkdp_op_conv1x1(c, p->dev, &ca, "ft_top_conv");
+    vkdp_op_bn_frozen(c, p->dev, M * p->N, p->N, VKDP_ACT_NONE, vkdp_whole(p->a), vkdp_whole(p->scale),
+                      vkdp_whole(p->shift), vkdp_whole(p->z), "ft_top_bn");
+    vkdp_op_bn_frozen(c, p->dev, M * p->N, p->N, VKDP_ACT_SWISH, vkdp_whole(p->a), vkdp_whole(p->scale),
+                      vkdp_whole(p->shift), vkdp_whole(p->a), "ft_top_bn");
+    vkdp_op_gap(c, p->dev, (uint32_t)n, p->P, p->N, p->P, vkdp_whole(p->a), vkdp_whole(p->pooled), "ft_gap");
+    vkdp_cmd_end(c);
+    vkdp_cmd_submit(c);
+    vkdp_buf_download(p->pooled, 0, pooled, (uint64_t)n * p->N * sizeof *pooled);
+}
+
+/* Records acc += the int64 fixed point of S per-sample partials g (in chunks within the binding limit). */
+static void fx_add(vkdp_ftpart *p, const ft_tensor *f, int64_t numel, int S)
+{
+    const uint64_t gs = (uint64_t)numel * 4, per = vkdp_max_binding_bytes(p->dev) / gs;
+    if (per < 1)
+        VKDP_FATAL("fine-tuning: one sample's gradient (%llu bytes) exceeds the device's binding limit",
+                   (unsigned long long)gs);
+    for (int s = 0; s < S; s += (int)per) {
+        uint32_t k = (uint32_t)(S - s < (int)per ? S - s : (int)per);
+        vkdp_op_grad_fx_add(p->cmd, p->dev, k, (uint64_t)numel, VKDP_FX_GRAD_SHIFT, vkdp_slice(f->g, s * gs, k * gs),
+                            vkdp_whole(f->acc), vkdp_whole(f->ovf), "ft_grad_fx_add");
+    }
+}
+
+/* The tensors of trainable block k (-1: top_conv) are summed on the device: their int64 sums into
+ * the bucket block, which starts the allreduce of every bucket they complete while the rest of the
+ * backward runs; returns their overflow count. */
+static int64_t hand_over(vkdp_ftpart *p, int k, int64_t *block)
+{
+    int64_t ovf = 0;
+    for (int i = 0; i < p->nt; i++) {
+        if (p->ft[i].block != k)
+            continue;
+        vkdp_buf_download(p->ft[i].acc, 0, block + vkdp_buckets_offset(p->bk, i), (uint64_t)p->t[i].numel * 8);
+        vkdp_buf_download(p->ft[i].ovf, 0, p->ovf_host, (uint64_t)p->t[i].numel * 4);
+        for (int64_t j = 0; j < p->t[i].numel; j++)
+            ovf += p->ovf_host[j];
+        vkdp_buckets_ready(p->bk, i);
+    }
+    return ovf;
+}
+
+/* This rank's exact weight-gradient sums into the bucket block, handed to the buckets block by
+ * block as the backward completes them (one submission for top_conv, one per block); returns the
+ * overflow count. */
+static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t *block)
+{
+    const size_t M = (size_t)n * p->P;
+    const uint64_t xs = (uint64_t)p->P * p->K * 4, ys = (uint64_t)p->P * p->N * 4, gs = (uint64_t)p->t[0].numel * 4;
+    vkdp_buf_upload(p->dp, 0, dpooled, (uint64_t)n * p->N * sizeof *dpooled);
+    vkdp_cmd *c = p->cmd;
+    const vkdp_view none = {0};
+    vkdp_cmd_begin(c);
+    for (int i = 0; i < p->nt; i++) {
+        vkdp_cmd_fill(c, vkdp_whole(p->ft[i].acc), 0);
+        vkdp_cmd_fill(c, vkdp_whole(p->ft[i].ovf), 0);
+    }
+    /* GAP, swish and frozen BN backward into a (the activation itself is not needed again) */
+    vkdp_op_gap_grad(c, p->dev, (uint32_t)n, p->P, p->N, 0, vkdp_whole(p->dp), vkdp_whole(p->a), NULL);
+    vkdp_op_map(c, p->dev, &vkdp_rec_swish_grad, (uint32_t)(M * p->N),
+                (vkdp_view[]){vkdp_whole(p->z), vkdp_whole(p->a)}, vkdp_whole(p->a), NULL);
+    vkdp_op_bn_frozen_grad(c, p->dev, M * p->N, p->N, vkdp_whole(p->a), vkdp_whole(p->scale),
+                           vkdp_whole(p->a), NULL);
+    /* one top_conv weight-gradient partial per sample (its own positions only: no cross-sample
+     * float sum); its input gradient is per row, so batched */
+    vkdp_buf *x = p->act[p->nb];
+    for (int s = 0; s < n; s++)
+        vkdp_op_conv1x1_grad(c, p->dev, p->P, p->K, p->N, vkdp_slice(x, s * xs, xs), vkdp_whole(p->top_w),
+                             vkdp_slice(p->a, s * ys, ys), none, vkdp_slice(p->partial, s * gs, gs), none,
+                             "ft_top_conv_grad");
+    fx_add(p, &p->ft[0], p->t[0].numel, n);
+    if (p->nb > 0)
+        vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)M, p->K, p->N, vkdp_whole(x), vkdp_whole(p->top_w),
+                             vkdp_whole(p->a), vkdp_whole(p->dact[p->nb]), none, none, "ft_top_conv_dx");
+    vkdp_cmd_end(c);
+    vkdp_cmd_submit(c);
+    int64_t ovf = hand_over(p, -1, block);
+    /* the blocks backwards, one sample at a time, each sample's gradients added in int64 at once */
+    for (int k = p->nb - 1; k >= 0; k--) {
+        vkdp_cmd_begin(c);
+        for (int s = 0; s < n; s++) {
+            vkdp_block_dev_backward(c, p->dev, &p->bd[k], &p->tape[s * p->nb + k], at(p, p->dact[k + 1], k + 1, s),
+                                    k > 0 ? at(p, p->dact[k], k, s) : none, &p->bg[k]);
+            for (int i = 1; i < p->nt; i++)
+                if (p->ft[i].block == k)
+                    fx_add(p, &p->ft[i], p->t[i].numel, 1);
+        }
+        vkdp_cmd_end(c);
+        vkdp_cmd_submit_async(c);
+        vkdp_buckets_progress(p->bk);
+        vkdp_cmd_wait(c);
+        ovf += hand_over(p, k, block);
+    }
+    return ovf;
+}
+
+void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, int64_t iterations)
+{
+    check_n(p, n);
+    if (n != p->last_n)
+        VKDP_FATAL("fine-tuning: backward of %d samples after a forward of %d", n, p->last_n);
+    int64_t *block = vkdp_buckets_data(p->bk);
+    int64_t ovf = 0;
+    if (n > 0) {
+        ovf = local_grads(p, dpooled, n, block);
+    } else { /* no samples here: zero sums, in the same collectives */
+        memset(block, 0, (size_t)p->params * sizeof *block);
+        for (int i = 0; i < p->nt; i++)
+            vkdp_buckets_ready(p->bk, i);
+    }
+    tapes_free(p);
+    block[vkdp_buckets_offset(p->bk, p->nt)] = ovf;
+    vkdp_buckets_ready(p->bk, p->nt);
+    p->wait_s += vkdp_buckets_wait(p->bk);
+    ovf = block[vkdp_buckets_offset(p->bk, p->nt)];
+    if (ovf != 0)
+        VKDP_FATAL("fine-tuning: %lld backbone weight-gradient term(s) are not finite or beyond the "
+                   "fixed-point range (|term| > 2^%d): the run diverged",
+                   (long long)ovf, VKDP_FX_LIMIT_LOG2 - VKDP_FX_GRAD_SHIFT);
+    /* Adam as the head's (trainer/model/head.c), every rank the same bits */
+    float t = (float)(iterations + 1);
+    float b1p = powf((float)p->beta1, t), b2p = powf((float)p->beta2, t);
+    float alpha = (float)lr * sqrtf(1.0f - b2p) / (1.0f - b1p);
+    vkdp_cmd_begin(p->cmd);
+    for (int i = 0; i < p->nt; i++) {
+        ft_tensor *f = &p->ft[i];
+        vkdp_buf_upload(f->acc, 0, block + vkdp_buckets_offset(p->bk, i), (uint64_t)p->t[i].numel * 8);
+        vkdp_op_adam(p->cmd, p->dev, vkdp_whole(f->acc), vkdp_whole(f->w), vkdp_whole(f->m), vkdp_whole(f->v),
+                     p->t[i].numel, alpha, (float)(1.0 - p->beta1), (float)(1.0 - p->beta2), (float)p->epsilon);
+    }
+    vkdp_cmd_end(p->cmd);
+    vkdp_cmd_submit(p->cmd);
+    p->last_n = -1;
+}
+
+int vkdp_ftpart_count(const vkdp_ftpart *p) { return p->nt; }
+
+double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p) { return p->wait_s; }
+
+uint64_t vkdp_ftpart_checksum(vkdp_ftpart *p)
+{
+    uint64_t c = 0;
+    for (int i = 0; i < p->nt; i++) {
+        float *buf = vkdp_xmalloc((size_t)p->t[i].numel * sizeof *buf);
+        for (int k = VKDP_FT_WEIGHT; k <= VKDP_FT_ADAM_V; k++) {
+            vkdp_ftpart_get(p, (vkdp_ft_kind)k, i, buf);
+            c = vkdp_fnv1a64(buf, (size_t)p->t[i].numel * sizeof *buf, c);
+        }
+        free(buf);
+    }
+    return c;
+}
+
+const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i)
+{
+    if (i < 0 || i >= p->nt)
+        VKDP_FATAL("fine-tuning tensor %d of %d", i, p->nt);
+    return &p->t[i];
+}
+
+static vkdp_buf *kind_buf(vkdp_ftpart *p, vkdp_ft_kind k, int i)
+{
+    vkdp_ftpart_tensor(p, i);
+    return k == VKDP_FT_WEIGHT ? p->ft[i].w : k == VKDP_FT_ADAM_M ? p->ft[i].m : p->ft[i].v;
+}
+
+void vkdp_ftpart_get(vkdp_ftpart *p, vkdp_ft_kind k, int i, float *dst)
+{
+    vkdp_buf_download(kind_buf(p, k, i), 0, dst, (uint64_t)p->t[i].numel * 4);
+}
+
+void vkdp_ftpart_set(vkdp_ftpart *p, vkdp_ft_kind k, int i, const float *src)
+{
+    vkdp_buf_upload(kind_buf(p, k, i), 0, src, (uint64_t)p->t[i].numel * 4);
+}
+
+void vkdp_ftpart_last_grad(vkdp_ftpart *p, int i, float *dst)
+{
+    const int64_t *g = vkdp_buckets_data(p->bk) + vkdp_buckets_offset(p->bk, i);
+    for (int64_t j = 0; j < vkdp_ftpart_tensor(p, i)->numel; j++)
+        dst[j] = (float)vkdp_fx_to_double(g[j], VKDP_FX_GRAD_SHIFT);
+}
+
+void vkdp_ftpart_reset_adam(vkdp_ftpart *p)
+{
+    for (int i = 0; i < p->nt; i++) {
+        float *zero = vkdp_xcalloc((size_t)p->t[i].numel, sizeof *zero);
+        vkdp_buf_upload(p->ft[i].m, 0, zero, (uint64_t)p->t[i].numel * 4);
+        vkdp_buf_upload(p->ft[i].v, 0, zero, (uint64_t)p->t[i].numel * 4);
+        free(zero);
+    }
+}
