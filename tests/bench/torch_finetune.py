@@ -31,7 +31,7 @@ sys.path.insert(0, here)
 from augment_ref import contrast, flip, rotation_matrix, transform, translation_matrix  # noqa: E402
 from data_split_ref import keras_split  # noqa: E402
 from effnet_torch import STAGES, correct_pad  # noqa: E402
-from torch_train import BN_EPS, Backbone, load  # noqa: E402
+from torch_train import BN_EPS, Backbone, load, weight_getter  # noqa: E402
 
 BLOCK_NAMES = [f"block{s + 1}{chr(ord('a') + r)}" for s, st in enumerate(STAGES) for r in range(st[5])]
 
@@ -69,16 +69,7 @@ class Trainable(torch.nn.Module):
 
     def __init__(self, path, first):
         super().__init__()
-        import h5py
-        f = h5py.File(path, "r")
-
-        def get(layer, weight):
-            g = f[layer]
-            for name in g.attrs["weight_names"]:
-                name = name.decode() if isinstance(name, bytes) else name
-                if name.split("/")[-1] == weight:
-                    return torch.from_numpy(np.asarray(g[name], dtype=np.float32))
-            raise KeyError(layer + "/" + weight)
+        get = weight_getter(path)
 
         def kernel(layer, kname="kernel:0", depthwise=False):
             k = get(layer, kname)

@@ -29,20 +29,26 @@ from effnet_torch import STAGES, correct_pad  # noqa: E402
 BN_EPS = 1e-3
 
 
+def weight_getter(path):
+    """get(layer, weight) -> float32 tensor of a Keras weights file, looked up by weight_names."""
+    f = h5py.File(path, "r")
+
+    def get(layer, weight):
+        g = f[layer]
+        for name in g.attrs["weight_names"]:
+            name = name.decode() if isinstance(name, bytes) else name
+            if name.split("/")[-1] == weight:
+                return torch.from_numpy(np.asarray(g[name], dtype=np.float32))
+        raise KeyError(layer + "/" + weight)
+    return get
+
+
 class Backbone(torch.nn.Module):
     """EfficientNetB0 features with BN folded into the convolutions (float32)."""
 
     def __init__(self, path):
         super().__init__()
-        f = h5py.File(path, "r")
-
-        def get(layer, weight):
-            g = f[layer]
-            for name in g.attrs["weight_names"]:
-                name = name.decode() if isinstance(name, bytes) else name
-                if name.split("/")[-1] == weight:
-                    return torch.from_numpy(np.asarray(g[name], dtype=np.float32))
-            raise KeyError(layer + "/" + weight)
+        get = weight_getter(path)
 
         def folded(conv_layer, bn_layer, kname="kernel:0", depthwise=False):
             k = get(conv_layer, kname)
