@@ -116,27 +116,8 @@ submit() { # sets jobid, st (final state), ec (exit code), info
   cat "$WORK/job.out"
   echo "---- job $jobid: state $st, exit code $ec ----"
 }
-# Every core is Open MPI 4.1.4's MPI_Init race (README, Slurm): a call through address 0 from
-# mca_btl_tcp inside PMPI_Init_thread, before any vkdp code ran on that rank. Needs gdb.
-known_init_race() {
-  local c bt found=0
-  command -v gdb >/dev/null || return 1
-  for c in "$WORK"/core "$WORK"/core.*; do
-    [ -f "$c" ] || continue
-    bt=$(gdb -q -batch -ex 'bt 12' "$TRAINER" "$c" 2>&1)
-    grep -q '^#0  0x0000000000000000 in ?? ()' <<<"$bt" && grep -q 'mca_btl_tcp\.so' <<<"$bt" &&
-      grep -q 'PMPI_Init_thread' <<<"$bt" || return 1
-    found=1
-  done
-  [ "$found" = 1 ]
-}
 failed() { [ "$st" != COMPLETED ] || [ "$ec" != 0:0 ]; }
 submit
-if failed && known_init_race; then
-  echo "slurm: job $jobid hit Open MPI's MPI_Init race (a rank called address 0 from mca_btl_tcp inside" \
-    "PMPI_Init_thread; README, Slurm); submitting it once more"
-  submit
-fi
 if failed; then
   tail -n 5 "$T"/node-*/slurmd.log "$T/slurmctld.log"
   for c in "$WORK"/core "$WORK"/core.*; do
