@@ -31,6 +31,10 @@ good --fine-tune-epochs 0 --fine-tune-epochs 100000 --fine-tune-lr 0 --fine-tune
 bad "--fine-tune-from has no effect without --fine-tune-epochs" --fine-tune-from block6a
 bad "--trainable-top has no effect without --fine-tune-epochs" --trainable-top 20
 bad "--fine-tune-lr has no effect without --fine-tune-epochs" --fine-tune-lr 1e-4
+bad "--bucket-mb has no effect without --fine-tune-epochs" --bucket-mb 5
+bad "--bucket-mb '0' is not a number in [0.001, 2048]" --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 0
+bad "--bucket-mb '2049' is not a number" --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 2049
+good --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 0.001 --bucket-mb 2048
 bad "needs the layers to train: --fine-tune-from LAYER" --fine-tune-epochs 2
 bad "--fine-tune-from and --trainable-top both choose" --fine-tune-epochs 1 --fine-tune-from block6a --trainable-top 79
 bad "'block9a' is not a layer of EfficientNetB0; valid: block1a, block2a" --fine-tune-epochs 1 --fine-tune-from block9a

@@ -2,9 +2,10 @@
  * first bucket, a tensor above the cap alone), and two steps of exact fixed-point sums over a
  * sample set split across the ranks, each rank marking its tensors ready in a different order:
  * every rank must end with the bits of the one-process sum over all samples, so -np 1, 2 and 4
- * agree bit for bit. */
+ * agree bit for bit; and vkdp_buckets_probe between steps. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "vkdp/dist/bucket.h"
@@ -75,13 +76,26 @@ int main(int argc, char **argv)
     double wait_s = 0;
     for (int step = 0; step < 2; step++)
         ok &= run_step(b, &d, step, &wait_s);
+    /* the probe: a cost on every rank alike (0 for one process), the gradients untouched, and the
+     * buckets usable for another step afterwards */
+    size_t total = vkdp_buckets_offset(b, NT - 1) + elems[NT - 1];
+    int64_t *before = malloc(total * sizeof *before);
+    memcpy(before, vkdp_buckets_data(b), total * sizeof *before);
+    double probe = vkdp_buckets_probe(b), probe0 = probe;
+    vkdp_bcast(&probe0, sizeof probe0, 0);
+    int probe_ok = memcmp(&probe, &probe0, sizeof probe) == 0 && probe >= 0 && (d.size > 1 || probe == 0) &&
+                   memcmp(before, vkdp_buckets_data(b), total * sizeof *before) == 0 &&
+                   vkdp_buckets_bytes(b) == total * sizeof *before;
+    free(before);
+    ok &= probe_ok && run_step(b, &d, 2, &wait_s);
     vkdp_buckets_destroy(b);
     int64_t all_ok = ok;
     vkdp_allreduce_i64_sum(&all_ok, 1);
     if (d.rank == 0)
-        printf("%s buckets on %d rank(s): layout {0} {1,2} {3} {4,5,6}; 2 steps of int64 sums "
-               "bit-identical to the one-process sum (rank 0 waited %.3f ms)\n",
-               all_ok == d.size ? "ok  " : "FAIL", d.size, wait_s * 1e3);
+        printf("%s buckets on %d rank(s): layout {0} {1,2} {3} {4,5,6}; 3 steps of int64 sums "
+               "bit-identical to the one-process sum, a probe between them (%.3f ms on every rank, "
+               "gradients untouched; rank 0 waited %.3f ms)\n",
+               all_ok == d.size ? "ok  " : "FAIL", d.size, probe * 1e3, wait_s * 1e3);
     vkdp_dist_finalize();
     return all_ok == d.size ? 0 : 1;
 }

@@ -25,7 +25,9 @@ digest() { "$PY" "$here/ckpt_digest.py" "$1"; }
 
 for np in 1 2 4; do
   # -np 4 also compares the replicas (head and backbone) after every step
+  # -np 2 cuts the gradients into 50 KiB buckets: the sums, hence the checkpoint, must not change
   extra=()
+  if [ $np = 2 ]; then extra=(--bucket-mb 0.05); fi
   if [ $np = 4 ]; then extra=(--check-replicas 1); fi
   "${MPIRUN[@]}" -np $np "$TRAINER" train "${common[@]}" "${extra[@]}" --out "$WORK/np$np" >"$WORK/np$np.log" 2>&1 \
     || { cat "$WORK/np$np.log"; fail "-np $np fine-tuning run failed"; }
@@ -42,6 +44,17 @@ expect_grep '^  m/top_conv/top_conv/kernel:0 +\[1,1,320,1280\]' "$WORK/info.txt"
 for np in 2 4; do
   diff "$WORK/np1.digest" "$WORK/np$np.digest" || fail "-np $np checkpoint differs from -np 1"
 done
+# the buckets as logged: 25 MiB by default; 50 KiB cuts every tensor list of more than one tensor
+# into more buckets; each phase-2 epoch at -np 4 reports the allreduce's share of the step
+buckets() { sed -n 's/.* in \([0-9]*\) buckets of at most .* MiB (--bucket-mb).*/\1/p' "$1"; }
+b1=$(buckets "$WORK/np1.log") b2=$(buckets "$WORK/np2.log")
+[ -n "$b1" ] && [ -n "$b2" ] || fail "no bucket layout in the logs ('$b1', '$b2')"
+if [ "$tensors" -gt 1 ]; then
+  [ "$b2" -gt "$b1" ] || fail "--bucket-mb 0.05 gave $b2 buckets, the default $b1"
+fi
+expect_grep '^Fine-tuning: gradient allreduce not measured \(one rank' "$WORK/np1.log"
+n=$(grep -cE "^Fine-tuning allreduce \(4 ranks, [0-9.]+ MB in $b1 buckets\): [0-9.]+ s alone = [0-9.]+% of the [0-9.]+ s mean step; rank 0 waited [0-9.]+ s per step after its backward, so at least [0-9]+% of it was hidden" "$WORK/np4.log")
+[ "$n" = 2 ] || { grep -n 'allreduce' "$WORK/np4.log"; fail "$n allreduce reports at -np 4, not one per fine-tuning epoch (2)"; }
 "$PY" - "$WORK/np1/latest.h5" "$WEIGHTS" <<'PYEOF' || fail "trained tensors check"
 import sys, h5py, numpy as np
 ck, w = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")

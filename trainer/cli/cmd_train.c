@@ -51,7 +51,11 @@ static void usage(FILE *f)
                "                           block7a), top_conv, or the first layer of one of them\n"
                "  --trainable-top N        train Keras' model.layers[-N:] (the head's 4 layers\n"
                "                           included; 20 = block7a + top_conv), at a block boundary\n"
-               "  --fine-tune-lr F         learning rate of the new Adam of phase 2 (default 1e-5)\n");
+               "  --fine-tune-lr F         learning rate of the new Adam of phase 2 (default 1e-5)\n"
+               "  --bucket-mb F            gradient bucket size in MiB for phase 2's allreduce, which\n"
+               "                           starts bucket by bucket during the backward (default 25,\n"
+               "                           the first bucket 1 MiB, as PyTorch DDP); results do not\n"
+               "                           depend on it (exact int64 sums)\n");
     fprintf(f, "checkpoints:\n"
                "  --out DIR                checkpoint folder (default checkpoints)\n"
                "  --resume FILE|auto       continue from a checkpoint; auto = DIR/latest.h5 if present\n"
@@ -75,7 +79,7 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT,
-           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT, O_FT_EPOCHS, O_FT_FROM, O_FT_TOP, O_FT_LR };
+           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT, O_FT_EPOCHS, O_FT_FROM, O_FT_TOP, O_FT_LR, O_BUCKET_MB };
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
@@ -98,6 +102,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         {"fine-tune-from", required_argument, 0, O_FT_FROM},
         {"trainable-top", required_argument, 0, O_FT_TOP},
         {"fine-tune-lr", required_argument, 0, O_FT_LR},
+        {"bucket-mb", required_argument, 0, O_BUCKET_MB},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -112,7 +117,8 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     t->log_interval = 10;
     t->collective_timeout = 600;
     t->fine_tune_lr = 1e-5;
-    int c, ft_lr = 0;
+    t->bucket_mb = 25;
+    int c, ft_lr = 0, bucket_mb = 0;
     long v;
     while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
@@ -134,6 +140,8 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         case O_FT_FROM: t->fine_tune_from = optarg; break;
         case O_FT_TOP: if (vkdp_parse_long("train", "--trainable-top", optarg, 1, 100000, &v)) return 2; t->trainable_top = v; break;
         case O_FT_LR: if (vkdp_parse_double("train", "--fine-tune-lr", optarg, 0, 10, &t->fine_tune_lr)) return 2; ft_lr = 1; break;
+        /* at most 2 GiB: a bucket's int64 count must fit MPI's int */
+        case O_BUCKET_MB: if (vkdp_parse_double("train", "--bucket-mb", optarg, 0.001, 2048, &t->bucket_mb)) return 2; bucket_mb = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }
@@ -143,8 +151,9 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         return 2;
     }
     char err[1024];
-    if (ft_lr && t->fine_tune_epochs == 0) {
-        fprintf(stderr, "trainer train: --fine-tune-lr has no effect without --fine-tune-epochs N (N > 0)\n");
+    if ((ft_lr || bucket_mb) && t->fine_tune_epochs == 0) {
+        fprintf(stderr, "trainer train: %s has no effect without --fine-tune-epochs N (N > 0)\n",
+                ft_lr ? "--fine-tune-lr" : "--bucket-mb");
         return 2;
     }
     if (vkdp_finetune_check_opts(t, err, sizeof err) != 0) {

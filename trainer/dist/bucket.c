@@ -8,6 +8,7 @@
 
 #include "mpi_check.h"
 #include "vkdp/core/common.h"
+#include "vkdp/core/watchdog.h"
 #include "vkdp/dist/dist.h"
 
 
@@ -147,4 +148,32 @@ double vkdp_buckets_wait(vkdp_buckets *b)
     memset(b->ready, 0, (size_t)b->ntensors);
     b->next_start = 0;
     return vkdp_now() - t0;
+}
+
+size_t vkdp_buckets_bytes(const vkdp_buckets *b)
+{
+    const bucket *last = &b->bk[b->nbuckets - 1];
+    return (last->off + last->elems) * sizeof *b->data;
+}
+
+double vkdp_buckets_probe(vkdp_buckets *b)
+{
+    for (int i = 0; i < b->ntensors; i++)
+        if (b->ready[i])
+            VKDP_FATAL("buckets: probed while a step's tensor %d is ready and its buckets in flight", i);
+    if (b->ranks == 1)
+        return 0;
+    int64_t *scratch = vkdp_xcalloc(vkdp_buckets_bytes(b) / sizeof *scratch, sizeof *scratch);
+    vkdp_watch_begin("MPI_Allreduce of the gradient buckets (%zu bytes, probe)", vkdp_buckets_bytes(b));
+    /* the barrier first: a rank that arrives late must not count as the reduction's time */
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    double t0 = vkdp_now();
+    for (int k = 0; k < b->nbuckets; k++)
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, scratch + b->bk[k].off, (int)b->bk[k].elems, MPI_INT64_T,
+                                MPI_SUM, MPI_COMM_WORLD));
+    double dt = vkdp_now() - t0;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+    vkdp_watch_end();
+    free(scratch);
+    return dt;
 }

@@ -236,16 +236,14 @@ vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const 
     p->pooled = fbuf(dev, c * p->N, 4, "ft_pooled");
     p->dp = fbuf(dev, c * p->N, 4, "ft_dpooled");
     p->partial = fbuf(dev, c * (size_t)p->t[0].numel, 4, "ft_top_grad_partials");
-    size_t elems[FT_MAX_TENSORS + 1], most = 0;
+    size_t most = 0;
     for (int i = 0; i < p->nt; i++) {
         bind_tensor(p, net, i);
-        elems[i] = (size_t)p->t[i].numel;
-        most = elems[i] > most ? elems[i] : most;
+        most = (size_t)p->t[i].numel > most ? (size_t)p->t[i].numel : most;
     }
     vkdp_ftpart_reset_adam(p);
     p->ovf_host = vkdp_xmalloc(most * sizeof *p->ovf_host);
-    elems[p->nt] = 1;
-    p->bk = vkdp_buckets_create(elems, p->nt + 1, FT_FIRST_BUCKET_BYTES, FT_BUCKET_BYTES);
+    vkdp_ftpart_set_buckets(p, FT_BUCKET_BYTES);
     return p;
 }
 
@@ -477,6 +475,20 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
 int vkdp_ftpart_count(const vkdp_ftpart *p) { return p->nt; }
 
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p) { return p->wait_s; }
+
+void vkdp_ftpart_set_buckets(vkdp_ftpart *p, size_t bucket_bytes)
+{
+    /* the tensors in backward order (top_conv first), then the step's overflow count */
+    size_t elems[FT_MAX_TENSORS + 1];
+    for (int i = 0; i < p->nt; i++)
+        elems[i] = (size_t)p->t[i].numel;
+    elems[p->nt] = 1;
+    vkdp_buckets_destroy(p->bk); /* fatal if a step's reduction is in flight */
+    size_t first = bucket_bytes < FT_FIRST_BUCKET_BYTES ? bucket_bytes : FT_FIRST_BUCKET_BYTES;
+    p->bk = vkdp_buckets_create(elems, p->nt + 1, first, bucket_bytes);
+}
+
+vkdp_buckets *vkdp_ftpart_buckets(vkdp_ftpart *p) { return p->bk; }
 
 uint64_t vkdp_ftpart_checksum(vkdp_ftpart *p)
 {

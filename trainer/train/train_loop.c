@@ -209,6 +209,7 @@ static void run_open(run *r, const vkdp_train_opts *t)
         r->ft = vkdp_ftpart_create(r->s.dev, &r->s.net, &t->plan,
                                    vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap,
                                    t->sc.seed);
+        vkdp_ftpart_set_buckets(r->ft, (size_t)(t->bucket_mb * 1048576.0));
         r->dx = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *r->dx);
     }
     r->steps = vkdp_num_steps(r->s.split.ntrain, t->sc.batch);
@@ -332,6 +333,29 @@ static void checkpoint_mid_epoch(run *r, const epoch *ep, int step)
     write_checkpoint(st, r->h, r->ft, r->t);
 }
 
+/* Phase 2's allreduce at the end of an epoch: its cost alone (the buckets reduced once more,
+ * blocking, after a barrier: vkdp_buckets_probe) against the mean step, and how much of it the
+ * overlap with the backward hid (what rank 0 still waited after its own backward; that wait also
+ * holds the other ranks' lateness, so the hidden share is a lower bound). Collective. */
+static void allreduce_report(run *r, const epoch *ep, double train_s, double waited_s)
+{
+    vkdp_buckets *bk = vkdp_ftpart_buckets(r->ft);
+    const double cost = vkdp_buckets_probe(bk);
+    const int steps = r->steps - ep->s0;
+    if (steps <= 0 || r->s.dist.size == 1) {
+        vkdp_log("Fine-tuning: gradient allreduce not measured (%s).\n",
+                 steps <= 0 ? "no step this epoch" : "one rank: nothing to reduce");
+        return;
+    }
+    const double step_s = train_s / steps, wait_s = waited_s / steps;
+    const double hidden = cost > 0 ? 1.0 - (wait_s < cost ? wait_s : cost) / cost : 0;
+    vkdp_log("Fine-tuning allreduce (%d ranks, %.1f MB in %d buckets): %.3f s alone = %.1f%% of the "
+             "%.2f s mean step; rank %d waited %.3f s per step after its backward, so at least %.0f%% "
+             "of it was hidden by the overlap.\n",
+             r->s.dist.size, (double)vkdp_buckets_bytes(bk) / 1e6, vkdp_buckets_count(bk), cost,
+             100.0 * cost / step_s, step_s, vkdp_rank(), wait_s, 100.0 * hidden);
+}
+
 /* The epoch's remaining training steps: one head step per global batch, progress, per-step
  * metrics, failure-test hook, replica checks and mid-epoch checkpoints. */
 static void train_epoch(run *r, epoch *ep)
@@ -343,7 +367,7 @@ static void train_epoch(run *r, epoch *ep)
     const vkdp_augment_cfg aug = vkdp_augment_default_cfg();
     const int phase2 = ep->e >= t->epochs;
     const double lr = phase2 ? t->fine_tune_lr : t->lr;
-    const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0;
+    const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0, t0 = vkdp_now();
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
                             t->plan.first_block, 1, t->augment ? &aug : NULL, (uint32_t)ep->e);
@@ -388,8 +412,7 @@ static void train_epoch(run *r, epoch *ep)
     vkdp_phase_end(&ph);
     vkdp_watch_where("the end of epoch %d", ep->e + 1);
     if (phase2)
-        vkdp_log("Fine-tuning: %.2f s of this epoch's training waited at the backbone gradients' allreduce "
-                 "after its own backward (slower ranks included; rank %d).\n", vkdp_ftpart_allreduce_wait(r->ft) - wait0, vkdp_rank());
+        allreduce_report(r, ep, vkdp_now() - t0, vkdp_ftpart_allreduce_wait(r->ft) - wait0);
 }
 
 /* Inference over the fixed validation order; sums over this rank, skipped over all ranks. */
@@ -514,8 +537,12 @@ int vkdp_train_run(const vkdp_train_opts *t)
         vkdp_finetune_describe(&t->plan, plan, sizeof plan);
         vkdp_log("Phase 2 after epoch %d: %s; %d epoch(s) at --fine-tune-lr %g with a new Adam for head and "
                  "backbone; BatchNormalization frozen; the frozen part runs on every image of every step "
-                 "(no feature cache in phase 2).\n",
-                 t->epochs, plan, t->fine_tune_epochs, t->fine_tune_lr);
+                 "(no feature cache in phase 2); the backbone gradients (%.1f MB of exact int64 sums) in "
+                 "%d buckets of at most %g MiB (--bucket-mb), each allreduced as soon as the backward "
+                 "has filled it.\n",
+                 t->epochs, plan, t->fine_tune_epochs, t->fine_tune_lr,
+                 (double)vkdp_buckets_bytes(vkdp_ftpart_buckets(r.ft)) / 1e6,
+                 vkdp_buckets_count(vkdp_ftpart_buckets(r.ft)), t->bucket_mb);
     }
     for (int e = r.start_epoch; e < r.total_epochs; e++) {
         epoch ep;

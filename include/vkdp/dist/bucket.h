@@ -37,4 +37,12 @@ void vkdp_buckets_progress(vkdp_buckets *b);
  * the next step may begin. Returns the seconds spent waiting here (the reduction not hidden). */
 double vkdp_buckets_wait(vkdp_buckets *b);
 
+/* The reduction's cost with nothing to hide it: every rank enters a barrier, then the same
+ * buckets are allreduced one after another, blocking, on a scratch block (the gradients are not
+ * touched). Returns the slowest rank's seconds, the same on every rank (0 for one process).
+ * Collective; call between steps only (fatal while a step's buckets are in flight). */
+double vkdp_buckets_probe(vkdp_buckets *b);
+/* Bytes in the block (every bucket). */
+size_t vkdp_buckets_bytes(const vkdp_buckets *b);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "vkdp/model/effnet.h"
 #include "vkdp/model/finetune_plan.h"
+#include "vkdp/dist/bucket.h"
 #include "vkdp/vk/vk.h"
 
 typedef struct vkdp_ftpart vkdp_ftpart;
@@ -39,6 +40,12 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
 /* Seconds this rank has waited for the gradient allreduce after its backward (the part the
  * backward did not hide), over all steps. */
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p);
+/* Re-cuts the gradient buckets (PyTorch DDP's bucket_cap_mb; default 25 MiB, the first bucket
+ * 1 MiB or bucket_bytes if smaller); between steps only. The sums, hence the results, do not
+ * depend on it. */
+void vkdp_ftpart_set_buckets(vkdp_ftpart *p, size_t bucket_bytes);
+/* The gradient buckets (vkdp/dist/bucket.h): their count, size, and the probe of their cost. */
+vkdp_buckets *vkdp_ftpart_buckets(vkdp_ftpart *p);
 
 /* Checksum of every trainable tensor and its Adam moments, for vkdp_check_replicas. */
 uint64_t vkdp_ftpart_checksum(vkdp_ftpart *p);

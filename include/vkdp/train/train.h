@@ -25,6 +25,7 @@ typedef struct {
     double fine_tune_lr;         /* --fine-tune-lr, a new Adam's at the switch */
     const char *fine_tune_from;  /* --fine-tune-from LAYER, or NULL */
     long trainable_top;          /* --trainable-top N, 0: not given */
+    double bucket_mb;            /* --bucket-mb: gradient bucket cap in MiB (PyTorch DDP's 25) */
     vkdp_finetune_plan plan;     /* resolved by vkdp_finetune_check_opts when fine_tune_epochs > 0 */
 } vkdp_train_opts;
 
