@@ -79,8 +79,8 @@ static const op_case cases[] = {
     CASE(conv1x1, 98, 672, 112, NONE, 1, 1, 49, 2, 16, 1),
     CASE(conv1x1, 25088, 24, 144, SWISH, 0, 0, 0, 2, 4, 4),
     CASE(conv1x1, 7, 4, 4, NONE, 1, 0, 0, 2, 1, 1),
-    /* shared-memory tiles: K over several 16-deep chunks, the last partial; N over two 32-wide
-     * tiles, the second partial; M not a multiple of 32 */
+    /* shared-memory tiles (32x32 at wg 64): K over several 16-deep chunks, the last partial; N
+     * over three tiles (70) or two (33), the last partial; M not a multiple of 32 */
     CASE(conv1x1, 333, 45, 70, SWISH, 1, 1, 37, 3, 0, 0),
     CASE(conv1x1, 65, 17, 33, NONE, 0, 1, 13, 3, 0, 0),
     ELT(1), ELT(7), ELT(256), ELT(1001), ELT(100003),
