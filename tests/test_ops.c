@@ -3,8 +3,8 @@
  * output with the op's C reference -- integers exactly, floats within the op's tolerance (0:
  * bit-exact) -- and, for an op whose output is a gradient, with central finite differences of
  * its loss. A new op's test is one line in the table below.
- * Usage: test_ops [OP...]   the cases of these ops (record names, or "map" for every map op);
- *                           none: every case. */
+ * Usage: test_ops [OP...]   the cases of these ops (record names, "map" for every map op, or
+ *                           OP:PARAM=VALUE for some of an op's cases); none: every case. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,10 +419,23 @@ static int rows_alone(vkdp_device *dev, vkdp_cmd *cmd, const rows_case *r, uint6
     return ok;
 }
 
-/* An argument names an op, or "map": every map op (vkdp/ops/map.h). */
-static int matches(const vkdp_op *op, const char *arg)
+/* An argument names an op, or "map": every map op (vkdp/ops/map.h); "OP:PARAM=V" only OP's cases
+ * whose parameter PARAM is V (e.g. conv2d_1x1:path=3: what a slow validation layer can afford). */
+static int matches(const op_case *k, const char *arg)
 {
-    return !strcmp(arg, op->name) || (!strcmp(arg, "map") && op->shape == vkdp_map_shape);
+    const vkdp_op *op = k->op;
+    size_t len = strcspn(arg, ":");
+    if (!arg[len])
+        return !strcmp(arg, op->name) || (!strcmp(arg, "map") && op->shape == vkdp_map_shape);
+    if (strlen(op->name) != len || strncmp(arg, op->name, len))
+        return 0;
+    const char *param = arg + len + 1, *eq = strchr(param, '=');
+    if (!eq)
+        VKDP_FATAL("test_ops: '%s' is not OP:PARAM=VALUE", arg);
+    for (int i = 0; i < vkdp_op_nparams(op); i++)
+        if (strlen(op->params[i]) == (size_t)(eq - param) && !strncmp(param, op->params[i], (size_t)(eq - param)))
+            return k->p[i] == strtoll(eq + 1, NULL, 10);
+    VKDP_FATAL("test_ops: op %s has no parameter '%.*s'", op->name, (int)(eq - param), param);
 }
 
 static int selected(const op_case *k, int argc, char **argv)
@@ -430,7 +443,7 @@ static int selected(const op_case *k, int argc, char **argv)
     if (argc < 2)
         return 1;
     for (int i = 1; i < argc; i++)
-        if (matches(k->op, argv[i]))
+        if (matches(k, argv[i]))
             return 1;
     return 0;
 }
@@ -440,7 +453,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int known = 0;
         for (size_t c = 0; c < VKDP_ARRAY_LEN(cases); c++)
-            known |= matches(cases[c].op, argv[i]);
+            known |= matches(&cases[c], argv[i]);
         if (!known) {
             fprintf(stderr, "test_ops: no cases for op '%s'\n", argv[i]);
             return 2;
