@@ -3,8 +3,8 @@
  * output with the op's C reference -- integers exactly, floats within the op's tolerance (0:
  * bit-exact) -- and, for an op whose output is a gradient, with central finite differences of
  * its loss. A new op's test is one line in the table below.
- * Usage: test_ops [OP...]   the cases of these ops (record names, or "map" for every map op);
- *                           none: every case. */
+ * Usage: test_ops [OP...]   the cases of these ops (record names, "map" for every map op, or
+ *                           OP:PARAM=VALUE for some of an op's cases); none: every case. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +35,11 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
 #define ELT(n)                                                                                  \
     ELT1(n, ADD, NONE), ELT1(n, ADD, SWISH), ELT1(n, ADD, SIGMOID), ELT1(n, MUL, NONE),         \
     ELT1(n, MUL, SWISH), ELT1(n, MUL, SIGMOID)
-/* conv1x1: the device's shader, the storage-buffer one and the texel-buffer one */
+/* conv1x1: the device's shader, the storage-buffer one, the texel-buffer one and the
+ * shared-memory one */
 #define GEMM(...)                                                                               \
     CASE(conv1x1, __VA_ARGS__, 0, 0, 0), CASE(conv1x1, __VA_ARGS__, 1, 0, 0),                   \
-    CASE(conv1x1, __VA_ARGS__, 2, 0, 0)
+    CASE(conv1x1, __VA_ARGS__, 2, 0, 0), CASE(conv1x1, __VA_ARGS__, 3, 0, 0)
 /* dwconv: B, H, W, C, k, stride, path (0 the device's, 1 storage, 2 texel buffers) -- both
  * kernels, both strides; the device's path on every shape, the other paths on some (the sanitizer
  * build's time) */
@@ -61,7 +62,8 @@ enum { ADD = VKDP_ELT_ADD, MUL = VKDP_ELT_MUL };
 
 static const op_case cases[] = {
     /* conv2d_1x1: M, K, N, act, residual, row_scale, rows_per_group, path (0 the device's, 1
-     * storage buffers, 2 texel buffers), rows, vec4 columns (0: the device's) -- both paths */
+     * storage buffers, 2 texel buffers, 3 shared memory), rows, vec4 columns (0: the device's) --
+     * every path */
     GEMM(100352, 32, 16, NONE, 0, 0, 0),
     GEMM(25088, 24, 144, SWISH, 0, 0, 0),
     GEMM(1568, 112, 672, SWISH, 0, 0, 0),
@@ -77,6 +79,10 @@ static const op_case cases[] = {
     CASE(conv1x1, 98, 672, 112, NONE, 1, 1, 49, 2, 16, 1),
     CASE(conv1x1, 25088, 24, 144, SWISH, 0, 0, 0, 2, 4, 4),
     CASE(conv1x1, 7, 4, 4, NONE, 1, 0, 0, 2, 1, 1),
+    /* shared-memory tiles (32x32 at wg 64): K over several 16-deep chunks, the last partial; N
+     * over three tiles (70) or two (33), the last partial; M not a multiple of 32 */
+    CASE(conv1x1, 333, 45, 70, SWISH, 1, 1, 37, 3, 0, 0),
+    CASE(conv1x1, 65, 17, 33, NONE, 0, 1, 13, 3, 0, 0),
     ELT(1), ELT(7), ELT(256), ELT(1001), ELT(100003),
     /* map ops: n (4.3M: more workgroups than one grid row holds) */
     CASE(swish_grad, 1), CASE(swish_grad, 1001), CASE(swish_grad, 100003), CASE(swish_grad, 4300000),
@@ -315,10 +321,121 @@ static int run_case(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, uint64_t 
     return ok;
 }
 
-/* An argument names an op, or "map": every map op (vkdp/ops/map.h). */
-static int matches(const vkdp_op *op, const char *arg)
+/* Batch independence of conv2d_1x1 (each image's rows the same bits alone and in any batch): a
+ * case's rows [first, first + count) run alone against those rows of the whole case's result.
+ * first is a multiple of rows_per_group where the case has a row scale. */
+typedef struct {
+    op_case k;
+    uint32_t first, count;
+} rows_case;
+
+static const rows_case gemm_rows[] = {
+    /* M, K, N, act, residual, row_scale, rows_per_group, path: shared memory, then storage */
+    {CASE(conv1x1, 1001, 37, 23, SIGMOID, 1, 1, 49, 3, 0, 0), 0, 49},
+    {CASE(conv1x1, 1001, 37, 23, SIGMOID, 1, 1, 49, 3, 0, 0), 490, 98},
+    {CASE(conv1x1, 1001, 37, 23, SIGMOID, 1, 1, 49, 3, 0, 0), 980, 21},
+    {CASE(conv1x1, 333, 45, 70, SWISH, 1, 0, 0, 3, 0, 0), 17, 1},
+    {CASE(conv1x1, 333, 45, 70, SWISH, 1, 0, 0, 3, 0, 0), 101, 200},
+    {CASE(conv1x1, 333, 45, 70, SWISH, 1, 0, 0, 1, 0, 0), 101, 200},
+    {CASE(conv1x1, 98, 672, 112, NONE, 1, 1, 49, 3, 0, 0), 49, 49},
+};
+enum { GR_M, GR_K, GR_N, GR_SCALE = 5, GR_RPG = 6, GR_PATH = 7 };
+
+/* The generic form of k's op on host inputs in[] (absent tensors NULL); outputs into out[]. */
+static void run_on(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, void *const *in, void **out)
 {
-    return !strcmp(arg, op->name) || (!strcmp(arg, "map") && op->shape == vkdp_map_shape);
+    const vkdp_op *op = k->op;
+    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS] = {0};
+    vkdp_buf *buf[VKDP_OP_MAX_TENSORS] = {0};
+    vkdp_view view[VKDP_OP_MAX_TENSORS] = {0};
+    op->shape(op, dev, k->p, sh);
+    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
+        if (sh[t].absent)
+            continue;
+        size_t bytes = (size_t)sh[t].count * dtype_size(op->tensors[t].type);
+        buf[t] = vkdp_buf_create(dev, bytes, op->tensors[t].name);
+        if (in[t])
+            vkdp_buf_upload(buf[t], 0, in[t], bytes);
+        view[t] = vkdp_whole(buf[t]);
+    }
+    vkdp_cmd_begin(cmd);
+    op->record(op, cmd, dev, k->p, view);
+    vkdp_cmd_end(cmd);
+    vkdp_cmd_submit(cmd);
+    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
+        if (out[t])
+            vkdp_buf_download(buf[t], 0, out[t], (size_t)sh[t].count * dtype_size(op->tensors[t].type));
+        vkdp_buf_destroy(buf[t]);
+    }
+}
+
+static int rows_alone(vkdp_device *dev, vkdp_cmd *cmd, const rows_case *r, uint64_t seed)
+{
+    const vkdp_op *op = r->k.op;
+    const int64_t *p = r->k.p;
+    uint64_t K = (uint64_t)p[GR_K], N = (uint64_t)p[GR_N], rpg = (uint64_t)p[GR_RPG];
+    if (p[GR_SCALE] && r->first % rpg)
+        VKDP_FATAL("rows_alone: first row %u is not an image's (%llu rows each)", r->first,
+                   (unsigned long long)rpg);
+    op_case part = r->k;
+    part.p[GR_M] = r->count;
+    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS];
+    memset(sh, 0, sizeof sh);
+    op->shape(op, dev, p, sh);
+    void *in[VKDP_OP_MAX_TENSORS] = {0}, *sub[VKDP_OP_MAX_TENSORS] = {0};
+    void *out[VKDP_OP_MAX_TENSORS] = {0}, *out_sub[VKDP_OP_MAX_TENSORS] = {0};
+    /* where the part's rows start in each tensor: rows of x and residual, images of row_scale */
+    uint64_t skip[VKDP_OP_MAX_TENSORS] = {0};
+    skip[tensor_index(op, "x", 1)] = r->first * K;
+    skip[tensor_index(op, "y", 1)] = skip[tensor_index(op, "residual", 8)] = r->first * N;
+    skip[tensor_index(op, "row_scale", 9)] = p[GR_SCALE] ? r->first / rpg * K : 0;
+    int y = -1;
+    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
+        if (sh[t].absent)
+            continue;
+        size_t bytes = (size_t)sh[t].count * sizeof(float);
+        if (op->tensors[t].dir == VKDP_OUT) {
+            out[t] = vkdp_xmalloc(bytes);
+            out_sub[t] = vkdp_xmalloc(bytes);
+            y = t;
+            continue;
+        }
+        in[t] = vkdp_xmalloc(bytes);
+        fill(in[t], VKDP_F32, sh[t].count, sh[t].lo, sh[t].hi, seed * 64 + (uint64_t)t);
+        sub[t] = (float *)in[t] + skip[t];
+    }
+    run_on(dev, cmd, &r->k, in, out);
+    run_on(dev, cmd, &part, sub, out_sub);
+    char what[200];
+    snprintf(what, sizeof what, "%s M=%lld K=%llu N=%llu path=%lld: rows %u..%u alone = in the batch",
+             op->name, (long long)p[GR_M], (unsigned long long)K, (unsigned long long)N,
+             (long long)p[GR_PATH], r->first, r->first + r->count - 1);
+    int ok = check_exact(what, out_sub[y], (float *)out[y] + skip[y], r->count * N, sizeof(float));
+    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
+        free(in[t]);
+        free(out[t]);
+        free(out_sub[t]);
+    }
+    return ok;
+}
+
+/* An argument names an op, or "map": every map op (vkdp/ops/map.h); "OP:PARAM=V" only OP's cases
+ * whose parameter PARAM is V (e.g. conv2d_1x1:path=3: what a slow validation layer can afford). */
+static int matches(const op_case *k, const char *arg)
+{
+    const vkdp_op *op = k->op;
+    size_t len = strcspn(arg, ":");
+    if (!arg[len])
+        return !strcmp(arg, op->name) || (!strcmp(arg, "map") && op->shape == vkdp_map_shape);
+    if (strlen(op->name) != len || strncmp(arg, op->name, len))
+        return 0;
+    const char *param = arg + len + 1, *eq = strchr(param, '=');
+    if (!eq)
+        VKDP_FATAL("test_ops: '%s' is not OP:PARAM=VALUE", arg);
+    for (int i = 0; i < vkdp_op_nparams(op); i++)
+        if (strlen(op->params[i]) == (size_t)(eq - param) && !strncmp(param, op->params[i], (size_t)(eq - param)))
+            return k->p[i] == strtoll(eq + 1, NULL, 10);
+    VKDP_FATAL("test_ops: op %s has no parameter '%.*s'", op->name, (int)(eq - param), param);
 }
 
 static int selected(const op_case *k, int argc, char **argv)
@@ -326,7 +443,7 @@ static int selected(const op_case *k, int argc, char **argv)
     if (argc < 2)
         return 1;
     for (int i = 1; i < argc; i++)
-        if (matches(k->op, argv[i]))
+        if (matches(k, argv[i]))
             return 1;
     return 0;
 }
@@ -336,7 +453,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int known = 0;
         for (size_t c = 0; c < VKDP_ARRAY_LEN(cases); c++)
-            known |= matches(cases[c].op, argv[i]);
+            known |= matches(&cases[c], argv[i]);
         if (!known) {
             fprintf(stderr, "test_ops: no cases for op '%s'\n", argv[i]);
             return 2;
@@ -349,6 +466,14 @@ int main(int argc, char **argv)
         if (!selected(&cases[c], argc, argv))
             continue;
         if (run_case(dev, cmd, &cases[c], 1000 + c))
+            pass++;
+        else
+            fail++;
+    }
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(gemm_rows); c++) {
+        if (!selected(&gemm_rows[c].k, argc, argv))
+            continue;
+        if (rows_alone(dev, cmd, &gemm_rows[c], 5000 + c))
             pass++;
         else
             fail++;

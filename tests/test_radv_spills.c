@@ -89,6 +89,9 @@ static void record_unused_ops(vkdp_device *dev, vkdp_cmd *cmd)
         {&vkdp_rec_augment, {3, 32, 29, 3, 42, 0, 0, 1}},
         /* the texel-buffer gate: on lavapipe the backbone fuses the gate into the GEMM instead */
         {&vkdp_rec_se_gate, {2, 49, 672, 2}},
+        /* the shared-memory GEMM with the SE gate fused (gate_fused=1 on a GPU, through VKDP_TUNE) */
+        {&vkdp_rec_conv1x1, {98, 672, 112, VKDP_ACT_NONE, 1, 1, 49, 3, 0, 0}},
+        {&vkdp_rec_conv1x1, {98, 672, 112, VKDP_ACT_NONE, 0, 1, 49, 3, 0, 0}},
     };
     for (size_t i = 0; i < VKDP_ARRAY_LEN(cases); i++)
         record_generic(dev, cmd, cases[i].op, cases[i].p);
@@ -101,14 +104,21 @@ static int collect_keys(const char *out_path, const char *weights)
     char err[1024];
     if (vkdp_effnet_load(&net, weights, 0, 123, err, sizeof err))
         VKDP_FATAL("%s", err);
-    /* The backbone twice: with lavapipe's row (the texel-buffer shaders) and with the row every
-     * other device gets (the storage-buffer shaders): an AMD GPU would run the latter. */
+    /* The backbone three times: with lavapipe's row (the texel-buffer shaders) and with the row
+     * every other device gets (the storage-buffer shaders): an AMD GPU would run the latter. */
     vkdp_backbone *bb = vkdp_backbone_create(dev, &net, 224, 224, 1);
     float *img = vkdp_xcalloc(224 * 224 * 3, sizeof *img), pooled[1280];
     vkdp_backbone_forward(bb, img, 1, pooled);
     vkdp_backbone_destroy(bb);
     size_t nrows;
     const vkdp_tune *rows = vkdp_tune_table(&nrows);
+    /* and that row with the register-blocked GEMM (VKDP_TUNE=gemm_smem=0, what check.sh compares) */
+    vkdp_tune regs = rows[nrows - 1];
+    regs.gemm_smem = 0;
+    vkdp_device_set_ops_data(dev, &regs);
+    bb = vkdp_backbone_create(dev, &net, 224, 224, 1);
+    vkdp_backbone_forward(bb, img, 1, pooled);
+    vkdp_backbone_destroy(bb);
     vkdp_device_set_ops_data(dev, &rows[nrows - 1]);
     bb = vkdp_backbone_create(dev, &net, 224, 224, 1);
     vkdp_backbone_forward(bb, img, 1, pooled);

@@ -39,6 +39,10 @@ int main(void)
     EXPECT(vkdp_tune_apply(&r, "gemm_texel=0x0", err, sizeof err) == 0 && r.gemm_texel[0] == 0,
            "gemm_texel=0x0 (the storage-buffer GEMM) is allowed");
     r = base();
+    EXPECT(vkdp_tune_apply(&r, "gemm_smem=1", err, sizeof err) == 0 && r.gemm_smem == 1 && b.gemm_smem == 0,
+           "gemm_smem=1 (the shared-memory GEMM) applies over lavapipe's 0 (%s)", err);
+    expect_refused("gemm_smem=2", "gemm_smem=2 is out of range (an integer in 0..1)");
+    r = base();
     EXPECT(vkdp_tune_apply(&r, "feature_batch=256", err, sizeof err) == 0 && r.feature_batch == 256,
            "feature_batch=256 applies (%s)", err);
     expect_refused("feature_batch=5000", "feature_batch=5000 is out of range (an integer in 0..4096)");
@@ -54,7 +58,7 @@ int main(void)
     expect_refused("dw_tile=-4x4", "dw_tile=-4x4 is out of range");
     expect_refused("dw_tile=99999999999999999999x1", "out of range");
     expect_refused("tile=4x4", "unknown key 'tile' (wg, stem_tile, stem_texel, dw_tile, gate_pixels, gate_fused, "
-                               "gate_texel, dw_texel, gemm_texel, feature_batch)");
+                               "gate_texel, dw_texel, gemm_texel, gemm_smem, feature_batch)");
     expect_refused("dw_tile", "'dw_tile' is not key=value");
     expect_refused("dw_tile=4x4,,wg=32", "is not key=value");
     expect_refused("wg=32,dw_tile=9x9", "dw_tile=9x9"); /* a later bad item: the earlier one is not kept */

@@ -43,6 +43,10 @@ vkdp_validated(sync "${VKDP_MPI_TEST_ENV};${VKDP_SYNC_LAYER_ENV};VKDP_FORCE_STAG
 # shaders every GPU runs for out-of-bounds accesses.
 vkdp_validated(gpuav "${VKDP_TEST_ENV};${VKDP_GPUAV_ENV};VKDP_TUNE=${VKDP_GPU_ROW}" gpu_row_ops
   test_ops stem_conv3x3_s2 dwconv)
+# and the GPU row's shared-memory GEMM (its cases only: the scalar register-blocked variant is
+# too slow to compile instrumented, above)
+vkdp_validated(gpuav "${VKDP_TEST_ENV};${VKDP_GPUAV_ENV};VKDP_TUNE=${VKDP_GPU_ROW}" gpu_row_gemm
+  test_ops conv2d_1x1:path=3)
 
 # The planted bugs: each must be reported (and the run fail).
 add_test(NAME sync_planted_hazard COMMAND sh -c "$0 staged 2>&1; echo exit=$?" $<TARGET_FILE:test_vk_staging>)

@@ -6,6 +6,7 @@
 
 #include "../harness.h"
 #include "vkdp/ops/ops.h"
+#include "vkdp/ops/tune.h"
 
 static void c_loop(uint32_t M, uint32_t K, uint32_t N, const float *x, const float *w, const float *b, float *y)
 {
@@ -30,6 +31,13 @@ int main(int argc, char **argv)
     o.profile = 1;
     vkdp_device *dev = vkdp_device_create(&o);
     printf("device: %s (%s)\n", vkdp_device_get_info(dev)->name, vkdp_device_get_info(dev)->driver);
+    const vkdp_tune *tune = vkdp_tune_get(dev);
+    const char *other = tune->gemm_smem ? "conv2d_1x1_smem (shared-memory tiles)" : "conv2d_1x1 (register blocks)";
+    if (tune->gemm_texel[0])
+        printf("shader: conv2d_1x1_texel %ux%u where K, N %% 4 == 0, else %s\n", tune->gemm_texel[0],
+               tune->gemm_texel[1], other);
+    else
+        printf("shader: %s\n", other);
     const uint32_t shapes[][3] = {{100352, 32, 16}, {25088, 24, 144}, {1568, 112, 672}, {392, 320, 1280}, {1001, 37, 23}};
     printf("%-22s %12s %12s %12s %8s\n", "M x K x N", "shader GF/s", "kernel GF/s", "C loop GF/s", "ratio");
     vkdp_cmd *cmd = vkdp_cmd_create(dev);

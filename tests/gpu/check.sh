@@ -6,7 +6,8 @@
 #   device tool: run  command "bash tests/gpu/check.sh"  carry [".gpu"]  timeout_s 420
 #
 # Steps, each timed, none stopping the others: the machine (nvidia-smi), `trainer devices`, the op
-# tests under synchronization validation, bench_gemm, bench_decode on the subset, bench_forward at
+# tests under synchronization validation, bench_gemm (shared-memory and register-blocked GEMMs),
+# bench_decode on the subset, bench_forward at
 # batch 32 and 256 (fp32; mixed precision where the build has it), and the flowers job on the
 # subset with one rank and with one rank per GPU (2 epochs, --profile). The report, $OUT/
 # gpu-check.txt (OUT as the device tool sets it, else ./gpu-check-out), ends with a summary:
@@ -139,7 +140,8 @@ for t in test_vk_runtime test_ops "test_vk_staging $plan"; do
   step "sync_${cmd[0]#test_}" 120 "${SYNC[@]}" "$bin/${cmd[0]}" "${cmd[@]:1}"
 done
 grep -h "SYNC-HAZARD" "$work"/sync_*.log >/dev/null 2>&1 && failed+=("synchronization hazards reported")
-step bench_gemm 90 "$bin/bench_gemm" "$reps"
+step bench_gemm 90 "$bin/bench_gemm" "$reps"   # the GPU row: the shared-memory tiled GEMM
+step bench_gemm_regs 60 VKDP_TUNE=gemm_smem=0 "$bin/bench_gemm" "$reps"   # the register-blocked one
 step bench_decode 60 "$bin/bench_decode" "$data" "$dec_n" "$(nproc)" "$size"
 step bench_forward 150 "$bin/bench_forward" "$W" "$fwd_s" "${fwd_batches[@]}"
 if "$bin/bench_forward" 2>&1 | grep -q -- '--precision'; then

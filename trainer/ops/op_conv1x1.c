@@ -1,6 +1,7 @@
-/* conv2d_1x1: the register-blocked 1x1 convolution (GEMM + bias + activation, optional fused SE
- * row scale of its input and residual add of its output), through storage buffers or, where the
- * device's table row says so, texel buffers: record, dispatch and C reference. */
+/* conv2d_1x1: the 1x1 convolution (GEMM + bias + activation, optional fused SE row scale of its
+ * input and residual add of its output): register-blocked through storage buffers or, where the
+ * device's table row says so, texel buffers (lavapipe) or shared-memory tiles (GPUs): record,
+ * dispatch and C reference. */
 #include <stdlib.h>
 
 #include "vkdp/ops/ops.h"
@@ -20,6 +21,35 @@ static const vkdp_shader_rec shader = {"conv2d_1x1", CV_BINDINGS, sizeof(vkdp_co
 /* the same through uniform texel buffers, blocks of the device's size (vkdp/ops/tune.h) */
 static const vkdp_shader_rec texel = {"conv2d_1x1_texel", CV_BINDINGS, sizeof(vkdp_conv1x1_push),
                                       VKDP_WRITES(CV_Y), 1};
+/* one workgroup per tile of Y, X and W staged in shared memory (GPUs) */
+static const vkdp_shader_rec smem = {"conv2d_1x1_smem", CV_BINDINGS, sizeof(vkdp_conv1x1_push),
+                                     VKDP_WRITES(CV_Y), 1};
+
+/* conv2d_1x1_smem.comp's geometry: its BK and the 4x4 outputs each invocation keeps */
+enum { SMEM_BK = 16, SMEM_TM = 4, SMEM_TN = 4 };
+
+/* The shared-memory path: wg invocations as TROWS x TCOLS (TCOLS the power of 2 at or above
+ * sqrt(wg)), a tile of 4 * TROWS rows x 4 * TCOLS columns; 64 invocations: 32 x 32. */
+static void conv1x1_smem(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, int has_res,
+                         int has_scale, const vkdp_view *v, const char *label)
+{
+    uint32_t wg = vkdp_tune_get(dev)->wg, tcols = 1;
+    while (tcols * tcols < wg)
+        tcols *= 2;
+    uint32_t bm = wg / tcols * SMEM_TM, bn = tcols * SMEM_TN;
+    uint64_t shared = (uint64_t)SMEM_BK * ((bm + 1) + bn) * sizeof(float);
+    uint32_t max_shared = vkdp_device_get_info(dev)->max_shared_memory;
+    if (shared > max_shared)
+        VKDP_FATAL("%s: the shared-memory GEMM's %u x %u tile needs %llu bytes of shared memory, the "
+                   "device has %u (a smaller wg)", label, bm, bn, (unsigned long long)shared, max_shared);
+    uint64_t tiles_n = vkdp_div_up(a->N, bn), tiles = tiles_n * vkdp_div_up(a->M, bm);
+    if (tiles > UINT32_MAX)
+        VKDP_FATAL("%s: GEMM %u x %u too large for one dispatch", label, a->M, a->N);
+    vkdp_conv1x1_push push = {a->M, a->K, a->N, has_scale ? a->rows_per_group : 1, (uint32_t)tiles_n,
+                              (uint32_t)tiles};
+    uint32_t spec[6] = {(uint32_t)a->act, (uint32_t)has_res, (uint32_t)has_scale, SMEM_TM, SMEM_TN, tcols};
+    vkdp_op_dispatch(c, dev, &vkdp_rec_conv1x1, &smem, spec, 6, v, &push, tiles * wg, 1, label);
+}
 
 void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, const char *label)
 {
@@ -27,27 +57,33 @@ void vkdp_op_conv1x1(vkdp_cmd *c, vkdp_device *dev, const vkdp_conv1x1_args *a, 
         label = vkdp_rec_conv1x1.name;
     if (a->M == 0 || a->K == 0 || a->N == 0)
         VKDP_FATAL("%s: empty GEMM %u x %u x %u", label, a->M, a->K, a->N);
-    if (a->path > 2 || a->block[0] > 16 || a->block[1] > 4)
+    if (a->path > 3 || a->block[0] > 16 || a->block[1] > 4)
         VKDP_FATAL("%s: path %u, block %u x %u (at most 16 rows x 4 vec4)", label, a->path,
                    a->block[0], a->block[1]);
     int has_res = a->residual.buf != NULL, has_scale = a->row_scale.buf != NULL;
     if (has_scale && a->rows_per_group == 0)
         VKDP_FATAL("%s: row_scale needs rows_per_group", label);
     int vec4 = a->K % 4 == 0 && a->N % 4 == 0;
-    const uint32_t *tb = vkdp_tune_get(dev)->gemm_texel;
+    const vkdp_tune *tune = vkdp_tune_get(dev);
+    const uint32_t *tb = tune->gemm_texel;
     uint32_t rows = a->block[0] ? a->block[0] : tb[0], cols4 = a->block[1] ? a->block[1] : tb[1];
     int use_texel = vec4 && (a->path == 2 || (a->path == 0 && tb[0] && tb[1]));
     if (use_texel && (rows == 0 || cols4 == 0))
         rows = 8, cols4 = 2; /* a forced texel path on a device whose row has none */
+    /* Unused optional bindings alias x: the shader never reads them (spec constants off). */
+    vkdp_view v[CV_BINDINGS] = {a->x, a->w, a->bias, a->y, has_res ? a->residual : a->x,
+                                has_scale ? a->row_scale : a->x};
+    /* the row's texel path first where it applies (K, N multiples of 4), then its smem path */
+    if (a->path == 3 || (a->path == 0 && !use_texel && tune->gemm_smem)) {
+        conv1x1_smem(c, dev, a, has_res, has_scale, v, label);
+        return;
+    }
     uint32_t bm = use_texel ? rows : 8, bn = use_texel ? 4 * cols4 : 8;
     uint64_t tiles = vkdp_div_up(a->N, bn) * vkdp_div_up(a->M, bm);
     if (tiles > UINT32_MAX)
         VKDP_FATAL("%s: GEMM %u x %u too large for one dispatch", label, a->M, a->N);
     vkdp_conv1x1_push push = {a->M, a->K, a->N, has_scale ? a->rows_per_group : 1,
                               (uint32_t)vkdp_div_up(a->N, bn), (uint32_t)tiles};
-    /* Unused optional bindings alias x: the shader never reads them (spec constants off). */
-    vkdp_view v[CV_BINDINGS] = {a->x, a->w, a->bias, a->y, has_res ? a->residual : a->x,
-                                has_scale ? a->row_scale : a->x};
     if (use_texel) {
         uint64_t M = a->M, K = a->K, N = a->N;
         uint64_t groups = has_scale ? vkdp_div_up(M, a->rows_per_group) : 1;
@@ -130,7 +166,7 @@ static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *con
 
 const vkdp_op vkdp_rec_conv1x1 = {
     .name = "conv2d_1x1",
-    .fwd = {&shader, &texel},
+    .fwd = {&shader, &texel, &smem},
     .params = {"M", "K", "N", "act", "residual", "row_scale", "rows_per_group", "path", "rows",
                "cols4"},
     .tensors = {{"x", VKDP_IN, VKDP_F32}, {"w", VKDP_IN, VKDP_F32}, {"bias", VKDP_IN, VKDP_F32},

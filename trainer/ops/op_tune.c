@@ -20,8 +20,11 @@ static const vkdp_tune table[] = {
      * invocation: the largest that spill no register on RDNA2, RDNA3 and CDNA2 (RADV's
      * no-hardware compiler, ctest radv_spills_*; at 8x4 the stem spilled 440-824 VGPRs and the
      * 5x5 depthwise up to 725 on gfx1100). Speed on a GPU is unmeasured (BENCHMARKS.md). A GPU is
-     * starved by one step's 4-8 images; 64 per feature call is a guess until one is measured. */
-    {.wg = 64, .stem_tile = {2, 1}, .dw_tile = {2, 1}, .gate_pixels = 8, .feature_batch = 64,
+     * starved by one step's 4-8 images; 64 per feature call is a guess until one is measured.
+     * The 1x1 convolutions through the shared-memory tiled GEMM (gemm_smem): what GPUs are built
+     * for, no spill on the three AMD families, speed against the register-blocked shader
+     * unmeasured (tests/gpu/check.sh times both). */
+    {.wg = 64, .stem_tile = {2, 1}, .dw_tile = {2, 1}, .gate_pixels = 8, .gemm_smem = 1, .feature_batch = 64,
      .source = "any other device: storage buffers, tiles without spills on AMD, unmeasured"},
 };
 
@@ -72,8 +75,8 @@ const vkdp_tune *vkdp_tune_get(vkdp_device *dev)
                            o->wg, max_wg);
             noverrides++;
             vkdp_log("VKDP_TUNE=%s: this device's ops use wg %u, stem tile %ux%u, dw tile %ux%u, gemm "
-                     "block %ux%u, feature batch %u\n", spec, o->wg, o->stem_tile[0], o->stem_tile[1], o->dw_tile[0],
-                     o->dw_tile[1], o->gemm_texel[0], o->gemm_texel[1], o->feature_batch);
+                     "block %ux%u, gemm smem %u, feature batch %u\n", spec, o->wg, o->stem_tile[0], o->stem_tile[1],
+                     o->dw_tile[0], o->dw_tile[1], o->gemm_texel[0], o->gemm_texel[1], o->gemm_smem, o->feature_batch);
             t = o;
         }
         vkdp_device_set_ops_data(dev, t);

@@ -28,7 +28,7 @@ static const tune_key keys[] = {
     KEY(gate_pixels, 0, 1, 16), KEY(gate_fused, 0, 0, 1),   KEY(gate_texel, 0, 0, 1),
     KEY(dw_texel, 0, 0, 1),
     {"gemm_texel", offsetof(vkdp_tune, gemm_texel), 1, 0, 16, 0, 4, ", Y at most 4 vec4, both 0 or neither"},
-    KEY(feature_batch, 0, 0, 4096),
+    KEY(gemm_smem, 0, 0, 1),        KEY(feature_batch, 0, 0, 4096),
 };
 
 static int number(const char *s, char **end, uint32_t lo, uint32_t hi, uint32_t *out)

@@ -23,7 +23,8 @@ typedef struct {
     vkdp_view row_scale;       /* .buf == NULL: none. X'[m,k] = X[m,k] * row_scale[m / rows_per_group, k] */
     uint32_t rows_per_group;   /* e.g. H*W of one image (needed with row_scale) */
     /* Which shader: 0 the device's (vkdp/ops/tune.h), 1 the storage-buffer one, 2 the texel-buffer
-     * one with block[0] rows x block[1] vec4 columns (0: the device's). Tests and benchmarks. */
+     * one with block[0] rows x block[1] vec4 columns (0: the device's), 3 the shared-memory tiled
+     * one (block unused). Tests and benchmarks. */
     uint32_t path, block[2];
 } vkdp_conv1x1_args;
 

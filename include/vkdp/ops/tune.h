@@ -30,6 +30,9 @@ typedef struct {
     uint32_t gemm_texel[2];      /* conv2d_1x1 with K, N multiples of 4 through texel buffers
                                   * (conv2d_1x1_texel.comp): rows x vec4 columns of Y per
                                   * invocation; {0, 0}: the storage-buffer shader */
+    uint32_t gemm_smem;          /* 1: conv2d_1x1 (any K, N) through the shared-memory tiled
+                                  * shader (conv2d_1x1_smem.comp) where gemm_texel does not
+                                  * apply; 0: the register-blocked storage-buffer shader */
     uint32_t feature_batch;      /* images per backbone call while a pass computes features,
                                   * running that many images' steps ahead of the head; 0: one
                                   * step's share (--feature-batch overrides) */
