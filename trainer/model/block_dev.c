@@ -248,7 +248,7 @@ static void conv1x1_partials(vkdp_cmd *c, const partials *p, vkdp_block_grad_id 
     for (int s = 0; s < p->B; s++)
         vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)rows, K, N, sub(x, s * rows * K, rows * K), w,
                              sub(dy, s * rows * N, rows * N), none, sub(part, s * st, (uint64_t)K * N), none,
-                             NULL);
+                             "ft_conv1x1_grad_w");
     hand(p, id, part, st);
 }
 
@@ -270,7 +270,7 @@ static void se_partials(vkdp_cmd *c, const partials *p, const vkdp_block_dev *d,
             sub(vkdp_whole(t->dgate), s * ex, ex), sub(vkdp_whole(t->work1), s * w1, w1),
             sub(vkdp_whole(t->dpool), s * ex, ex), sub(part[0], s * st[0], (uint64_t)ex * se),
             sub(part[1], s * st[1], se), sub(part[2], s * st[2], (uint64_t)se * ex), sub(part[3], s * st[3], ex)};
-        vkdp_op_se_excite_grad(c, p->dev, &a, NULL);
+        vkdp_op_se_excite_grad(c, p->dev, &a, "ft_se_excite_grad_w");
     }
     for (int i = 0; i < 4; i++)
         hand(p, (vkdp_block_grad_id)(VKDP_BG_SE_REDUCE_W + i), part[i], st[i]);
@@ -287,6 +287,7 @@ static void backward(vkdp_cmd *c, vkdp_device *dev, const vkdp_block_dev *d, con
     const size_t M2 = (size_t)B * P2;
     const vkdp_view none = {0};
 #define GRAD(name) (pp ? none : vkdp_whole(g->name))
+#define DX_LABEL(name) (pp ? name : NULL) /* --profile: the batched data path apart from the partials */
     /* project_bn <- drop connect (the residual's input path is added to dx at the end) */
     vkdp_view d3 = vkdp_whole(t->d3);
     if (a->has_residual && t->drop_scale.buf) {
@@ -300,7 +301,7 @@ static void backward(vkdp_cmd *c, vkdp_device *dev, const vkdp_block_dev *d, con
     /* project_conv, then squeeze-excite: d2 = d a2 */
     vkdp_view ds = vkdp_whole(t->ds), d2 = vkdp_whole(t->d2);
     vkdp_op_conv1x1_grad(c, dev, (uint32_t)M2, (uint32_t)ex, (uint32_t)out, vkdp_whole(t->s),
-                         vkdp_whole(d->project_w), d3, ds, GRAD(project_w), none, NULL);
+                         vkdp_whole(d->project_w), d3, ds, GRAD(project_w), none, DX_LABEL("ft_conv1x1_grad_dx"));
     if (pp)
         conv1x1_partials(c, pp, VKDP_BG_PROJECT_W, P2, (uint32_t)ex, (uint32_t)out, vkdp_whole(t->s),
                          vkdp_whole(d->project_w), d3);
@@ -326,14 +327,15 @@ static void backward(vkdp_cmd *c, vkdp_device *dev, const vkdp_block_dev *d, con
     vkdp_view d1 = a->has_expand ? vkdp_whole(t->d1) : dx;
     vkdp_view dw_in = a->has_expand ? vkdp_whole(t->a1) : t->x;
     vkdp_op_dwconv_grad(c, dev, &t->geom, (uint32_t)B, dw_in, vkdp_whole(d->dw_w), d2, d1, GRAD(dw_w), none,
-                        NULL);
+                        DX_LABEL("ft_dwconv_grad_dx"));
     if (pp) {
         uint64_t st;
         vkdp_view part = region(pp, VKDP_BG_DW_W, 0, &st);
         const uint64_t taps = vkdp_block_grad_numel(a, VKDP_BG_DW_W);
         for (int s = 0; s < B; s++)
             vkdp_op_dwconv_grad(c, dev, &t->geom, 1, sub(dw_in, s * HW * ex, HW * ex), vkdp_whole(d->dw_w),
-                                sub(d2, s * P2 * ex, P2 * ex), none, sub(part, s * st, taps), none, NULL);
+                                sub(d2, s * P2 * ex, P2 * ex), none, sub(part, s * st, taps), none,
+                                "ft_dwconv_grad_w");
         hand(pp, VKDP_BG_DW_W, part, st);
     }
     if (a->has_expand) {
@@ -342,12 +344,13 @@ static void backward(vkdp_cmd *c, vkdp_device *dev, const vkdp_block_dev *d, con
         vkdp_op_bn_frozen_grad(c, dev, M1 * ex, (uint32_t)ex, d1, vkdp_whole(d->expand_scale), d1,
                                NULL);
         vkdp_op_conv1x1_grad(c, dev, (uint32_t)M1, (uint32_t)a->in_ch, (uint32_t)ex, t->x,
-                             vkdp_whole(d->expand_w), d1, dx, GRAD(expand_w), none, NULL);
+                             vkdp_whole(d->expand_w), d1, dx, GRAD(expand_w), none, DX_LABEL("ft_conv1x1_grad_dx"));
         if (pp)
             conv1x1_partials(c, pp, VKDP_BG_EXPAND_W, HW, (uint32_t)a->in_ch, (uint32_t)ex, t->x,
                              vkdp_whole(d->expand_w), d1);
     }
 #undef GRAD
+#undef DX_LABEL
     if (dx.buf && a->has_residual)
         vkdp_op_eltwise(c, dev, VKDP_ELT_ADD, VKDP_ACT_NONE, (uint32_t)(M1 * a->in_ch), dx, dy, dx,
                         "ft_residual_grad");

@@ -71,6 +71,7 @@ struct vkdp_ftpart {
     int last_n;                       /* samples of the last forward */
     vkdp_buckets *bk;                 /* the trainable tensors, then one overflow counter */
     double wait_s;                    /* seconds waited for the buckets' allreduce, all steps */
+    vkdp_profile *prof;               /* --profile's table, or NULL */
     uint32_t *ovf_host;
 };
 
@@ -323,6 +324,16 @@ void vkdp_ftpart_destroy(vkdp_ftpart *p)
     free(p);
 }
 
+void vkdp_ftpart_set_profile(vkdp_ftpart *p, vkdp_profile *prof) { p->prof = prof; }
+
+/* Submits the recorded commands and waits for them; their device times into --profile's table. */
+static void submit(vkdp_ftpart *p)
+{
+    vkdp_cmd_submit(p->cmd);
+    if (p->prof)
+        vkdp_profile_add(p->prof, p->cmd);
+}
+
 static void check_n(const vkdp_ftpart *p, int n)
 {
     if (n < 0 || n > p->cap)
@@ -386,7 +397,7 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *g
                       vkdp_whole(p->shift), vkdp_whole(p->a), "ft_top_bn");
     vkdp_op_gap(c, p->dev, (uint32_t)n, p->P, p->N, p->P, vkdp_whole(p->a), vkdp_whole(p->pooled), "ft_gap");
     vkdp_cmd_end(c);
-    vkdp_cmd_submit(c);
+    submit(p);
     vkdp_buf_download(p->pooled, 0, pooled, (uint64_t)n * p->N * sizeof *pooled);
 }
 
@@ -472,7 +483,7 @@ static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t 
         vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)M, p->K, p->N, vkdp_whole(x), vkdp_whole(p->top_w),
                              vkdp_whole(p->a), vkdp_whole(p->dact[p->nb]), none, none, "ft_top_conv_dx");
     vkdp_cmd_end(c);
-    vkdp_cmd_submit(c);
+    submit(p);
     int64_t ovf = hand_over(p, -1, block);
     /* the blocks backwards, batched per chunk, each tensor's per-sample partials added in int64
      * as soon as they are recorded (the scratch is then reused by the next tensor) */
@@ -490,6 +501,8 @@ static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t 
         vkdp_cmd_submit_async(c);
         vkdp_buckets_progress(p->bk);
         vkdp_cmd_wait(c);
+        if (p->prof)
+            vkdp_profile_add(p->prof, c);
         ovf += hand_over(p, k, block);
     }
     return ovf;
@@ -530,7 +543,7 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
                      p->t[i].numel, alpha, (float)(1.0 - p->beta1), (float)(1.0 - p->beta2), (float)p->epsilon);
     }
     vkdp_cmd_end(p->cmd);
-    vkdp_cmd_submit(p->cmd);
+    submit(p);
     p->last_n = -1;
 }
 

@@ -210,6 +210,7 @@ static void run_open(run *r, const vkdp_train_opts *t)
                                    vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap,
                                    t->sc.seed);
         r->dx = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *r->dx);
+        vkdp_ftpart_set_profile(r->ft, r->s.prof);
     }
     r->steps = vkdp_num_steps(r->s.split.ntrain, t->sc.batch);
     r->vsteps = vkdp_num_steps(r->s.split.nval, t->sc.batch);
