@@ -5,7 +5,8 @@
  * A control run ignores the drop-connect bits and must disagree with the reference.
  * With "device", the same through the device's ops (vkdp/model/block_dev.h): the shaders'
  * gradient check against the same reference. With "exact", through the device one sample at a
- * time with int64 fixed-point weight-gradient sums (see blocks_exact).
+ * time with int64 fixed-point weight-gradient sums, and batched with per-sample partials (see
+ * blocks_exact).
  * usage: test_effnet_block_grad WEIGHTS.h5 DIR [device|exact] (DIR: the reference script's output) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,10 +121,33 @@ static void down(vkdp_buf *b, float *dst, size_t n)
         vkdp_buf_download(b, 0, dst, n * sizeof(float));
 }
 
-/* The same on the device (vkdp/model/block_dev.h), one recording, one submission. */
-static void blocks_device(const vkdp_block_weights *w, int B, const int *H, const int *W,
-                          const size_t *n, int drop_connect, float (*scale)[B], float **act,
-                          const float *r, float *dx, vkdp_block_grads *g)
+/* The batched backward with per-sample partials (vkdp_block_dev_backward_partials): each
+ * sample's partials rounded and added one sample per grad_fx_add. */
+typedef struct {
+    vkdp_buf *const *acc, *const *ovf;
+    const uint64_t *cnt;
+    int B;
+} partials_ctx;
+
+static void add_partials(void *ctx, vkdp_block_grad_id id, vkdp_view part, uint64_t numel, uint64_t stride)
+{
+    static const int test_index[VKDP_BG_COUNT] = {6, 2, 3, 4, 5, 1, 0}; /* this file's tensor order */
+    const partials_ctx *x = ctx;
+    const int t = test_index[id];
+    if (numel != x->cnt[t])
+        VKDP_FATAL("partials of tensor %d: %llu values, expected %llu", (int)id, (unsigned long long)numel,
+                   (unsigned long long)x->cnt[t]);
+    for (int s = 0; s < x->B; s++)
+        vkdp_op_grad_fx_add(cmd, dev, 1, numel, VKDP_FX_GRAD_SHIFT,
+                            vkdp_slice(part.buf, part.offset + (uint64_t)s * stride * 4, numel * 4),
+                            vkdp_whole(x->acc[t]), vkdp_whole(x->ovf[t]), NULL);
+}
+
+/* The same on the device (vkdp/model/block_dev.h), one recording, one submission; with px, the
+ * backward with per-sample partials added in int64 into px's accumulators instead of g. */
+static void blocks_device_run(const vkdp_block_weights *w, int B, const int *H, const int *W,
+                              const size_t *n, int drop_connect, float (*scale)[B], float **act,
+                              const float *r, float *dx, vkdp_block_grads *g, const partials_ctx *px)
 {
     vkdp_block_dev d[2];
     vkdp_block_dev_tape tape[2];
@@ -131,11 +155,12 @@ static void blocks_device(const vkdp_block_weights *w, int B, const int *H, cons
     vkdp_buf *a[3] = {up(act[0], n[0], "x"), vkdp_buf_create(dev, n[1] * 4, "mid"),
                       vkdp_buf_create(dev, n[2] * 4, "out")};
     vkdp_buf *dr = up(r, n[2], "r"), *dmid = vkdp_buf_create(dev, n[1] * 4, "dmid");
-    vkdp_buf *ddx = vkdp_buf_create(dev, n[0] * 4, "dx"), *sc[2];
+    vkdp_buf *ddx = vkdp_buf_create(dev, n[0] * 4, "dx"), *sc[2], *part[2];
     vkdp_cmd_begin(cmd);
     for (int k = 0; k < 2; k++) {
         vkdp_block_dev_create(dev, &w[k], &d[k]);
         vkdp_block_dev_grads_create(dev, w[k].arch, &dg[k]);
+        part[k] = vkdp_buf_create(dev, vkdp_block_dev_partials_bytes(dev, w[k].arch, B), "partials");
         sc[k] = up(scale[k], (size_t)B, "drop_scale");
         vkdp_view ds = {0};
         if (drop_connect && w[k].drop_rate > 0)
@@ -143,15 +168,21 @@ static void blocks_device(const vkdp_block_weights *w, int B, const int *H, cons
         vkdp_block_dev_forward(cmd, dev, &d[k], B, H[k], W[k], vkdp_whole(a[k]), ds, &tape[k],
                                vkdp_whole(a[k + 1]));
     }
-    for (int k = 1; k >= 0; k--)
-        vkdp_block_dev_backward(cmd, dev, &d[k], &tape[k], vkdp_whole(k ? dr : dmid),
-                                vkdp_whole(k ? dmid : ddx), &dg[k]);
+    for (int k = 1; k >= 0; k--) {
+        if (px)
+            vkdp_block_dev_backward_partials(cmd, dev, &d[k], &tape[k], vkdp_whole(k ? dr : dmid),
+                                             vkdp_whole(k ? dmid : ddx), vkdp_whole(part[k]), add_partials,
+                                             (void *)&px[k]);
+        else
+            vkdp_block_dev_backward(cmd, dev, &d[k], &tape[k], vkdp_whole(k ? dr : dmid),
+                                    vkdp_whole(k ? dmid : ddx), &dg[k]);
+    }
     vkdp_cmd_end(cmd);
     vkdp_cmd_submit(cmd);
     for (int k = 1; k < 3; k++)
         down(a[k], act[k], n[k]);
     down(ddx, dx, n[0]);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && !px; k++) {
         const vkdp_mbconv *m = w[k].arch;
         size_t ex = (size_t)m->exp_ch, se = (size_t)m->se_ch;
         down(dg[k].expand_w, g[k].expand_w, (size_t)m->in_ch * ex);
@@ -161,6 +192,9 @@ static void blocks_device(const vkdp_block_weights *w, int B, const int *H, cons
         down(dg[k].se_expand_w, g[k].se_expand_w, se * ex);
         down(dg[k].se_expand_b, g[k].se_expand_b, ex);
         down(dg[k].project_w, g[k].project_w, ex * m->out_ch);
+    }
+    for (int k = 0; k < 2; k++) {
+        vkdp_buf_destroy(part[k]);
         vkdp_block_dev_tape_free(&tape[k]);
         vkdp_block_dev_grads_free(&dg[k]);
         vkdp_block_dev_free(&d[k]);
@@ -176,6 +210,13 @@ static void blocks_device(const vkdp_block_weights *w, int B, const int *H, cons
  * point and added (grad_fx_add). Run in sample order and in reverse order, the int64 sums must be
  * the same bits (and so would any split over ranks); their value must match the reference. */
 static int exact;
+
+static void blocks_device(const vkdp_block_weights *w, int B, const int *H, const int *W,
+                          const size_t *n, int drop_connect, float (*scale)[B], float **act,
+                          const float *r, float *dx, vkdp_block_grads *g)
+{
+    blocks_device_run(w, B, H, W, n, drop_connect, scale, act, r, dx, g, NULL);
+}
 
 static void blocks_one_order(const vkdp_block_weights *w, int B, const int *H, const int *W, const size_t *n,
                              int drop_connect, float (*scale)[B], float **act, const float *r, float *dx,
@@ -237,7 +278,7 @@ static void blocks_exact(const vkdp_block_weights *w, int B, const int *H, const
                          int drop_connect, float (*scale)[B], float **act, const float *r, float *dx,
                          vkdp_block_grads *g)
 {
-    vkdp_buf *acc[2][2][7] = {{{0}}}, *ovf[2][2][7] = {{{0}}};
+    vkdp_buf *acc[3][2][7] = {{{0}}}, *ovf[3][2][7] = {{{0}}}; /* in order, reversed, batched */
     uint64_t cnt[2][7];
     float *dst[2][7];
     for (int k = 0; k < 2; k++) {
@@ -250,7 +291,7 @@ static void blocks_exact(const vkdp_block_weights *w, int B, const int *H, const
         for (int t = 0; t < 7; t++) {
             cnt[k][t] = c[t];
             dst[k][t] = gd[t];
-            for (int o = 0; o < 2 && c[t]; o++) {
+            for (int o = 0; o < 3 && c[t]; o++) {
                 acc[o][k][t] = vkdp_buf_create(dev, c[t] * 8, "acc");
                 ovf[o][k][t] = vkdp_buf_create(dev, c[t] * 4, "ovf");
                 void *z = vkdp_xcalloc(c[t], 8);
@@ -261,19 +302,24 @@ static void blocks_exact(const vkdp_block_weights *w, int B, const int *H, const
         }
     }
     float *out2 = vkdp_xmalloc(n[2] * 4), *dx2 = vkdp_xmalloc(n[0] * 4), *keep_out = act[2];
+    float *out3 = vkdp_xmalloc(n[2] * 4), *dx3 = vkdp_xmalloc(n[0] * 4);
     blocks_one_order(w, B, H, W, n, drop_connect, scale, act, r, dx, 0, acc[0], ovf[0], cnt);
     act[2] = out2;
     blocks_one_order(w, B, H, W, n, drop_connect, scale, act, r, dx2, 1, acc[1], ovf[1], cnt);
+    act[2] = out3;
+    const partials_ctx px[2] = {{acc[2][0], ovf[2][0], cnt[0], B}, {acc[2][1], ovf[2][1], cnt[1], B}};
+    blocks_device_run(w, B, H, W, n, drop_connect, scale, act, r, dx3, g, px);
     act[2] = keep_out;
     int same = !memcmp(out2, act[2], n[2] * 4) && !memcmp(dx2, dx, n[0] * 4);
+    int batched = !memcmp(out3, act[2], n[2] * 4) && !memcmp(dx3, dx, n[0] * 4);
     uint64_t overflows = 0;
     for (int k = 0; k < 2; k++)
         for (int t = 0; t < 7; t++) {
             if (!cnt[k][t])
                 continue;
-            int64_t *v[2];
+            int64_t *v[3];
             uint32_t *o = vkdp_xmalloc(cnt[k][t] * 4);
-            for (int q = 0; q < 2; q++) {
+            for (int q = 0; q < 3; q++) {
                 v[q] = vkdp_xmalloc(cnt[k][t] * 8);
                 vkdp_buf_download(acc[q][k][t], 0, v[q], cnt[k][t] * 8);
                 vkdp_buf_download(ovf[q][k][t], 0, o, cnt[k][t] * 4);
@@ -281,19 +327,22 @@ static void blocks_exact(const vkdp_block_weights *w, int B, const int *H, const
                     overflows += o[e];
             }
             same &= !memcmp(v[0], v[1], cnt[k][t] * 8);
+            batched &= !memcmp(v[0], v[2], cnt[k][t] * 8);
             for (uint64_t e = 0; e < cnt[k][t]; e++)
                 dst[k][t][e] = (float)vkdp_fx_to_double(v[0][e], VKDP_FX_GRAD_SHIFT);
-            free(v[0]), free(v[1]), free(o);
-            for (int q = 0; q < 2; q++) {
+            free(v[0]), free(v[1]), free(v[2]), free(o);
+            for (int q = 0; q < 3; q++) {
                 vkdp_buf_destroy(acc[q][k][t]);
                 vkdp_buf_destroy(ovf[q][k][t]);
             }
         }
     printf("%-4s exact path: int64 gradient sums, outputs and dx bit-identical in reverse sample order, "
            "%llu overflows\n", same && !overflows ? "ok" : "FAIL", (unsigned long long)overflows);
-    if (!same || overflows)
+    printf("%-4s batched backward with per-sample partials: int64 gradient sums, outputs and dx "
+           "bit-identical to one sample at a time\n", batched ? "ok" : "FAIL");
+    if (!same || !batched || overflows)
         failures++;
-    free(out2), free(dx2);
+    free(out2), free(dx2), free(out3), free(dx3);
 }
 
 static int run_case(const vkdp_effnet *net, const char *dir, size_t ci, int drop_connect)

@@ -1,8 +1,10 @@
 /* Fine-tuning's trainable part on the device (vkdp/model/ft_part.h) against the plain-C references:
  * the pooled features of a training forward and every trainable tensor's exact (int64-summed)
- * gradient of L = sum(pooled * r), from block6a (drop connect in 6b/6c/6d, some samples dropped),
- * block7a (the Keras example's last 20 layers) and top_conv alone, on real weights and an odd
- * spatial size. The block reference is checked against float64 PyTorch autograd in
+ * gradient of L = sum(pooled * r), from block4a (whose SE bias partials, 10 floats, are padded
+ * between samples on a 16-byte offset alignment), block6a (drop connect in 6b/6c/6d, some samples
+ * dropped), block7a (the Keras example's last 20 layers) and top_conv alone, on real weights and
+ * an odd spatial size; with blocks, the same bits when they run in chunks of 2 samples
+ * (VKDP_TEST_FT_CHUNK). The block reference is checked against float64 PyTorch autograd in
  * effnet_block_grad_vs_torch; top_conv's chain (conv, frozen BN, swish, GAP) is composed here from
  * the grad_ref.h references.
  * usage: test_ftpart WEIGHTS.h5 */
@@ -78,6 +80,36 @@ static void pick_positions(const vkdp_effnet *net, int first, int64_t *gpos)
     }
 }
 
+/* The same forward and step with the blocks in chunks of 2 samples (2 + 1): pooled and every
+ * gradient the same bits as p's. */
+static int same_in_chunks(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan, size_t bf,
+                          const float *x, const int64_t *gpos, const float *r, vkdp_ftpart *p, const float *pooled)
+{
+    if (setenv("VKDP_TEST_FT_CHUNK", "2", 1) != 0)
+        VKDP_FATAL("setenv failed");
+    vkdp_ftpart *q = vkdp_ftpart_create(dev, net, plan, bf, B, SEED);
+    if (unsetenv("VKDP_TEST_FT_CHUNK") != 0)
+        VKDP_FATAL("unsetenv failed");
+    float *pq = vkdp_xmalloc((size_t)B * VKDP_EFFNET_FEATURES * sizeof *pq);
+    vkdp_ftpart_forward(q, x, B, gpos, EPOCH, pq);
+    vkdp_ftpart_step(q, r, B, 1e-3, 0);
+    int same = !memcmp(pq, pooled, (size_t)B * VKDP_EFFNET_FEATURES * sizeof *pq);
+    for (int i = 0; i < vkdp_ftpart_count(p); i++) {
+        const size_t n = (size_t)vkdp_ftpart_tensor(p, i)->numel;
+        float *a = vkdp_xmalloc(n * sizeof *a), *b = vkdp_xmalloc(n * sizeof *b);
+        vkdp_ftpart_last_grad(p, i, a);
+        vkdp_ftpart_last_grad(q, i, b);
+        same &= !memcmp(a, b, n * sizeof *a);
+        free(a), free(b);
+    }
+    same &= vkdp_ftpart_checksum(p) == vkdp_ftpart_checksum(q);
+    printf("%-4s %s: the blocks in chunks of 2 samples give the same pooled features, gradients and "
+           "updated tensors bit for bit\n", same ? "ok" : "FAIL", plan->from);
+    vkdp_ftpart_destroy(q);
+    free(pq);
+    return same;
+}
+
 static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, int image_size, int H)
 {
     char err[1024];
@@ -85,7 +117,9 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
     if (vkdp_finetune_plan_from(from, image_size, &plan, err, sizeof err))
         VKDP_FATAL("%s", err);
     const int first = plan.first_block, nb = VKDP_EFFNET_BLOCKS - first, P = H * H, F = VKDP_EFFNET_FEATURES;
-    const int H0 = first == 11 ? 2 * H : H; /* block6a halves the side (96 px: 6 -> 3) */
+    int H0 = H; /* each stride-2 block halves the side (96 px: 12 -> 6 -> 3 from block4a) */
+    for (int b = first; b < VKDP_EFFNET_BLOCKS; b++)
+        H0 *= net->blocks[b].stride;
     const int Cin = nb ? net->blocks[first].in_ch : 320;
     const size_t nx = (size_t)B * H0 * H0 * Cin;
     float *x = vkdp_xmalloc(nx * sizeof *x), *r = vkdp_xmalloc((size_t)B * F * sizeof *r);
@@ -97,13 +131,14 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
     float *pooled = vkdp_xmalloc((size_t)B * F * sizeof *pooled);
     vkdp_ftpart_forward(p, x, B, gpos, EPOCH, pooled);
     vkdp_ftpart_step(p, r, B, 1e-3, 0);
+    int ok = nb == 0 || same_in_chunks(dev, net, &plan, (size_t)H0 * H0 * Cin, x, gpos, r, p, pooled);
 
     /* the reference: the blocks (C, torch-checked) then top_conv -> top_bn -> swish -> GAP */
     vkdp_block_weights w[VKDP_EFFNET_BLOCKS];
     vkdp_block_tape tape[VKDP_EFFNET_BLOCKS];
     vkdp_block_grads g[VKDP_EFFNET_BLOCKS];
     float *act[VKDP_EFFNET_BLOCKS + 1] = {x}, scale_b[B];
-    int h = H0;
+    int h = H0, hin[VKDP_EFFNET_BLOCKS];
     for (int k = 0; k < nb; k++) {
         if (vkdp_block_weights_get(net, first + k, &w[k], err, sizeof err))
             VKDP_FATAL("%s", err);
@@ -111,6 +146,7 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
         for (int s = 0; s < B; s++)
             scale_b[s] = vkdp_ftpart_drop_scale(SEED, EPOCH, gpos[s], first + k);
         int ho = vkdp_dw_geom_keras(h, h, a->exp_ch, a->kernel, a->stride).Ho;
+        hin[k] = h;
         act[k + 1] = vkdp_xmalloc((size_t)B * ho * ho * a->out_ch * sizeof(float));
         vkdp_block_forward_train(&w[k], B, h, h, act[k], a->has_residual ? scale_b : NULL, &tape[k], act[k + 1]);
         h = ho;
@@ -131,7 +167,7 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
     vkdp_ref_gap(B, (uint32_t)P, F, a, pref);
     char what[160];
     snprintf(what, sizeof what, "%s %dx%d: pooled", from, H, H);
-    int ok = test_check(what, pooled, pref, (size_t)B * F, 1e-5);
+    ok &= test_check(what, pooled, pref, (size_t)B * F, 1e-5);
     /* backward of L = sum(pooled * r) */
     float *dtop = vkdp_xmalloc((size_t)320 * F * sizeof *dtop), *dy = vkdp_xmalloc(M * 320 * sizeof *dy);
     vkdp_grad_gap(B, (uint32_t)P, F, r, a, 0);
@@ -139,7 +175,7 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
     vkdp_grad_bn_frozen(M, F, scale, a, a);
     vkdp_grad_conv1x1((uint32_t)M, 320, F, y, wt, a, dy, dtop, NULL);
     for (int k = nb - 1; k >= 0; k--) {
-        float *dx = k ? vkdp_xmalloc((size_t)B * P * w[k].arch->in_ch * sizeof *dx) : NULL; /* 3x3 after block6a */
+        float *dx = k ? vkdp_xmalloc((size_t)B * hin[k] * hin[k] * w[k].arch->in_ch * sizeof *dx) : NULL;
         vkdp_block_grads_alloc(w[k].arch, &g[k]);
         vkdp_block_backward(&w[k], &tape[k], dy, dx, &g[k]);
         free(dy);
@@ -189,7 +225,8 @@ int main(int argc, char **argv)
     }
     vkdp_device *dev = vkdp_device_create(NULL);
     /* 96 px: block7a and top_conv see 3x3 */
-    int ok = run_case(dev, &net, "block6a", 96, 3) & run_case(dev, &net, "block7a", 96, 3) &
+    int ok = run_case(dev, &net, "block4a", 96, 3) & run_case(dev, &net, "block6a", 96, 3) &
+             run_case(dev, &net, "block7a", 96, 3) &
              run_case(dev, &net, "top_conv", 96, 3);
     vkdp_device_destroy(dev);
     vkdp_effnet_free(&net);

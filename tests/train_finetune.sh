@@ -24,17 +24,21 @@ rm -rf "$WORK"/np* "$WORK"/kill* "$WORK"/bad* "$WORK"/perturbed
 digest() { "$PY" "$here/ckpt_digest.py" "$1"; }
 
 for np in 1 2 4; do
-  # -np 4 also compares the replicas (head and backbone) after every step
+  # -np 4 also compares the replicas (head and backbone) after every step; -np 1 prints --profile's
+  # table (phase 2's ops included)
   # -np 2 cuts the gradients into 50 KiB buckets: the sums, hence the checkpoint, must not change
   extra=()
   if [ $np = 2 ]; then extra=(--bucket-mb 0.05); fi
   if [ $np = 4 ]; then extra=(--check-replicas 1); fi
+  if [ $np = 1 ]; then extra=(--profile); fi
   "${MPIRUN[@]}" -np $np "$TRAINER" train "${common[@]}" "${extra[@]}" --out "$WORK/np$np" >"$WORK/np$np.log" 2>&1 \
     || { cat "$WORK/np$np.log"; fail "-np $np fine-tuning run failed"; }
   digest "$WORK/np$np/latest.h5" >"$WORK/np$np.digest"
 done
 expect_grep "^Phase 2 after epoch 1: fine-tuning from $FROM: $plan of saved activations per image" "$WORK/np1.log"
 expect_grep "^Fine-tuning from $FROM \\(epoch 2 of 3\\)" "$WORK/np1.log"
+expect_grep '^ft_top_conv_grad +[0-9]+ ' "$WORK/np1.log"
+if [ "$FROM" != top_conv ]; then expect_grep '^ft_conv1x1_grad_w +[0-9]+ ' "$WORK/np1.log"; fi
 grep -E 'val_accuracy' "$WORK/np1.log" | tail -1
 grep -q '^/backbone/top_conv/top_conv/kernel:0\[1, 1, 320, 1280\]' "$WORK/np1.digest" || fail "no /backbone tensor in the checkpoint"
 grep -q '^/optimizer/m/top_conv/top_conv/kernel:0' "$WORK/np1.digest" || fail "no Adam m of top_conv in the checkpoint"

@@ -1,7 +1,9 @@
 /* Fine-tuning's trainable part on the device with exact data-parallel updates; see
- * include/vkdp/model/ft_part.h. The MBConv blocks run one sample per recorded forward/backward
- * (vkdp/model/block_dev.h sums weight gradients over its batch in float, so a batch of one makes
- * them per-sample partials); top_conv runs batched with per-sample weight-gradient dispatches. */
+ * include/vkdp/model/ft_part.h. Everything runs batched over the call's samples (in chunks when a
+ * batch's tensors would pass the device's binding limit): the MBConv blocks' data path through
+ * vkdp_block_dev_forward / vkdp_block_dev_backward_partials, top_conv's conv, BN, swish and GAP;
+ * only the weight gradients are recorded once per sample (over that sample's rows), so that each
+ * sample's float partial is rounded to int64 alone and every cross-sample sum is an integer one. */
 #include "vkdp/model/ft_part.h"
 
 #include <math.h>
@@ -30,16 +32,17 @@
 #define FT_TOP VKDP_EFFNET_BLOCKS
 /* drop connect's Philox stream: counter word 0 (docs/fine-tuning.md section 6) */
 #define FT_DROP_STREAM 0x44430000u
-/* floats between two samples' drop-connect scales: any storage-buffer offset alignment up to 256 */
-#define FT_DROP_STRIDE 64
+/* drop-connect scales of one block and chunk start 64 floats apart: any storage-buffer offset
+ * alignment up to 256 */
+#define FT_ALIGN_FLOATS 64
 
 /* One trainable tensor's device state. */
 typedef struct {
     vkdp_buf *w;        /* the master weights (top_conv: owned; a block's: its vkdp_block_dev's) */
     vkdp_buf *m, *v;    /* Adam moments */
-    vkdp_buf *g;        /* what grad_fx_add reads: top_conv's per-sample partials, a block's gradient */
     vkdp_buf *acc, *ovf;
     int block;          /* index among the trainable blocks; -1: top_conv */
+    vkdp_block_grad_id gid; /* which of its block's tensors */
 } ft_tensor;
 
 struct vkdp_ftpart {
@@ -53,20 +56,22 @@ struct vkdp_ftpart {
     int first, nb;                    /* first trainable block, trainable block count */
     uint64_t seed;
     const vkdp_effnet *net;           /* the architecture (blocks' flags), not the weights */
-    vkdp_buf *drop;                   /* [cap][nb] drop-connect scales, FT_DROP_STRIDE apart */
+    int chunk;                        /* samples per recorded block forward/backward */
+    vkdp_buf *drop;                   /* [chunks][nb][pad64(chunk)] drop-connect scales */
     float *drop_host;
     vkdp_block_dev bd[VKDP_EFFNET_BLOCKS];
-    vkdp_block_dev_grads bg[VKDP_EFFNET_BLOCKS];
     vkdp_buf *act[VKDP_EFFNET_BLOCKS + 1], *dact[VKDP_EFFNET_BLOCKS + 1]; /* [cap, H, W, C] at each boundary */
     int H[VKDP_EFFNET_BLOCKS + 1], C[VKDP_EFFNET_BLOCKS + 1];
-    vkdp_block_dev_tape *tape;        /* [cap][nb], of the last forward's ntape samples */
+    vkdp_block_dev_tape *tape;        /* [chunks][nb], of the last forward's ntape chunks */
     int ntape;
     uint32_t P, K, N;                 /* top_conv: positions per image, input and output channels */
     vkdp_buf *top_w, *scale, *shift, *zero; /* top_bn frozen, and the bias-free conv's zero bias */
-    vkdp_buf *z, *a, *pooled, *dp, *partial;
+    vkdp_buf *z, *a, *pooled, *dp;
+    vkdp_buf *partial;                /* per-sample weight-gradient partials: top_conv's, then each block's */
     int last_n;                       /* samples of the last forward */
     vkdp_buckets *bk;                 /* the trainable tensors, then one overflow counter */
     double wait_s;                    /* seconds waited for the buckets' allreduce, all steps */
+    vkdp_profile *prof;               /* --profile's table, or NULL */
     uint32_t *ovf_host;
 };
 
@@ -122,6 +127,37 @@ static void top_bn(vkdp_ftpart *p, const vkdp_effnet *net)
     free(shift);
 }
 
+static size_t drop_stride(const vkdp_ftpart *p)
+{
+    return (size_t)vkdp_div_up((uint64_t)p->chunk, FT_ALIGN_FLOATS) * FT_ALIGN_FLOATS;
+}
+
+/* Samples per recorded block forward/backward: cap, or fewer where one block's batched tensors
+ * (tape, boundary, weight-gradient partials) would pass the device's binding limit;
+ * VKDP_TEST_FT_CHUNK=N forces at most N (a test hook: chunked runs give the same bits). */
+static int chunk_samples(const vkdp_ftpart *p, const vkdp_effnet *net)
+{
+    uint64_t most = 1;
+    for (int k = 0; k < p->nb; k++) {
+        const vkdp_mbconv *a = &net->blocks[p->first + k];
+        const uint64_t hw = (uint64_t)p->H[k] * p->H[k], ho = (uint64_t)p->H[k + 1] * p->H[k + 1];
+        const uint64_t ex = (uint64_t)a->exp_ch, in = (uint64_t)a->in_ch, out = (uint64_t)a->out_ch;
+        const uint64_t floats[] = {hw * (ex > in ? ex : in), ho * (ex > out ? ex : out)};
+        for (size_t i = 0; i < VKDP_ARRAY_LEN(floats); i++)
+            most = floats[i] * 4 > most ? floats[i] * 4 : most;
+        const uint64_t part = vkdp_block_dev_partials_bytes(p->dev, a, 1);
+        most = part > most ? part : most;
+    }
+    uint64_t fit = vkdp_max_binding_bytes(p->dev) / most;
+    if (fit < 1)
+        VKDP_FATAL("fine-tuning: one sample's block tensors (%llu bytes) exceed the device's binding limit",
+                   (unsigned long long)most);
+    const char *force = getenv("VKDP_TEST_FT_CHUNK");
+    if (force && atoi(force) > 0 && (uint64_t)atoi(force) < fit)
+        fit = (uint64_t)atoi(force);
+    return fit < (uint64_t)p->cap ? (int)fit : p->cap;
+}
+
 /* The trainable blocks on the device (weights from net's file tensors) and each boundary's shape. */
 static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundary_floats)
 {
@@ -137,7 +173,6 @@ static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundar
             VKDP_FATAL("%s", err);
         vkdp_block_dev_create(p->dev, &w, &p->bd[k]);
         vkdp_block_weights_free(&w);
-        vkdp_block_dev_grads_create(p->dev, a, &p->bg[k]);
         p->H[k] = H;
         p->C[k] = a->in_ch;
         H = vkdp_dw_geom_keras(H, H, a->exp_ch, a->kernel, a->stride).Ho;
@@ -150,10 +185,12 @@ static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundar
         p->act[k] = fbuf(p->dev, n, 4, "ft_act");
         p->dact[k] = k > 0 ? fbuf(p->dev, n, 4, "ft_dact") : NULL;
     }
-    const size_t slots = (size_t)p->cap * (size_t)(p->nb ? p->nb : 1);
+    p->chunk = chunk_samples(p, net);
+    const size_t chunks = (size_t)vkdp_div_up((uint64_t)p->cap, (uint64_t)p->chunk),
+                 slots = chunks * (size_t)(p->nb ? p->nb : 1);
     p->tape = vkdp_xcalloc(slots, sizeof *p->tape);
-    p->drop = fbuf(p->dev, slots * FT_DROP_STRIDE, 4, "ft_drop_scale");
-    p->drop_host = vkdp_xcalloc(slots * FT_DROP_STRIDE, sizeof *p->drop_host);
+    p->drop = fbuf(p->dev, slots * drop_stride(p), 4, "ft_drop_scale");
+    p->drop_host = vkdp_xcalloc(slots * drop_stride(p), sizeof *p->drop_host);
 }
 
 /* Tensor i's block and buffers, from its path "<block>_<layer>/<block>_<layer>/<weight>". */
@@ -168,7 +205,6 @@ static void bind_tensor(vkdp_ftpart *p, const vkdp_effnet *net, int i)
     if (!strcmp(t->path, "top_conv/top_conv/kernel:0")) {
         f->block = -1;
         f->w = p->top_w;
-        f->g = p->partial;
         return;
     }
     f->block = -1;
@@ -182,22 +218,22 @@ static void bind_tensor(vkdp_ftpart *p, const vkdp_effnet *net, int i)
     const char *weight = strrchr(t->path, '/') + 1;
     const int bias = !strcmp(weight, "bias:0");
     const vkdp_block_dev *d = f->block >= 0 ? &p->bd[f->block] : NULL;
-    const vkdp_block_dev_grads *g = f->block >= 0 ? &p->bg[f->block] : NULL;
 #define LAYER(name) (!strncmp(layer, name "/", sizeof name))
     if (!d)
         f->w = NULL;
     else if (LAYER("expand_conv"))
-        f->w = d->expand_w, f->g = g->expand_w;
+        f->w = d->expand_w, f->gid = VKDP_BG_EXPAND_W;
     else if (LAYER("dwconv"))
-        f->w = d->dw_w, f->g = g->dw_w;
+        f->w = d->dw_w, f->gid = VKDP_BG_DW_W;
     else if (LAYER("se_reduce"))
-        f->w = bias ? d->se_reduce_b : d->se_reduce_w, f->g = bias ? g->se_reduce_b : g->se_reduce_w;
+        f->w = bias ? d->se_reduce_b : d->se_reduce_w, f->gid = bias ? VKDP_BG_SE_REDUCE_B : VKDP_BG_SE_REDUCE_W;
     else if (LAYER("se_expand"))
-        f->w = bias ? d->se_expand_b : d->se_expand_w, f->g = bias ? g->se_expand_b : g->se_expand_w;
+        f->w = bias ? d->se_expand_b : d->se_expand_w, f->gid = bias ? VKDP_BG_SE_EXPAND_B : VKDP_BG_SE_EXPAND_W;
     else if (LAYER("project_conv"))
-        f->w = d->project_w, f->g = g->project_w;
+        f->w = d->project_w, f->gid = VKDP_BG_PROJECT_W;
 #undef LAYER
-    if (!f->w || !f->g || vkdp_buf_size(f->w) != (uint64_t)t->numel * 4)
+    if (!f->w || vkdp_buf_size(f->w) != (uint64_t)t->numel * 4 ||
+        (d && vkdp_block_grad_numel(d->arch, f->gid) != (uint64_t)t->numel))
         VKDP_FATAL("fine-tuning: no device tensor for %s", t->path);
 }
 
@@ -235,7 +271,12 @@ vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const 
     p->a = fbuf(dev, c * P * p->N, 4, "ft_top_act");
     p->pooled = fbuf(dev, c * p->N, 4, "ft_pooled");
     p->dp = fbuf(dev, c * p->N, 4, "ft_dpooled");
-    p->partial = fbuf(dev, c * (size_t)p->t[0].numel, 4, "ft_top_grad_partials");
+    uint64_t part = c * (uint64_t)p->t[0].numel * 4;
+    for (int k = 0; k < p->nb; k++) {
+        uint64_t b = vkdp_block_dev_partials_bytes(dev, &net->blocks[p->first + k], p->chunk);
+        part = b > part ? b : part;
+    }
+    p->partial = fbuf(dev, part / 4, 4, "ft_grad_partials");
     size_t most = 0;
     for (int i = 0; i < p->nt; i++) {
         bind_tensor(p, net, i);
@@ -264,10 +305,8 @@ void vkdp_ftpart_destroy(vkdp_ftpart *p)
         for (size_t j = 0; j < VKDP_ARRAY_LEN(b); j++)
             vkdp_buf_destroy(b[j]);
     }
-    for (int k = 0; k < p->nb; k++) {
+    for (int k = 0; k < p->nb; k++)
         vkdp_block_dev_free(&p->bd[k]);
-        vkdp_block_dev_grads_free(&p->bg[k]);
-    }
     for (int k = 0; k <= p->nb; k++) {
         vkdp_buf_destroy(p->act[k]);
         vkdp_buf_destroy(p->dact[k]);
@@ -283,26 +322,36 @@ void vkdp_ftpart_destroy(vkdp_ftpart *p)
     free(p);
 }
 
+void vkdp_ftpart_set_profile(vkdp_ftpart *p, vkdp_profile *prof) { p->prof = prof; }
+
+/* Submits the recorded commands and waits for them; their device times into --profile's table. */
+static void submit(vkdp_ftpart *p)
+{
+    vkdp_cmd_submit(p->cmd);
+    if (p->prof)
+        vkdp_profile_add(p->prof, p->cmd);
+}
+
 static void check_n(const vkdp_ftpart *p, int n)
 {
     if (n < 0 || n > p->cap)
         VKDP_FATAL("fine-tuning: %d samples in one call, at most %d", n, p->cap);
 }
 
-/* Sample s's slice of the activation (or gradient) buffer at boundary k. */
-static vkdp_view at(const vkdp_ftpart *p, vkdp_buf *b, int k, int s)
+/* Samples from s on (at most a chunk's) of the activation (or gradient) buffer at boundary k. */
+static vkdp_view rows(const vkdp_ftpart *p, vkdp_buf *b, int k, int s, int count)
 {
     uint64_t bytes = (uint64_t)p->H[k] * p->H[k] * p->C[k] * 4;
-    return vkdp_slice(b, (uint64_t)s * bytes, bytes);
+    return vkdp_slice(b, (uint64_t)s * bytes, (uint64_t)count * bytes);
 }
 
-/* Sample s's drop-connect scale in trainable block k (uploaded by forward), or none. */
-static vkdp_view drop_view(const vkdp_ftpart *p, const int64_t *gpos, int s, int k)
+/* Chunk ch's drop-connect scales in trainable block k (uploaded by forward), or none. */
+static vkdp_view drop_view(const vkdp_ftpart *p, const int64_t *gpos, int ch, int k, int count)
 {
     const vkdp_view none = {0};
     if (!gpos || !p->net->blocks[p->first + k].has_residual)
         return none;
-    return vkdp_slice(p->drop, (uint64_t)(s * p->nb + k) * FT_DROP_STRIDE * 4, 4);
+    return vkdp_slice(p->drop, (uint64_t)(ch * p->nb + k) * drop_stride(p) * 4, (uint64_t)count * 4);
 }
 
 void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *gpos, uint32_t epoch,
@@ -315,22 +364,25 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *g
         return;
     const size_t M = (size_t)n * p->P;
     vkdp_buf_upload(p->act[0], 0, x, (uint64_t)n * p->H[0] * p->H[0] * p->C[0] * sizeof *x);
+    const int G = p->chunk, chunks = (n + G - 1) / G;
     if (gpos && p->nb > 0) {
         for (int s = 0; s < n; s++)
             for (int k = 0; k < p->nb; k++)
-                p->drop_host[(size_t)(s * p->nb + k) * FT_DROP_STRIDE] =
+                p->drop_host[(size_t)(s / G * p->nb + k) * drop_stride(p) + (size_t)(s % G)] =
                     vkdp_ftpart_drop_scale(p->seed, epoch, gpos[s], p->first + k);
-        vkdp_buf_upload(p->drop, 0, p->drop_host, (uint64_t)n * p->nb * FT_DROP_STRIDE * 4);
+        vkdp_buf_upload(p->drop, 0, p->drop_host, (uint64_t)chunks * p->nb * drop_stride(p) * 4);
     }
     vkdp_cmd *c = p->cmd;
     vkdp_cmd_begin(c);
-    /* the blocks one sample at a time: their backward's weight gradients are then per sample */
-    for (int s = 0; s < n; s++)
+    /* the blocks batched, a chunk of samples per forward and tape */
+    for (int ch = 0; ch < chunks; ch++) {
+        const int s = ch * G, m = n - s < G ? n - s : G;
         for (int k = 0; k < p->nb; k++)
-            vkdp_block_dev_forward(c, p->dev, &p->bd[k], 1, p->H[k], p->H[k], at(p, p->act[k], k, s),
-                                   drop_view(p, gpos, s, k), &p->tape[s * p->nb + k],
-                                   at(p, p->act[k + 1], k + 1, s));
-    p->ntape = n;
+            vkdp_block_dev_forward(c, p->dev, &p->bd[k], m, p->H[k], p->H[k], rows(p, p->act[k], k, s, m),
+                                   drop_view(p, gpos, ch, k, m), &p->tape[ch * p->nb + k],
+                                   rows(p, p->act[k + 1], k + 1, s, m));
+    }
+    p->ntape = chunks;
     /* top_conv (no bias) -> frozen BN -> swish, keeping z = bn(conv) for swish's backward; both from
      * the conv's output with the same float operations (as block_dev does) */
     vkdp_conv1x1_args ca = {.M = (uint32_t)M, .K = p->K, .N = p->N, .act = VKDP_ACT_NONE,
@@ -343,22 +395,39 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *g
                       vkdp_whole(p->shift), vkdp_whole(p->a), "ft_top_bn");
     vkdp_op_gap(c, p->dev, (uint32_t)n, p->P, p->N, p->P, vkdp_whole(p->a), vkdp_whole(p->pooled), "ft_gap");
     vkdp_cmd_end(c);
-    vkdp_cmd_submit(c);
+    submit(p);
     vkdp_buf_download(p->pooled, 0, pooled, (uint64_t)n * p->N * sizeof *pooled);
 }
 
-/* Records acc += the int64 fixed point of S per-sample partials g (in chunks within the binding limit). */
-static void fx_add(vkdp_ftpart *p, const ft_tensor *f, int64_t numel, int S)
+/* Records acc += the int64 fixed point of S per-sample partials g [S, stride] (numel values
+ * each): one dispatch over samples packed without padding (in chunks within the binding limit),
+ * else one per sample. Integer sums: the same result either way. */
+static void fx_add(vkdp_ftpart *p, const ft_tensor *f, vkdp_view g, uint64_t numel, uint64_t stride, int S)
 {
-    const uint64_t gs = (uint64_t)numel * 4, per = vkdp_max_binding_bytes(p->dev) / gs;
+    const uint64_t gs = numel * 4, per = stride == numel ? vkdp_max_binding_bytes(p->dev) / gs : 1;
     if (per < 1)
         VKDP_FATAL("fine-tuning: one sample's gradient (%llu bytes) exceeds the device's binding limit",
                    (unsigned long long)gs);
     for (int s = 0; s < S; s += (int)per) {
         uint32_t k = (uint32_t)(S - s < (int)per ? S - s : (int)per);
-        vkdp_op_grad_fx_add(p->cmd, p->dev, k, (uint64_t)numel, VKDP_FX_GRAD_SHIFT, vkdp_slice(f->g, s * gs, k * gs),
-                            vkdp_whole(f->acc), vkdp_whole(f->ovf), "ft_grad_fx_add");
+        vkdp_op_grad_fx_add(p->cmd, p->dev, k, numel, VKDP_FX_GRAD_SHIFT,
+                            vkdp_slice(g.buf, g.offset + (uint64_t)s * stride * 4, k * gs), vkdp_whole(f->acc),
+                            vkdp_whole(f->ovf), "ft_grad_fx_add");
     }
+}
+
+/* What a block's backward hands each tensor's partials to. */
+typedef struct {
+    vkdp_ftpart *p;
+    int block, S;
+} fx_ctx;
+
+static void block_partials(void *ctx, vkdp_block_grad_id id, vkdp_view part, uint64_t numel, uint64_t stride)
+{
+    const fx_ctx *x = ctx;
+    for (int i = 0; i < x->p->nt; i++)
+        if (x->p->ft[i].block == x->block && x->p->ft[i].gid == id)
+            fx_add(x->p, &x->p->ft[i], part, numel, stride, x->S);
 }
 
 /* The tensors of trainable block k (-1: top_conv) are summed on the device: their int64 sums into
@@ -407,27 +476,31 @@ static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t 
         vkdp_op_conv1x1_grad(c, p->dev, p->P, p->K, p->N, vkdp_slice(x, s * xs, xs), vkdp_whole(p->top_w),
                              vkdp_slice(p->a, s * ys, ys), none, vkdp_slice(p->partial, s * gs, gs), none,
                              "ft_top_conv_grad");
-    fx_add(p, &p->ft[0], p->t[0].numel, n);
+    fx_add(p, &p->ft[0], vkdp_whole(p->partial), (uint64_t)p->t[0].numel, (uint64_t)p->t[0].numel, n);
     if (p->nb > 0)
         vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)M, p->K, p->N, vkdp_whole(x), vkdp_whole(p->top_w),
                              vkdp_whole(p->a), vkdp_whole(p->dact[p->nb]), none, none, "ft_top_conv_dx");
     vkdp_cmd_end(c);
-    vkdp_cmd_submit(c);
+    submit(p);
     int64_t ovf = hand_over(p, -1, block);
-    /* the blocks backwards, one sample at a time, each sample's gradients added in int64 at once */
+    /* the blocks backwards, batched per chunk, each tensor's per-sample partials added in int64
+     * as soon as they are recorded (the scratch is then reused by the next tensor) */
     for (int k = p->nb - 1; k >= 0; k--) {
         vkdp_cmd_begin(c);
-        for (int s = 0; s < n; s++) {
-            vkdp_block_dev_backward(c, p->dev, &p->bd[k], &p->tape[s * p->nb + k], at(p, p->dact[k + 1], k + 1, s),
-                                    k > 0 ? at(p, p->dact[k], k, s) : none, &p->bg[k]);
-            for (int i = 1; i < p->nt; i++)
-                if (p->ft[i].block == k)
-                    fx_add(p, &p->ft[i], p->t[i].numel, 1);
+        for (int ch = 0; ch < p->ntape; ch++) {
+            const int s = ch * p->chunk, m = n - s < p->chunk ? n - s : p->chunk;
+            fx_ctx x = {p, k, m};
+            vkdp_block_dev_backward_partials(c, p->dev, &p->bd[k], &p->tape[ch * p->nb + k],
+                                             rows(p, p->dact[k + 1], k + 1, s, m),
+                                             k > 0 ? rows(p, p->dact[k], k, s, m) : none, vkdp_whole(p->partial),
+                                             block_partials, &x);
         }
         vkdp_cmd_end(c);
         vkdp_cmd_submit_async(c);
         vkdp_buckets_progress(p->bk);
         vkdp_cmd_wait(c);
+        if (p->prof)
+            vkdp_profile_add(p->prof, c);
         ovf += hand_over(p, k, block);
     }
     return ovf;
@@ -468,7 +541,7 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
                      p->t[i].numel, alpha, (float)(1.0 - p->beta1), (float)(1.0 - p->beta2), (float)p->epsilon);
     }
     vkdp_cmd_end(p->cmd);
-    vkdp_cmd_submit(p->cmd);
+    submit(p);
     p->last_n = -1;
 }
 

@@ -211,6 +211,7 @@ static void run_open(run *r, const vkdp_train_opts *t)
                                    t->sc.seed);
         vkdp_ftpart_set_buckets(r->ft, (size_t)(t->bucket_mb * 1048576.0));
         r->dx = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *r->dx);
+        vkdp_ftpart_set_profile(r->ft, r->s.prof);
     }
     r->steps = vkdp_num_steps(r->s.split.ntrain, t->sc.batch);
     r->vsteps = vkdp_num_steps(r->s.split.nval, t->sc.batch);

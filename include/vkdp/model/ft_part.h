@@ -37,6 +37,9 @@ float vkdp_ftpart_drop_scale(uint64_t seed, uint32_t epoch, int64_t gpos, int b)
  * rate lr with iterations updates done before it (Keras' t = iterations + 1). */
 void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, int64_t iterations);
 
+/* --profile: the per-op device times of every later submission are added to prof (NULL: none). */
+void vkdp_ftpart_set_profile(vkdp_ftpart *p, vkdp_profile *prof);
+
 /* Seconds this rank has waited for the gradient allreduce after its backward (the part the
  * backward did not hide), over all steps. */
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p);
