@@ -51,7 +51,10 @@ for cmd in train features; do
 done
 for cmd in train evaluate predict features dataset; do
   int $cmd --max-pixels 1 268435456
-  "$TRAINER" $cmd --help | grep -q -- '--max-pixels N .*(default 50000000)' ||
+  # the help captured first: `trainer --help | grep -q` under pipefail fails at random once the
+  # text outgrows one pipe write (grep exits at the match, the trainer's next write gets SIGPIPE)
+  help=$("$TRAINER" $cmd --help) || fail "trainer $cmd --help: exit $?"
+  grep -q -- '--max-pixels N .*(default 50000000)' <<<"$help" ||
     fail "trainer $cmd --help does not document --max-pixels and its default"
 done
 for cmd in train dataset; do

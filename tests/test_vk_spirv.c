@@ -27,6 +27,8 @@ static const struct {
     {"swish_grad", 3, 4, 0x4, NULL},
     {"conv2d_1x1_texel", 6, 24, 0x8, "UUUSUU"}, {"dwconv_texel", 5, 28, 0x18, "UUUTT"},
     {"se_gate_texel", 2, 8, 0x1, "TU"},        {"stem_conv3x3_s2_texel", 4, 48, 0x8, "UUUT"},
+    /* the GPU row's shared-memory GEMM (issue 10): conv2d_1x1's bindings and push block */
+    {"conv2d_1x1_smem", 6, 24, 0x8, NULL},
     /* fine-tuning's backward and unfused forward ops, the augmentation (issue 12) */
     {"augment_contrast", 3, 16, 0x1, NULL}, {"augment_mean", 2, 16, 0x2, NULL},
     {"augment_warp", 3, 16, 0x4, NULL},    {"bn_frozen", 4, 8, 0x8, NULL},
