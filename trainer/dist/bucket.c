@@ -164,9 +164,9 @@ double vkdp_buckets_probe(vkdp_buckets *b)
     if (b->ranks == 1)
         return 0;
     int64_t *scratch = vkdp_xcalloc(vkdp_buckets_bytes(b) / sizeof *scratch, sizeof *scratch);
-    vkdp_watch_begin("MPI_Allreduce of the gradient buckets (%zu bytes, probe)", vkdp_buckets_bytes(b));
     /* the barrier first: a rank that arrives late must not count as the reduction's time */
-    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    vkdp_barrier();
+    vkdp_watch_begin("MPI_Allreduce of the gradient buckets (%zu bytes, probe)", vkdp_buckets_bytes(b));
     double t0 = vkdp_now();
     for (int k = 0; k < b->nbuckets; k++)
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, scratch + b->bk[k].off, (int)b->bk[k].elems, MPI_INT64_T,

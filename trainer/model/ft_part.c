@@ -237,8 +237,20 @@ static void bind_tensor(vkdp_ftpart *p, const vkdp_effnet *net, int i)
         VKDP_FATAL("fine-tuning: no device tensor for %s", t->path);
 }
 
+/* The gradient buckets over the tensors in backward order (vkdp_ftpart_create says how cut). */
+static void make_buckets(vkdp_ftpart *p, size_t bucket_bytes)
+{
+    /* the tensors in backward order (top_conv first), then the step's overflow count */
+    size_t elems[FT_MAX_TENSORS + 1];
+    for (int i = 0; i < p->nt; i++)
+        elems[i] = (size_t)p->t[i].numel;
+    elems[p->nt] = 1;
+    size_t first = bucket_bytes < FT_FIRST_BUCKET_BYTES ? bucket_bytes : FT_FIRST_BUCKET_BYTES;
+    p->bk = vkdp_buckets_create(elems, p->nt + 1, first, bucket_bytes);
+}
+
 vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
-                                size_t boundary_floats, int cap, uint64_t seed)
+                                size_t boundary_floats, int cap, uint64_t seed, size_t bucket_bytes)
 {
     if (plan->first_block < 0 || plan->first_block > VKDP_EFFNET_BLOCKS)
         VKDP_FATAL("fine-tuning plan %s: first trainable block %d is not one of block1a..top_conv", plan->from,
@@ -284,7 +296,7 @@ vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const 
     }
     vkdp_ftpart_reset_adam(p);
     p->ovf_host = vkdp_xmalloc(most * sizeof *p->ovf_host);
-    vkdp_ftpart_set_buckets(p, FT_BUCKET_BYTES);
+    make_buckets(p, bucket_bytes ? bucket_bytes : FT_BUCKET_BYTES);
     return p;
 }
 
@@ -549,17 +561,6 @@ int vkdp_ftpart_count(const vkdp_ftpart *p) { return p->nt; }
 
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p) { return p->wait_s; }
 
-void vkdp_ftpart_set_buckets(vkdp_ftpart *p, size_t bucket_bytes)
-{
-    /* the tensors in backward order (top_conv first), then the step's overflow count */
-    size_t elems[FT_MAX_TENSORS + 1];
-    for (int i = 0; i < p->nt; i++)
-        elems[i] = (size_t)p->t[i].numel;
-    elems[p->nt] = 1;
-    vkdp_buckets_destroy(p->bk); /* fatal if a step's reduction is in flight */
-    size_t first = bucket_bytes < FT_FIRST_BUCKET_BYTES ? bucket_bytes : FT_FIRST_BUCKET_BYTES;
-    p->bk = vkdp_buckets_create(elems, p->nt + 1, first, bucket_bytes);
-}
 
 vkdp_buckets *vkdp_ftpart_buckets(vkdp_ftpart *p) { return p->bk; }
 

@@ -208,8 +208,7 @@ static void run_open(run *r, const vkdp_train_opts *t)
         int cap = t->sc.batch / r->s.dist.size + 2; /* as a phase's per-rank buffers */
         r->ft = vkdp_ftpart_create(r->s.dev, &r->s.net, &t->plan,
                                    vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap,
-                                   t->sc.seed);
-        vkdp_ftpart_set_buckets(r->ft, (size_t)(t->bucket_mb * 1048576.0));
+                                   t->sc.seed, (size_t)(t->bucket_mb * 1048576.0));
         r->dx = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *r->dx);
         vkdp_ftpart_set_profile(r->ft, r->s.prof);
     }

@@ -19,9 +19,11 @@ typedef struct vkdp_ftpart vkdp_ftpart;
 
 /* The trainable tensors start as net's file tensors; Adam moments zero. boundary_floats: floats
  * per image of the activation entering the plan's first layer; cap: most samples per call; seed:
- * drop connect's Philox key. */
+ * drop connect's Philox key; bucket_bytes: the gradient buckets' cap (PyTorch DDP's bucket_cap_mb;
+ * 0: its default, 25 MiB; the first bucket 1 MiB or bucket_bytes if smaller). The sums, hence the
+ * results, do not depend on the buckets. */
 vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
-                                size_t boundary_floats, int cap, uint64_t seed);
+                                size_t boundary_floats, int cap, uint64_t seed, size_t bucket_bytes);
 void vkdp_ftpart_destroy(vkdp_ftpart *p);
 
 /* x [n, boundary_floats] -> pooled [n, 1280]; keeps the tape for vkdp_ftpart_step. gpos: the
@@ -43,10 +45,6 @@ void vkdp_ftpart_set_profile(vkdp_ftpart *p, vkdp_profile *prof);
 /* Seconds this rank has waited for the gradient allreduce after its backward (the part the
  * backward did not hide), over all steps. */
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p);
-/* Re-cuts the gradient buckets (PyTorch DDP's bucket_cap_mb; default 25 MiB, the first bucket
- * 1 MiB or bucket_bytes if smaller); between steps only. The sums, hence the results, do not
- * depend on it. */
-void vkdp_ftpart_set_buckets(vkdp_ftpart *p, size_t bucket_bytes);
 /* The gradient buckets (vkdp/dist/bucket.h): their count, size, and the probe of their cost. */
 vkdp_buckets *vkdp_ftpart_buckets(vkdp_ftpart *p);
 
