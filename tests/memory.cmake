@@ -9,7 +9,9 @@ vkdp_add_test_exe(test_vk_staging ${CMAKE_CURRENT_LIST_DIR}/test_vk_staging.c)
 add_test(NAME vk_staging_direct COMMAND test_vk_staging direct)
 add_test(NAME vk_staging_staged COMMAND test_vk_staging staged)
 add_test(NAME vk_staging_noncoherent COMMAND test_vk_staging staged)
-set_tests_properties(vk_memplan vk_staging_direct PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+set_tests_properties(vk_memplan PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}")
+# direct even in launch/test.sh's pass that exports VKDP_FORCE_STAGING=1 to every test
+set_tests_properties(vk_staging_direct PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV};VKDP_FORCE_STAGING=0")
 set_tests_properties(vk_staging_staged PROPERTIES
   ENVIRONMENT "${VKDP_TEST_ENV};VKDP_FORCE_STAGING=1;VKDP_BAR_MB=4")
 set_tests_properties(vk_staging_noncoherent PROPERTIES

@@ -45,6 +45,13 @@ grep -q '^/optimizer/m/top_conv/top_conv/kernel:0' "$WORK/np1.digest" || fail "n
 "$TRAINER" info "$WORK/np1/latest.h5" >"$WORK/info.txt" 2>&1 || { cat "$WORK/info.txt"; fail "trainer info failed"; }
 expect_grep "^backbone weights: $tensors tensors, $values values" "$WORK/info.txt"
 expect_grep '^  m/top_conv/top_conv/kernel:0 +\[1,1,320,1280\]' "$WORK/info.txt"
+# the Adam in force: phase 2's (--fine-tune-lr) in the last checkpoint, in `trainer info` and in the
+# file; still phase 1's (--lr, the default 0.01) at the switch, where it holds phase 1's moments
+expect_grep '^optimizer: Adam, iterations [0-9]+, lr 0.001, ' "$WORK/info.txt"
+"$PY" -c "import h5py, sys; lr = h5py.File(sys.argv[1], 'r')['optimizer'].attrs['lr']; sys.exit(float(lr) != 1e-3)" \
+  "$WORK/np1/latest.h5" || fail "/optimizer lr of the fine-tuned checkpoint is not --fine-tune-lr 1e-3"
+"$TRAINER" info "$WORK"/np1/ckpt-e0001-s*.h5 >"$WORK/info-e1.txt" 2>&1 || { cat "$WORK/info-e1.txt"; fail "trainer info failed"; }
+expect_grep '^optimizer: Adam, iterations [0-9]+, lr 0.01, ' "$WORK/info-e1.txt"
 for np in 2 4; do
   diff "$WORK/np1.digest" "$WORK/np$np.digest" || fail "-np $np checkpoint differs from -np 1"
 done

@@ -75,6 +75,22 @@ const vkdp_ckpt_field *vkdp_ckpt_fields(size_t *n)
     return fields;
 }
 
+double vkdp_ckpt_optimizer_lr(const vkdp_ckpt_state *s)
+{
+    const int phase2 = s->fine_tune_epochs > 0 &&
+                       (s->epoch > s->epochs || (s->epoch == s->epochs && s->step_in_epoch > 0));
+    return phase2 ? s->fine_tune_lr : s->lr;
+}
+
+/* The field's value: its member, or for the one derived field (/optimizer lr) *tmp. */
+static const void *value(const vkdp_ckpt_state *s, const vkdp_ckpt_field *f, double *tmp)
+{
+    if (!(f->flags & VKDP_CKPT_ALIAS))
+        return (const char *)s + f->offset;
+    *tmp = vkdp_ckpt_optimizer_lr(s);
+    return tmp;
+}
+
 static const void *cfield(const vkdp_ckpt_state *s, const vkdp_ckpt_field *f)
 {
     return (const char *)s + f->offset;
@@ -82,7 +98,8 @@ static const void *cfield(const vkdp_ckpt_state *s, const vkdp_ckpt_field *f)
 
 void vkdp_ckpt_field_str(const vkdp_ckpt_field *f, const vkdp_ckpt_state *s, char *buf, size_t len)
 {
-    const void *p = cfield(s, f);
+    double tmp;
+    const void *p = value(s, f, &tmp);
     switch (f->type) {
     case VKDP_CKPT_I32: snprintf(buf, len, "%d", *(const int *)p); break;
     case VKDP_CKPT_I64: snprintf(buf, len, "%" PRId64, *(const int64_t *)p); break;
@@ -132,9 +149,10 @@ int ckpt_fields_write_as(vkdp_h5_io *io, hid_t g, const char *group, const char 
         if (strcmp(f->group, group) || ((f->flags & VKDP_CKPT_OPTIONAL) && is_unset(f, s)))
             continue;
         attr_name(prefix, f, name, sizeof name);
+        double tmp;
         int rc = f->type == VKDP_CKPT_STR
                      ? vkdp_h5_attr_write_str(io, g, name, cfield(s, f))
-                     : vkdp_h5_attr_write(io, g, name, native_type(f->type), cfield(s, f));
+                     : vkdp_h5_attr_write(io, g, name, native_type(f->type), value(s, f, &tmp));
         if (rc < 0)
             return -1;
     }

@@ -124,8 +124,8 @@ typedef enum { VKDP_CKPT_I32, VKDP_CKPT_I64, VKDP_CKPT_U64, VKDP_CKPT_F64, VKDP_
 
 enum {
     VKDP_CKPT_NAN_OK = 1,  /* F64: NaN is valid too (a diverged run's loss sum) */
-    VKDP_CKPT_ALIAS = 2,   /* written, read and range-checked, but another group's field owns the
-                              value (/optimizer lr is /config lr) */
+    VKDP_CKPT_ALIAS = 2,   /* written and range-checked, never stored: derived from other fields
+                              (/optimizer lr is vkdp_ckpt_optimizer_lr) */
     VKDP_CKPT_OPTIONAL = 4, /* written only when not 0 / "" (a setting added after the format:
                                checkpoints without it, older ones included, mean 0 / "") */
 };
@@ -143,6 +143,10 @@ typedef struct {
     const char *note;       /* printed after the value by `trainer info`, or NULL */
 } vkdp_ckpt_field;
 
+/* The learning rate of the Adam in force at s: /config lr, or fine_tune_lr once phase 2 has taken
+ * a step (Keras recompiles with a new Adam; at the boundary the checkpoint still holds phase 1's
+ * iterations and moments). What /optimizer lr holds and `trainer info` shows. */
+double vkdp_ckpt_optimizer_lr(const vkdp_ckpt_state *s);
 /* Every field, grouped by group in file order ("config", "optimizer", "state"). */
 const vkdp_ckpt_field *vkdp_ckpt_fields(size_t *n);
 /* The field's value in s as text: integers in decimal, doubles as %g, strings as they are. */
