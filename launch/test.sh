@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds vkdp twice and runs the test suite: a Release build (every test), then an
 # AddressSanitizer + UndefinedBehaviorSanitizer Debug build with Vulkan validation layers (every
-# test not labelled "nosan": the ones that only repeat a sanitized test at full size).
+# test not labelled "nosan": the ones that only repeat a sanitized test at full size), then the
+# Release tests once more with every device transfer through a discrete GPU's memory path
+# (VKDP_FORCE_STAGING=1: staging ring, host-cached readback, a 256 MiB emulated BAR heap).
 # Usage: bash launch/test.sh [extra ctest args]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,3 +23,7 @@ echo "== Tests: sanitizer build"
 ctest --test-dir build-asan --output-on-failure -LE nosan "$@"
 echo "== Tests: Release build"
 ctest --test-dir build --output-on-failure "$@"
+# Not again: the `staged` twins (staged already), `radv` (compiles for RADV without a device) and
+# `multihost` (the same trainer; what they test is the network between hosts).
+echo "== Tests: Release build, staged memory path (VKDP_FORCE_STAGING=1)"
+VKDP_FORCE_STAGING=1 ctest --test-dir build --output-on-failure -LE 'staged|radv|multihost' "$@"
