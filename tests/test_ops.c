@@ -453,7 +453,7 @@ static const sample_case grad_samples[] = {
     {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 0), 0}, {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 0), 5},
     {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 1), 6}, {CASE(conv1x1_grad, 392, 112, 24, 0, 8, 2), 3},
 };
-enum { GS_M, GS_K, GS_N, GS_DB, GS_S };
+enum { GS_M, GS_K, GS_N, GS_DB, GS_S, GS_PATH }; /* conv1x1_grad's parameters */
 
 static int sample_alone(vkdp_device *dev, vkdp_cmd *cmd, const sample_case *r, uint64_t seed)
 {
@@ -479,15 +479,52 @@ static int sample_alone(vkdp_device *dev, vkdp_cmd *cmd, const sample_case *r, u
     char what[200];
     snprintf(what, sizeof what, "%s M=%lld K=%llu N=%llu S=%lld path=%lld: sample %u's dw alone = among all",
              op->name, (long long)p[GS_M], (unsigned long long)K, (unsigned long long)N, (long long)p[GS_S],
-             (long long)p[GS_S + 1], r->sample);
+             (long long)p[GS_PATH], r->sample);
     int ok = check_exact(what, out_sub[tws], (float *)out[tws] + r->sample * K * N, K * N, sizeof(float));
     if (p[GS_DB]) {
         snprintf(what, sizeof what, "%s M=%lld K=%llu N=%llu S=%lld path=%lld: sample %u's db alone = among all",
                  op->name, (long long)p[GS_M], (unsigned long long)K, (unsigned long long)N, (long long)p[GS_S],
-                 (long long)p[GS_S + 1], r->sample);
+                 (long long)p[GS_PATH], r->sample);
         ok &= check_exact(what, out_sub[tbs], (float *)out[tbs] + r->sample * N, N, sizeof(float));
     }
     free_parts(op, in, out, out_sub);
+    return ok;
+}
+
+/* conv1x1_grad's texel shaders against its storage-buffer ones (path 2 vs 1): every output the same
+ * bits (the same float operations in the same order), so that a device's row does not change results. */
+static const op_case grad_paths[] = {
+    /* M, K, N, db, S */
+    CASE(conv1x1_grad, 1001, 20, 12, 1, 7), CASE(conv1x1_grad, 392, 112, 24, 0, 8),
+    CASE(conv1x1_grad, 98, 112, 672, 1, 2),
+};
+
+static int paths_agree(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, uint64_t seed)
+{
+    const vkdp_op *op = k->op;
+    op_case ssbo = *k, texel = *k;
+    ssbo.p[GS_PATH] = 1;
+    texel.p[GS_PATH] = 2;
+    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS];
+    memset(sh, 0, sizeof sh);
+    op->shape(op, dev, k->p, sh);
+    void *in[VKDP_OP_MAX_TENSORS] = {0}, *same[VKDP_OP_MAX_TENSORS] = {0};
+    void *out[VKDP_OP_MAX_TENSORS] = {0}, *out_tx[VKDP_OP_MAX_TENSORS] = {0};
+    uint64_t skip[VKDP_OP_MAX_TENSORS] = {0};
+    alloc_parts(op, sh, seed, skip, in, same, out, out_tx);
+    run_on(dev, cmd, &ssbo, in, out);
+    run_on(dev, cmd, &texel, in, out_tx);
+    int ok = 1;
+    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
+        if (!out[t])
+            continue;
+        char what[200];
+        snprintf(what, sizeof what, "%s M=%lld K=%lld N=%lld S=%lld: %s texel = storage", op->name,
+                 (long long)k->p[GS_M], (long long)k->p[GS_K], (long long)k->p[GS_N], (long long)k->p[GS_S],
+                 op->tensors[t].name);
+        ok &= check_exact(what, out_tx[t], out[t], sh[t].count, sizeof(float));
+    }
+    free_parts(op, in, out, out_tx);
     return ok;
 }
 
@@ -533,31 +570,21 @@ int main(int argc, char **argv)
     }
     vkdp_device *dev = vkdp_device_create(NULL);
     vkdp_cmd *cmd = vkdp_cmd_create(dev);
-    int pass = 0, fail = 0;
-    for (size_t c = 0; c < VKDP_ARRAY_LEN(cases); c++) {
-        if (!selected(&cases[c], argc, argv))
-            continue;
-        if (run_case(dev, cmd, &cases[c], 1000 + c))
-            pass++;
-        else
-            fail++;
-    }
-    for (size_t c = 0; c < VKDP_ARRAY_LEN(gemm_rows); c++) {
-        if (!selected(&gemm_rows[c].k, argc, argv))
-            continue;
-        if (rows_alone(dev, cmd, &gemm_rows[c], 5000 + c))
-            pass++;
-        else
-            fail++;
-    }
-    for (size_t c = 0; c < VKDP_ARRAY_LEN(grad_samples); c++) {
-        if (!selected(&grad_samples[c].k, argc, argv))
-            continue;
-        if (sample_alone(dev, cmd, &grad_samples[c], 7000 + c))
-            pass++;
-        else
-            fail++;
-    }
+    int n[2] = {0, 0}; /* failed, passed */
+    /* every selected case of each table, then the cross-checks, each seeded apart */
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(cases); c++)
+        if (selected(&cases[c], argc, argv))
+            n[run_case(dev, cmd, &cases[c], 1000 + c) != 0]++;
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(gemm_rows); c++)
+        if (selected(&gemm_rows[c].k, argc, argv))
+            n[rows_alone(dev, cmd, &gemm_rows[c], 5000 + c) != 0]++;
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(grad_samples); c++)
+        if (selected(&grad_samples[c].k, argc, argv))
+            n[sample_alone(dev, cmd, &grad_samples[c], 7000 + c) != 0]++;
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(grad_paths); c++)
+        if (selected(&grad_paths[c], argc, argv))
+            n[paths_agree(dev, cmd, &grad_paths[c], 9000 + c) != 0]++;
+    int pass = n[1], fail = n[0];
     vkdp_cmd_destroy(cmd);
     vkdp_device_destroy(dev);
     printf("%d cases passed, %d failed\n", pass, fail);
