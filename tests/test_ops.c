@@ -106,12 +106,19 @@ static const op_case cases[] = {
     CASE(se_excite, 3, 96, 4), CASE(se_excite, 2, 37, 6),
     {.op = &vkdp_rec_se_excite, .p = {2, 1152, 48}, .tol = 1e-4},
     /* backward ops of the trainable part (vkdp/ops/grad_ops.h), each with finite differences of
-     * every gradient output; conv1x1_grad: M, K, N, db (6272 rows: dw sums as long as a batch's;
-     * without db, a partial last workgroup must not write dw through the db binding) */
+     * every gradient output; conv1x1_grad: M, K, N, db, S, path (6272 rows: dw sums as long as a
+     * batch's; without db, a partial last workgroup must not write dw through the db binding; S > 0
+     * also checks S samples' partials dws, dbs in one call; path 0 the device's, 1 storage, 2
+     * texel buffers where K, N are multiples of 4; 20 x 12: partial texel blocks in K and N; the
+     * storage path's per-sample slices must meet the storage-buffer offset alignment) */
     CASE(conv1x1_grad, 392, 40, 24, 1), CASE(conv1x1_grad, 1001, 13, 7, 1),
     CASE(conv1x1_grad, 3, 5, 1, 1), CASE(conv1x1_grad, 6272, 16, 24, 1),
     CASE(conv1x1_grad, 49, 96, 20, 1), CASE(conv1x1_grad, 1001, 13, 7, 0),
-    CASE(conv1x1_grad, 49, 96, 20, 0),
+    CASE(conv1x1_grad, 49, 96, 20, 0), CASE(conv1x1_grad, 392, 40, 24, 1, 0, 1),
+    CASE(conv1x1_grad, 49, 96, 20, 0, 0, 2), CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 0),
+    CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 1), CASE(conv1x1_grad, 1001, 20, 12, 0, 7, 2),
+    CASE(conv1x1_grad, 98, 112, 672, 0, 2, 0),
+    CASE(conv1x1_grad, 3, 4, 4, 1, 3, 0),
     DWG(2, 7, 9, 24, 1), DWG(2, 13, 16, 12, 1), DWG(1, 14, 14, 32, 1), DWG(3, 8, 8, 7, 1),
     DWG(2, 12, 15, 32, 0), DWG(1, 5, 6, 10, 0),
     CASE(dwconv_grad, 1, 1, 1, 8, 3, 1, 1), CASE(dwconv_grad, 1, 2, 3, 5, 5, 2, 1),
@@ -369,6 +376,39 @@ static void run_on(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, void *cons
     }
 }
 
+/* For a check of part of a case against the whole: random inputs in[] (seeded per tensor), sub[t]
+ * = in[t] + skip[t] elements (the part's inputs), and two buffers per output (whole, part);
+ * returns the last output's index. */
+static int alloc_parts(const vkdp_op *op, const vkdp_tensor_shape *sh, uint64_t seed, const uint64_t *skip,
+                       void **in, void **sub, void **out, void **out_sub)
+{
+    int y = -1;
+    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
+        if (sh[t].absent)
+            continue;
+        size_t bytes = (size_t)sh[t].count * sizeof(float);
+        if (op->tensors[t].dir == VKDP_OUT) {
+            out[t] = vkdp_xmalloc(bytes);
+            out_sub[t] = vkdp_xmalloc(bytes);
+            y = t;
+            continue;
+        }
+        in[t] = vkdp_xmalloc(bytes);
+        fill(in[t], VKDP_F32, sh[t].count, sh[t].lo, sh[t].hi, seed * 64 + (uint64_t)t);
+        sub[t] = (float *)in[t] + skip[t];
+    }
+    return y;
+}
+
+static void free_parts(const vkdp_op *op, void **in, void **out, void **out_sub)
+{
+    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
+        free(in[t]);
+        free(out[t]);
+        free(out_sub[t]);
+    }
+}
+
 static int rows_alone(vkdp_device *dev, vkdp_cmd *cmd, const rows_case *r, uint64_t seed)
 {
     const vkdp_op *op = r->k.op;
@@ -389,21 +429,7 @@ static int rows_alone(vkdp_device *dev, vkdp_cmd *cmd, const rows_case *r, uint6
     skip[tensor_index(op, "x", 1)] = r->first * K;
     skip[tensor_index(op, "y", 1)] = skip[tensor_index(op, "residual", 8)] = r->first * N;
     skip[tensor_index(op, "row_scale", 9)] = p[GR_SCALE] ? r->first / rpg * K : 0;
-    int y = -1;
-    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
-        if (sh[t].absent)
-            continue;
-        size_t bytes = (size_t)sh[t].count * sizeof(float);
-        if (op->tensors[t].dir == VKDP_OUT) {
-            out[t] = vkdp_xmalloc(bytes);
-            out_sub[t] = vkdp_xmalloc(bytes);
-            y = t;
-            continue;
-        }
-        in[t] = vkdp_xmalloc(bytes);
-        fill(in[t], VKDP_F32, sh[t].count, sh[t].lo, sh[t].hi, seed * 64 + (uint64_t)t);
-        sub[t] = (float *)in[t] + skip[t];
-    }
+    int y = alloc_parts(op, sh, seed, skip, in, sub, out, out_sub);
     run_on(dev, cmd, &r->k, in, out);
     run_on(dev, cmd, &part, sub, out_sub);
     char what[200];
@@ -411,11 +437,94 @@ static int rows_alone(vkdp_device *dev, vkdp_cmd *cmd, const rows_case *r, uint6
              op->name, (long long)p[GR_M], (unsigned long long)K, (unsigned long long)N,
              (long long)p[GR_PATH], r->first, r->first + r->count - 1);
     int ok = check_exact(what, out_sub[y], (float *)out[y] + skip[y], r->count * N, sizeof(float));
-    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
-        free(in[t]);
-        free(out[t]);
-        free(out_sub[t]);
+    free_parts(op, in, out, out_sub);
+    return ok;
+}
+
+/* Sample independence of conv1x1_grad's per-sample partials (S > 0): sample s's dws and dbs the
+ * same bits computed alone (S = 1 on its rows) and among the case's S samples. */
+typedef struct {
+    op_case k;
+    uint32_t sample;
+} sample_case;
+
+static const sample_case grad_samples[] = {
+    /* M, K, N, db, S, path: texel (table), storage, texel forced */
+    {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 0), 0}, {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 0), 5},
+    {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 1), 6}, {CASE(conv1x1_grad, 392, 112, 24, 0, 8, 2), 3},
+};
+enum { GS_M, GS_K, GS_N, GS_DB, GS_S, GS_PATH }; /* conv1x1_grad's parameters */
+
+static int sample_alone(vkdp_device *dev, vkdp_cmd *cmd, const sample_case *r, uint64_t seed)
+{
+    const vkdp_op *op = r->k.op;
+    const int64_t *p = r->k.p;
+    uint64_t K = (uint64_t)p[GS_K], N = (uint64_t)p[GS_N], rows = (uint64_t)(p[GS_M] / p[GS_S]);
+    op_case part = r->k;
+    part.p[GS_M] = (int64_t)rows;
+    part.p[GS_S] = 1;
+    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS];
+    memset(sh, 0, sizeof sh);
+    op->shape(op, dev, p, sh);
+    const int tx = tensor_index(op, "x", 1), tdy = tensor_index(op, "dy", 2);
+    const int tws = tensor_index(op, "dws", 3), tbs = tensor_index(op, "dbs", 3);
+    void *in[VKDP_OP_MAX_TENSORS] = {0}, *sub[VKDP_OP_MAX_TENSORS] = {0};
+    void *out[VKDP_OP_MAX_TENSORS] = {0}, *out_sub[VKDP_OP_MAX_TENSORS] = {0};
+    uint64_t skip[VKDP_OP_MAX_TENSORS] = {0};
+    skip[tx] = r->sample * rows * K;
+    skip[tdy] = r->sample * rows * N;
+    alloc_parts(op, sh, seed, skip, in, sub, out, out_sub);
+    run_on(dev, cmd, &r->k, in, out);
+    run_on(dev, cmd, &part, sub, out_sub);
+    char what[200];
+    snprintf(what, sizeof what, "%s M=%lld K=%llu N=%llu S=%lld path=%lld: sample %u's dw alone = among all",
+             op->name, (long long)p[GS_M], (unsigned long long)K, (unsigned long long)N, (long long)p[GS_S],
+             (long long)p[GS_PATH], r->sample);
+    int ok = check_exact(what, out_sub[tws], (float *)out[tws] + r->sample * K * N, K * N, sizeof(float));
+    if (p[GS_DB]) {
+        snprintf(what, sizeof what, "%s M=%lld K=%llu N=%llu S=%lld path=%lld: sample %u's db alone = among all",
+                 op->name, (long long)p[GS_M], (unsigned long long)K, (unsigned long long)N, (long long)p[GS_S],
+                 (long long)p[GS_PATH], r->sample);
+        ok &= check_exact(what, out_sub[tbs], (float *)out[tbs] + r->sample * N, N, sizeof(float));
     }
+    free_parts(op, in, out, out_sub);
+    return ok;
+}
+
+/* conv1x1_grad's texel shaders against its storage-buffer ones (path 2 vs 1): every output the same
+ * bits (the same float operations in the same order), so that a device's row does not change results. */
+static const op_case grad_paths[] = {
+    /* M, K, N, db, S */
+    CASE(conv1x1_grad, 1001, 20, 12, 1, 7), CASE(conv1x1_grad, 392, 112, 24, 0, 8),
+    CASE(conv1x1_grad, 98, 112, 672, 1, 2),
+};
+
+static int paths_agree(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, uint64_t seed)
+{
+    const vkdp_op *op = k->op;
+    op_case ssbo = *k, texel = *k;
+    ssbo.p[GS_PATH] = 1;
+    texel.p[GS_PATH] = 2;
+    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS];
+    memset(sh, 0, sizeof sh);
+    op->shape(op, dev, k->p, sh);
+    void *in[VKDP_OP_MAX_TENSORS] = {0}, *same[VKDP_OP_MAX_TENSORS] = {0};
+    void *out[VKDP_OP_MAX_TENSORS] = {0}, *out_tx[VKDP_OP_MAX_TENSORS] = {0};
+    uint64_t skip[VKDP_OP_MAX_TENSORS] = {0};
+    alloc_parts(op, sh, seed, skip, in, same, out, out_tx);
+    run_on(dev, cmd, &ssbo, in, out);
+    run_on(dev, cmd, &texel, in, out_tx);
+    int ok = 1;
+    for (int t = 0; t < vkdp_op_ntensors(op); t++) {
+        if (!out[t])
+            continue;
+        char what[200];
+        snprintf(what, sizeof what, "%s M=%lld K=%lld N=%lld S=%lld: %s texel = storage", op->name,
+                 (long long)k->p[GS_M], (long long)k->p[GS_K], (long long)k->p[GS_N], (long long)k->p[GS_S],
+                 op->tensors[t].name);
+        ok &= check_exact(what, out_tx[t], out[t], sh[t].count, sizeof(float));
+    }
+    free_parts(op, in, out, out_tx);
     return ok;
 }
 
@@ -461,23 +570,21 @@ int main(int argc, char **argv)
     }
     vkdp_device *dev = vkdp_device_create(NULL);
     vkdp_cmd *cmd = vkdp_cmd_create(dev);
-    int pass = 0, fail = 0;
-    for (size_t c = 0; c < VKDP_ARRAY_LEN(cases); c++) {
-        if (!selected(&cases[c], argc, argv))
-            continue;
-        if (run_case(dev, cmd, &cases[c], 1000 + c))
-            pass++;
-        else
-            fail++;
-    }
-    for (size_t c = 0; c < VKDP_ARRAY_LEN(gemm_rows); c++) {
-        if (!selected(&gemm_rows[c].k, argc, argv))
-            continue;
-        if (rows_alone(dev, cmd, &gemm_rows[c], 5000 + c))
-            pass++;
-        else
-            fail++;
-    }
+    int n[2] = {0, 0}; /* failed, passed */
+    /* every selected case of each table, then the cross-checks, each seeded apart */
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(cases); c++)
+        if (selected(&cases[c], argc, argv))
+            n[run_case(dev, cmd, &cases[c], 1000 + c) != 0]++;
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(gemm_rows); c++)
+        if (selected(&gemm_rows[c].k, argc, argv))
+            n[rows_alone(dev, cmd, &gemm_rows[c], 5000 + c) != 0]++;
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(grad_samples); c++)
+        if (selected(&grad_samples[c].k, argc, argv))
+            n[sample_alone(dev, cmd, &grad_samples[c], 7000 + c) != 0]++;
+    for (size_t c = 0; c < VKDP_ARRAY_LEN(grad_paths); c++)
+        if (selected(&grad_paths[c], argc, argv))
+            n[paths_agree(dev, cmd, &grad_paths[c], 9000 + c) != 0]++;
+    int pass = n[1], fail = n[0];
     vkdp_cmd_destroy(cmd);
     vkdp_device_destroy(dev);
     printf("%d cases passed, %d failed\n", pass, fail);

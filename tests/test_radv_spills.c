@@ -72,6 +72,9 @@ static void record_unused_ops(vkdp_device *dev, vkdp_cmd *cmd)
         {&vkdp_rec_swish_grad, {16}},
         {&vkdp_rec_conv1x1_grad, {392, 40, 24, 1}},
         {&vkdp_rec_conv1x1_grad, {392, 40, 24, 0}},
+        /* its texel-buffer shaders (lavapipe's row; path 2 forces them here), per-sample partials */
+        {&vkdp_rec_conv1x1_grad, {392, 40, 24, 1, 8, 2}},
+        {&vkdp_rec_conv1x1_grad, {392, 40, 24, 0, 8, 2}},
         {&vkdp_rec_dwconv_lin, {2, 7, 9, 24, 3, 1}},
         {&vkdp_rec_dwconv_lin, {2, 13, 16, 12, 5, 2}},
         {&vkdp_rec_dwconv_grad, {2, 7, 9, 24, 3, 1, 1}},

@@ -12,6 +12,7 @@
 
 #include "../harness.h"
 #include "vkdp/ops/backbone_ops.h"
+#include "vkdp/ops/grad_ops.h"
 #include "vkdp/ops/ops.h"
 
 enum { MAXV = 9 };
@@ -42,10 +43,14 @@ static const variant scale_v[] = {{"tx", {{7, 2}, {5, 0}, {-1}}}, {"tx+scale", {
 static const variant dw_v[] = {{"ssbo", {{6, 1}, {-1}}}, {"texel", {{6, 2}, {-1}}}, {NULL, {{-1}}}};
 static const variant gate_v[] = {{"ssbo", {{3, 1}, {-1}}}, {"texel", {{3, 2}, {-1}}}, {NULL, {{-1}}}};
 
+/* conv1x1_grad: path (5); one record is dx, dw and the S samples' partials dws (3 GEMMs) */
+static const variant grad_v[] = {{"ssbo", {{5, 1}, {-1}}}, {"texel", {{5, 2}, {-1}}}, {NULL, {{-1}}}};
+
 #define GEMM(M, K, N) {&vkdp_rec_conv1x1, {M, K, N, 1, 0, 0, 0, 0, 0, 0}, 2.0 * M * K * N, gemm_v}
 #define DWC(H, C, k, s) {&vkdp_rec_dwconv, {8, H, H, C, k, s, 0}, 2.0 * 8 * (H / s) * (H / s) * C * k * k, dw_v}
 #define PROJ(M, K, N, rpg) {&vkdp_rec_conv1x1, {M, K, N, 0, 1, 0, rpg, 0, 0, 0}, 2.0 * M * K * N, scale_v}
 #define STEM(H) {&vkdp_rec_stem, {8, H, H, 0}, 2.0 * 8 * (H / 2) * (H / 2) * 32 * 27, gate_v}
+#define GRAD(M, K, N) {&vkdp_rec_conv1x1_grad, {M, K, N, 0, 8, 0}, 3 * 2.0 * M * K * N, grad_v}
 #define GATE(P, C) {&vkdp_rec_se_gate, {8, P, C, 0}, 8.0 * P * C, gate_v}
 static const bench_case cases[] = {
     /* expand (stages 2, 3, 5), project (stages 2, 5), the first block's project, top */
@@ -57,6 +62,8 @@ static const bench_case cases[] = {
     PROJ(25088, 144, 24, 3136), PROJ(1568, 672, 112, 196), PROJ(392, 1152, 192, 49),
     GATE(3136, 144), GATE(196, 672), GATE(49, 1152),
     STEM(224),
+    /* phase 2's 1x1 backward at batch 8: block6a expand and project, block6b project, top_conv */
+    GRAD(1568, 112, 672), GRAD(392, 672, 192), GRAD(392, 1152, 192), GRAD(392, 320, 1280),
 };
 
 static double cpu_now(void)

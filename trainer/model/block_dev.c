@@ -238,17 +238,16 @@ static void hand(const partials *p, vkdp_block_grad_id id, vkdp_view part, uint6
     p->done(p->ctx, id, part, vkdp_block_grad_numel(p->a, id), stride);
 }
 
-/* A 1x1 convolution's weight gradient per sample (rows of M/B each) into tensor id's partials. */
+/* A 1x1 convolution's weight gradient per sample (rows of M/B each) into tensor id's partials,
+ * all B samples in one call. */
 static void conv1x1_partials(vkdp_cmd *c, const partials *p, vkdp_block_grad_id id, uint64_t rows, uint32_t K,
-                             uint32_t N, vkdp_view x, vkdp_view w, vkdp_view dy)
+                             uint32_t N, vkdp_view x, vkdp_view dy)
 {
     const vkdp_view none = {0};
     uint64_t st;
     vkdp_view part = region(p, id, 0, &st);
-    for (int s = 0; s < p->B; s++)
-        vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)rows, K, N, sub(x, s * rows * K, rows * K), w,
-                             sub(dy, s * rows * N, rows * N), none, sub(part, s * st, (uint64_t)K * N), none,
-                             "ft_conv1x1_grad_w");
+    vkdp_op_conv1x1_grad_w_samples(c, p->dev, (uint32_t)p->B, (uint32_t)rows, K, N, sub(x, 0, p->B * rows * K),
+                                   sub(dy, 0, p->B * rows * N), part, st, none, 0, "ft_conv1x1_grad_w");
     hand(p, id, part, st);
 }
 
@@ -303,8 +302,7 @@ static void backward(vkdp_cmd *c, vkdp_device *dev, const vkdp_block_dev *d, con
     vkdp_op_conv1x1_grad(c, dev, (uint32_t)M2, (uint32_t)ex, (uint32_t)out, vkdp_whole(t->s),
                          vkdp_whole(d->project_w), d3, ds, GRAD(project_w), none, DX_LABEL("ft_conv1x1_grad_dx"));
     if (pp)
-        conv1x1_partials(c, pp, VKDP_BG_PROJECT_W, P2, (uint32_t)ex, (uint32_t)out, vkdp_whole(t->s),
-                         vkdp_whole(d->project_w), d3);
+        conv1x1_partials(c, pp, VKDP_BG_PROJECT_W, P2, (uint32_t)ex, (uint32_t)out, vkdp_whole(t->s), d3);
     vkdp_op_se_gate_grad(c, dev, (uint32_t)B, (uint32_t)P2, (uint32_t)ex, vkdp_whole(t->a2),
                          vkdp_whole(t->gate), ds, d2, vkdp_whole(t->dgate), NULL);
     if (pp) {
@@ -346,8 +344,7 @@ static void backward(vkdp_cmd *c, vkdp_device *dev, const vkdp_block_dev *d, con
         vkdp_op_conv1x1_grad(c, dev, (uint32_t)M1, (uint32_t)a->in_ch, (uint32_t)ex, t->x,
                              vkdp_whole(d->expand_w), d1, dx, GRAD(expand_w), none, DX_LABEL("ft_conv1x1_grad_dx"));
         if (pp)
-            conv1x1_partials(c, pp, VKDP_BG_EXPAND_W, HW, (uint32_t)a->in_ch, (uint32_t)ex, t->x,
-                             vkdp_whole(d->expand_w), d1);
+            conv1x1_partials(c, pp, VKDP_BG_EXPAND_W, HW, (uint32_t)a->in_ch, (uint32_t)ex, t->x, d1);
     }
 #undef GRAD
 #undef DX_LABEL

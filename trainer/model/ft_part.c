@@ -484,10 +484,9 @@ static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t 
     /* one top_conv weight-gradient partial per sample (its own positions only: no cross-sample
      * float sum); its input gradient is per row, so batched */
     vkdp_buf *x = p->act[p->nb];
-    for (int s = 0; s < n; s++)
-        vkdp_op_conv1x1_grad(c, p->dev, p->P, p->K, p->N, vkdp_slice(x, s * xs, xs), vkdp_whole(p->top_w),
-                             vkdp_slice(p->a, s * ys, ys), none, vkdp_slice(p->partial, s * gs, gs), none,
-                             "ft_top_conv_grad");
+    vkdp_op_conv1x1_grad_w_samples(c, p->dev, (uint32_t)n, p->P, p->K, p->N, vkdp_slice(x, 0, n * xs),
+                                   vkdp_slice(p->a, 0, n * ys), vkdp_slice(p->partial, 0, n * gs), gs / 4, none, 0,
+                                   "ft_top_conv_grad");
     fx_add(p, &p->ft[0], vkdp_whole(p->partial), (uint64_t)p->t[0].numel, (uint64_t)p->t[0].numel, n);
     if (p->nb > 0)
         vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)M, p->K, p->N, vkdp_whole(x), vkdp_whole(p->top_w),

@@ -22,6 +22,15 @@ extern const vkdp_op vkdp_rec_conv1x1_grad, vkdp_rec_dwconv_lin, vkdp_rec_dwconv
 void vkdp_op_conv1x1_grad(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K, uint32_t N,
                           vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
                           vkdp_view db, const char *label);
+/* The weight and bias gradients of S samples of rows rows each (x [S*rows,K], dy [S*rows,N]),
+ * each sample's own: dw + s*dw_stride floats [K,N] = x_s^T dy_s, db + s*db_stride [N] = sum of
+ * dy_s's rows (db.buf NULL: skipped), each output summed over its sample's rows in order, so a
+ * sample's partial is the same bits alone and among others. One dispatch where the device's
+ * table row has a texel GEMM block and K, N and the strides are multiples of 4, else one per
+ * sample. */
+void vkdp_op_conv1x1_grad_w_samples(vkdp_cmd *c, vkdp_device *dev, uint32_t S, uint32_t rows, uint32_t K,
+                                    uint32_t N, vkdp_view x, vkdp_view dy, vkdp_view dw, uint64_t dw_stride,
+                                    vkdp_view db, uint64_t db_stride, const char *label);
 
 /* Depthwise convolution of geometry g over B samples (vkdp_dw_geom_keras for the network's),
  * no activation: y [B,Ho,Wo,C] = dwconv(x, w) + bias. */
