@@ -13,6 +13,10 @@ log="$WORK/train.log"
 expect_grep '^Found 40 files belonging to 5 classes\.$' "$log"
 expect_grep '^Using 32 files for training\.$' "$log"
 expect_grep '^Using 8 files for validation\.$' "$log"
+# rank 0's device and memory plan (staged when the suite runs with VKDP_FORCE_STAGING=1)
+if [ "${VKDP_FORCE_STAGING:-0}" = 1 ]; then plan='staged: tensors in memory type [0-9]+, [0-9]+-byte staging ring'
+else plan='direct: tensors in memory type [0-9]+, mapped'; fi
+expect_grep "^Device \(rank 0\): .+ \(cpu\), memory $plan.*; [0-9]+ rank\(s\) on its node" "$log"
 expect_grep '^Epoch 1/2$' "$log"
 expect_grep '^Epoch 2/2$' "$log"
 expect_grep '^4/4 \[=+\] - .* - loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+ - images/s: [0-9.]+$' "$log"

@@ -195,6 +195,12 @@ static void run_open(run *r, const vkdp_train_opts *t)
     vkdp_session_open(&r->s, &t->sc, 1);
     if (r->s.split.ntrain == 0)
         VKDP_FATAL("%s: no training images after the validation split", t->sc.data_dir);
+    /* on a cluster the first thing to check: which device, and whether memory is staged */
+    const vkdp_device_info *di = vkdp_device_get_info(r->s.dev);
+    char plan[320];
+    vkdp_memplan_describe(r->s.dev, plan, sizeof plan);
+    vkdp_log("Device (rank 0): %s (%s), memory %s; %d rank(s) on its node (`trainer devices` lists every "
+             "device)\n", di->name, di->type_name, plan, r->s.dist.local_size);
     vkdp_head_cfg_default(&r->hc);
     r->hc.feat_dim = VKDP_EFFNET_FEATURES;
     r->hc.nclasses = r->s.idx.nclasses;
