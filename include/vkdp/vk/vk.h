@@ -197,6 +197,10 @@ void vkdp_cmd_dispatch(vkdp_cmd *c, vkdp_pipeline *p, const char *label, const v
                        uint32_t gy, uint32_t gz);
 /* Fills a range with a 32-bit pattern (vkCmdFillBuffer), tracked like a write. */
 void vkdp_cmd_fill(vkdp_cmd *c, vkdp_view v, uint32_t value);
+/* A full barrier: what is recorded after it waits for every earlier dispatch of this pass and of
+ * every pass submitted before this one on the queue, and their writes are visible to it. Passes
+ * in flight together that share buffers start with it (the recorder tracks one pass only). */
+void vkdp_cmd_barrier(vkdp_cmd *c);
 /* Host-visible results: call before the host reads buffers written in this pass. */
 void vkdp_cmd_end(vkdp_cmd *c);
 /* Submits the recorded command buffer and waits. A recorded pass may be submitted many times
