@@ -351,6 +351,10 @@ uint64_t vkdp_backbone_submit(vkdp_backbone *bb, const float *images, int B, flo
         finish(bb, sl); /* its input and output buffers are reused */
         vkdp_cmd *c = recording_for(bb, sl, nb, 0, -1);
         vkdp_buf_upload(sl->input, 0, images + off * img_floats, nb * img_floats * sizeof(float));
+        /* Staged, the other slot's download would wait for this pass as well (a copy on the same
+         * queue): collect it now, so that the host works while this pass runs. */
+        if (vkdp_buf_staged(bb->dev))
+            collect_all(bb);
         vkdp_cmd_submit_async(c);
         sl->busy = c;
         sl->dst = pooled + (size_t)off * VKDP_EFFNET_FEATURES;

@@ -9,8 +9,10 @@
  *
  * Calls may be left in flight (vkdp_backbone_submit / _collect): up to the device's async_depth
  * (vkdp/ops/tune.h; 2 = two slots, each with its own input, output and command buffers) tiles run
- * while the host does other work; a slot is collected before it is reused. The activation buffers
- * are shared: every recording starts with a barrier after the pass submitted before it. */
+ * while the host does other work; a slot is collected before it is reused. In the staged memory
+ * plan a download waits for the whole queue, so the older call is collected just before the next
+ * is submitted: one call runs while the host works. The activation buffers are shared: every
+ * recording starts with a barrier after the pass submitted before it. */
 #ifndef VKDP_BACKBONE_H
 #define VKDP_BACKBONE_H
 #include <stddef.h>

@@ -110,6 +110,9 @@ void vkdp_buf_destroy(vkdp_buf *b);
 uint64_t vkdp_buf_size(const vkdp_buf *b);
 void vkdp_buf_upload(vkdp_buf *b, uint64_t offset, const void *src, uint64_t bytes);
 void vkdp_buf_download(vkdp_buf *b, uint64_t offset, void *dst, uint64_t bytes);
+/* 1 in the staged plan: downloads are copies on the queue, so one waits for every pass submitted
+ * before it (collect older work before submitting more, or its download waits for that too). */
+int vkdp_buf_staged(const vkdp_device *dev);
 /* Largest bytes one binding may cover on this device (maxStorageBufferRange). */
 uint64_t vkdp_max_binding_bytes(const vkdp_device *dev);
 /* Bytes currently / at most allocated from device memory by this process. */
