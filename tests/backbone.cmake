@@ -11,3 +11,9 @@ vkdp_add_test_exe(test_backbone_batch ${CMAKE_CURRENT_LIST_DIR}/test_backbone_ba
 add_test(NAME backbone_batch_independence
   COMMAND test_backbone_batch ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
 set_tests_properties(backbone_batch_independence PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 600)
+# The same calls left in flight with the switch at 1 (every submission waited for): the
+# synchronous path of vkdp_backbone_submit, bit-identical to alone as well.
+add_test(NAME backbone_async_depth1
+  COMMAND test_backbone_batch ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5 async)
+set_tests_properties(backbone_async_depth1 PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV};VKDP_TUNE=async_depth=1"
+  TIMEOUT 600 PASS_REGULAR_EXPRESSION "async depth 1 .*all ok")

@@ -3,8 +3,10 @@
  * kernel variant is chosen by (shape, device), never by batch size, and no kernel sums across
  * images (no split-K, no float atomics); this is what lets ranks and batch sizes change without
  * changing the numbers. Random images at an odd size (partial tiles everywhere). Also the
- * fine-tuning boundary activations (vkdp_backbone_forward_to).
- * usage: test_backbone_batch WEIGHTS.h5 */
+ * fine-tuning boundary activations (vkdp_backbone_forward_to), and calls left in flight
+ * (vkdp_backbone_submit / _collect) against the synchronous forward.
+ * usage: test_backbone_batch WEIGHTS.h5 [async]   (async: that check only, for the validation
+ * layer) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,10 +80,50 @@ static int check_boundary(vkdp_device *dev, const vkdp_effnet *net, const float 
     return ok;
 }
 
+/* Bit for bit against the image alone; prints what; 1 when equal. */
+static int same_as_alone(const char *what, const float *got, const float *alone, int first, int B)
+{
+    size_t n = (size_t)B * F, bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += memcmp(&got[i], &alone[(size_t)first * F + i], sizeof(float)) != 0;
+    printf("%-4s %-72s %zu of %zu features differ from alone\n", bad ? "FAIL" : "ok", what, bad, n);
+    return bad == 0;
+}
+
+/* Calls left in flight: three calls of 3, 2 and 2 images through a micro-batch of 2 (tiles 2+1,
+ * 2, 2: up to two tiles running while the host submits the next), collected late and out of
+ * step with the submissions, each image bit-identical to the image run alone synchronously;
+ * then a call of 7 left in flight is collected by a synchronous forward_to. */
+static int check_async(vkdp_device *dev, const vkdp_effnet *net, const float *images, const float *alone)
+{
+    size_t px = (size_t)H * W * 3;
+    vkdp_backbone *bb = vkdp_backbone_create(dev, net, H, W, 2);
+    float *got = vkdp_xmalloc(N * F * sizeof(float)), *b6 = vkdp_xmalloc(vkdp_backbone_boundary_floats(bb, 11) * sizeof(float));
+    printf("     async depth %d (VKDP_TUNE async_depth)\n", vkdp_backbone_async_depth(bb));
+    memset(got, 0xff, N * F * sizeof(float)); /* NaNs: a feature never written differs */
+    uint64_t t1 = vkdp_backbone_submit(bb, images, 3, got);
+    uint64_t t2 = vkdp_backbone_submit(bb, images + 3 * px, 2, got + 3 * F);
+    vkdp_backbone_collect(bb, t1);
+    int ok = same_as_alone("call 1 (3 images) collected while call 2 is in flight", got, alone, 0, 3);
+    uint64_t t3 = vkdp_backbone_submit(bb, images + 5 * px, 2, got + 5 * F);
+    CHECK(t1 < t2 && t2 < t3, "tickets increase (%llu, %llu, %llu)", (unsigned long long)t1,
+          (unsigned long long)t2, (unsigned long long)t3);
+    vkdp_backbone_collect(bb, t3); /* and call 2 before it */
+    ok &= same_as_alone("calls of 3, 2, 2 images in flight together, collected late", got, alone, 0, N);
+    memset(got, 0xff, N * F * sizeof(float));
+    vkdp_backbone_submit(bb, images, N, got);
+    vkdp_backbone_forward_to(bb, images, 1, NULL, 11, b6);
+    ok &= same_as_alone("a call of 7 in flight, collected by a synchronous forward_to", got, alone, 0, N);
+    vkdp_backbone_destroy(bb);
+    free(got), free(b6);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s WEIGHTS.h5\n", argv[0]);
+    int async_only = argc == 3 && !strcmp(argv[2], "async");
+    if (argc != 2 && !async_only) {
+        fprintf(stderr, "usage: %s WEIGHTS.h5 [async]\n", argv[0]);
         return 2;
     }
     vkdp_effnet net;
@@ -101,12 +143,14 @@ int main(int argc, char **argv)
     /* the control: features that differ between images, so equality above means something */
     CHECK(memcmp(alone, alone + F, F * sizeof(float)) != 0, "images 0 and 1 give different features");
 
-    int ok = 1;
-    ok &= check(dev, &net, images, alone, 0, N, N);   /* one micro-batch of 7 */
-    ok &= check(dev, &net, images, alone, 0, N, 3);   /* micro-batches of 3, 3, 1 */
-    ok &= check(dev, &net, images, alone, 2, 4, 4);   /* 4 images at other positions */
-    ok &= check(dev, &net, images, alone, 1, 2, 2);
-    ok &= check_boundary(dev, &net, images, alone);
+    int ok = check_async(dev, &net, images, alone);
+    if (!async_only) {
+        ok &= check(dev, &net, images, alone, 0, N, N); /* one micro-batch of 7 */
+        ok &= check(dev, &net, images, alone, 0, N, 3); /* micro-batches of 3, 3, 1 */
+        ok &= check(dev, &net, images, alone, 2, 4, 4); /* 4 images at other positions */
+        ok &= check(dev, &net, images, alone, 1, 2, 2);
+        ok &= check_boundary(dev, &net, images, alone);
+    }
     vkdp_device_destroy(dev);
     vkdp_effnet_free(&net);
     free(images), free(alone);

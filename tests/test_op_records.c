@@ -51,14 +51,14 @@ static void table(void)
     const vkdp_tune *lvp = vkdp_tune_match(t, nb, &in);
     CHECK(lvp == &t[0] && lvp->wg == 64 && lvp->stem_tile[0] == 4 && lvp->stem_tile[1] == 4 &&
               lvp->dw_tile[0] == 4 && lvp->dw_tile[1] == 4 && lvp->gate_pixels == 8 && lvp->feature_batch == 0 &&
-              lvp->gemm_texel[0] == 8 && lvp->gemm_texel[1] == 2 && lvp->gemm_smem == 0,
+              lvp->gemm_texel[0] == 8 && lvp->gemm_texel[1] == 2 && lvp->gemm_smem == 0 && lvp->async_depth == 2,
           "built-in table: lavapipe's row first, with the measured values");
     in = info(0x8086, "Intel open-source Mesa driver", 32, 65536);
     const vkdp_tune *other = vkdp_tune_match(t, nb, &in);
     CHECK(other == &t[nb - 1] && other != lvp && other->gemm_texel[0] == 0 && !other->dw_texel &&
               !other->stem_texel && !other->gate_texel && !other->gate_fused && other->feature_batch == 64 &&
               other->stem_tile[0] == 2 && other->stem_tile[1] == 1 && other->dw_tile[0] == 2 && other->dw_tile[1] == 1 &&
-              other->gemm_smem == 1,
+              other->gemm_smem == 1 && other->async_depth == 2,
           "built-in table: any other device gets the last row, the storage-buffer shaders, the shared-memory GEMM, "
           "features 64 at a time");
     in = info(0x10de, "NVIDIA 560.35", 32, 49152);

@@ -46,6 +46,11 @@ int main(void)
     EXPECT(vkdp_tune_apply(&r, "feature_batch=256", err, sizeof err) == 0 && r.feature_batch == 256,
            "feature_batch=256 applies (%s)", err);
     expect_refused("feature_batch=5000", "feature_batch=5000 is out of range (an integer in 0..4096)");
+    r = base();
+    EXPECT(vkdp_tune_apply(&r, "async_depth=1", err, sizeof err) == 0 && r.async_depth == 1 && b.async_depth == 2,
+           "async_depth=1 (synchronous backbone calls) applies over lavapipe's 2 (%s)", err);
+    expect_refused("async_depth=3", "async_depth=3 is out of range (an integer in 1..2)");
+    expect_refused("async_depth=0", "async_depth=0 is out of range (an integer in 1..2)");
     expect_refused("dw_tile=4", "dw_tile=4 is out of range (XxY");
     expect_refused("dw_tile=0x4", "dw_tile=0x4 is out of range");
     expect_refused("dw_tile=16x8", "X*Y at most 64");
@@ -58,7 +63,7 @@ int main(void)
     expect_refused("dw_tile=-4x4", "dw_tile=-4x4 is out of range");
     expect_refused("dw_tile=99999999999999999999x1", "out of range");
     expect_refused("tile=4x4", "unknown key 'tile' (wg, stem_tile, stem_texel, dw_tile, gate_pixels, gate_fused, "
-                               "gate_texel, dw_texel, gemm_texel, gemm_smem, feature_batch)");
+                               "gate_texel, dw_texel, gemm_texel, gemm_smem, feature_batch, async_depth)");
     expect_refused("dw_tile", "'dw_tile' is not key=value");
     expect_refused("dw_tile=4x4,,wg=32", "is not key=value");
     expect_refused("wg=32,dw_tile=9x9", "dw_tile=9x9"); /* a later bad item: the earlier one is not kept */

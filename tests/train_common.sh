@@ -17,3 +17,18 @@ expect_grep() { # expect_grep PATTERN FILE
 subset() { # subset N DIR
   bash "$here/make_subset.sh" "$FLOWERS" "$2" "$1"
 }
+killed_run() { # killed_run LOG CMD...: a job one of whose ranks kills itself (VKDP_TEST_KILL);
+  # sets rc and elapsed (seconds from the kill to the job's end); fails when it exited 0 or hung
+  set +e
+  "${@:2}" >"$1" 2>&1 &
+  local pid=$!
+  while kill -0 $pid 2>/dev/null && ! grep -q 'killing myself' "$1"; do sleep 0.2; done
+  local t_kill
+  t_kill=$(date +%s.%N)
+  wait $pid
+  rc=$?
+  set -e
+  elapsed=$("$PY" -c "import sys,time; print(round(time.time() - float(sys.argv[1]), 1))" "$t_kill")
+  [ $rc -ne 0 ] || { cat "$1"; fail "job with a killed rank exited 0"; }
+  [ $rc -ne 124 ] || { cat "$1"; fail "job with a killed rank hung (timeout)"; }
+}

@@ -38,6 +38,14 @@ vkdp_validated(sync "${venv}" op_conv1x1 test_ops conv2d_1x1)
 vkdp_validated(sync "${venv}" backbone_ops test_ops ${VKDP_BACKBONE_OPS})
 vkdp_validated(sync "${VKDP_MPI_TEST_ENV};${VKDP_SYNC_LAYER_ENV};VKDP_FORCE_STAGING=1;TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${CMAKE_BINARY_DIR}/train_test/sync_train_small"
   train_small bash ${CMAKE_SOURCE_DIR}/tests/train_small.sh)
+# Backbone calls in flight together (two slots, shared activations), direct and staged: every
+# recording's opening barrier orders it after the other slot's pass. (Without that barrier there
+# is no hazard to report today, so no planted twin: the previous pass's last internal barrier
+# already orders all but its gap_top, which touches neither buffer the next pass's stem uses
+# before its own first barrier. The opening barrier keeps that from depending on the rotation.)
+set(bb_async $<TARGET_FILE:test_backbone_batch> ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5 async)
+vkdp_validated(sync "${venv}" backbone_async ${bb_async})
+vkdp_validated(sync "${venv};VKDP_FORCE_STAGING=1;VKDP_BAR_MB=4" backbone_async_staged ${bb_async})
 # The GPU row's stem and depthwise (storage buffers, 2x1 tiles: tests/ops.cmake) are small enough
 # for lavapipe to compile instrumented (about 4 minutes each under load), so GPU-AV checks the
 # shaders every GPU runs for out-of-bounds accesses.

@@ -11,9 +11,11 @@
 #include "vkdp/ops/tune.h"
 
 #define TOP_IN 320
-/* Recorded command buffers kept, one per micro-batch size seen (tiles are equal-sized, so a
- * workload needs at most two: the full tile and one smaller one). */
+/* Recorded command buffers kept per slot, one per micro-batch size seen (tiles are equal-sized,
+ * so a workload needs at most two: the full tile and one smaller one). */
 #define MAX_RECORDINGS 4
+/* Tiles in flight at most: each slot has its own input, output and command buffers. */
+#define MAX_SLOTS 2
 
 typedef struct {
     uint32_t k, stride, in_ch, out_ch, exp_ch, se_ch, has_expand, has_residual;
@@ -30,6 +32,17 @@ typedef struct {
     vkdp_cmd *cmd;
 } recording;
 
+/* One tile's own buffers; the activations are shared, so its recordings start with a barrier
+ * that orders them after the other slot's pass. */
+typedef struct {
+    vkdp_buf *input, *out;
+    recording rec[MAX_RECORDINGS];
+    vkdp_cmd *busy;    /* submitted, results not yet downloaded */
+    float *dst;        /* where they go */
+    uint32_t nb;
+    uint64_t ticket, seq;
+} slot;
+
 struct vkdp_backbone {
     vkdp_device *dev;
     uint32_t h, w, stem_oh, stem_ow, top_oh, top_ow; /* input, stem output, top sides */
@@ -38,10 +51,12 @@ struct vkdp_backbone {
     vkdp_buf *stem_w, *stem_b, *top_w, *top_b;
     int nblocks;
     block_dev blocks[VKDP_EFFNET_BLOCKS];
-    vkdp_buf *input, *act[3], *part, *pool, *se_s, *gate, *out;
+    vkdp_buf *act[3], *part, *pool, *se_s, *gate;
     vkdp_buf *aug_params, *aug_tmp, *aug_mean, *aug_out; /* made by the first augmented forward */
-    recording rec[MAX_RECORDINGS];
-    uint64_t use_clock;
+    slot slots[MAX_SLOTS]; /* the augmented and boundary forwards use slot 0 only */
+    int depth;             /* slots used: the device's async_depth */
+    int next_slot;
+    uint64_t use_clock, tickets, seqs;
     vkdp_profile *prof;
 };
 
@@ -147,10 +162,11 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
                    bb->h, bb->w, largest, (unsigned long long)(per_image * sizeof(float)),
                    (unsigned long long)limit);
     bb->micro = (uint32_t)(fit < (uint64_t)max_batch ? fit : (uint64_t)max_batch);
+    bb->depth = vkdp_tune_get(dev)->async_depth >= 2 ? 2 : 1;
     vkdp_log("backbone: %ux%u images, largest activation %s %.2f MB/image, binding limit %.1f MiB "
-             "-> %llu images fit, micro-batch %u\n",
+             "-> %llu images fit, micro-batch %u, %d in flight\n",
              bb->h, bb->w, largest, per_image * 4.0 / 1e6, limit / 1048576.0,
-             (unsigned long long)fit, bb->micro);
+             (unsigned long long)fit, bb->micro, bb->depth);
 
     bb->stem_w = upload_weights(dev, net->stem_w, 27 * 32, "stem_w");
     bb->stem_b = upload_weights(dev, net->stem_b, 32, "stem_b");
@@ -158,14 +174,16 @@ vkdp_backbone *vkdp_backbone_create(vkdp_device *dev, const vkdp_effnet *net, in
     bb->top_b = upload_weights(dev, net->top_b, VKDP_EFFNET_FEATURES, "top_b");
 
     uint64_t mb = bb->micro;
-    bb->input = vkdp_buf_create(dev, mb * bb->h * bb->w * 3 * sizeof(float), "backbone input");
+    for (int s = 0; s < bb->depth; s++) {
+        bb->slots[s].input = vkdp_buf_create(dev, mb * bb->h * bb->w * 3 * sizeof(float), "backbone input");
+        bb->slots[s].out = vkdp_buf_create(dev, mb * VKDP_EFFNET_FEATURES * sizeof(float), "backbone features");
+    }
     for (int i = 0; i < 3; i++)
         bb->act[i] = vkdp_buf_create(dev, mb * per_image * sizeof(float), "backbone activations");
     bb->part = vkdp_buf_create(dev, mb * max_part * sizeof(float), "dwconv tile sums");
     bb->pool = vkdp_buf_create(dev, mb * max_exp * sizeof(float), "se pool");
     bb->se_s = vkdp_buf_create(dev, mb * max_se * sizeof(float), "se hidden");
     bb->gate = vkdp_buf_create(dev, mb * max_exp * sizeof(float), "se gate");
-    bb->out = vkdp_buf_create(dev, mb * VKDP_EFFNET_FEATURES * sizeof(float), "backbone features");
     return bb;
 }
 
@@ -193,20 +211,26 @@ static void conv1x1(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K, uint3
     vkdp_op_conv1x1(c, dev, &a, label);
 }
 
-/* Records the forward of nb images (input buffer -> out buffer). Activations rotate through
- * act[0..2]: the block input X and the expand/project output alternate between two of them, the
- * depthwise output always goes to the third. */
-static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment, int stop)
+/* Records the forward of nb images (slot's input buffer -> its out buffer). Activations rotate
+ * through act[0..2]: the block input X and the expand/project output alternate between two of
+ * them, the depthwise output always goes to the third. */
+static void record(vkdp_backbone *bb, const slot *sl, vkdp_cmd *c, uint32_t nb, int augment, int stop)
 {
     vkdp_device *dev = bb->dev;
     vkdp_buf *x = bb->act[0], *other = bb->act[1], *dw = bb->act[2];
     vkdp_cmd_begin(c);
+    /* The other slot's pass may still be running on the shared activations when this one is
+     * submitted: its reads and writes finish first (the recorder only sees this pass). Today
+     * the previous pass's internal barriers already order all of it but its last dispatch
+     * (gap_top: act[1] -> its own output), which the stem (input -> act[0]) does not touch;
+     * this barrier keeps that from resting on the activation rotation. */
+    vkdp_cmd_barrier(c);
     if (augment)
-        vkdp_op_augment(c, dev, nb, bb->h, bb->w, 3, vkdp_whole(bb->input),
+        vkdp_op_augment(c, dev, nb, bb->h, bb->w, 3, vkdp_whole(sl->input),
                         vkdp_whole(bb->aug_params), vkdp_whole(bb->aug_tmp),
                         vkdp_whole(bb->aug_mean), vkdp_whole(bb->aug_out), "augment");
     vkdp_op_stem(c, dev, nb, bb->h, bb->w, bb->in_scale, bb->in_shift,
-                 vkdp_whole(augment ? bb->aug_out : bb->input),
+                 vkdp_whole(augment ? bb->aug_out : sl->input),
                  vkdp_whole(bb->stem_w), vkdp_whole(bb->stem_b), vkdp_whole(x),
                  "stem_conv3x3_s2");
     for (int i = 0; i < (stop >= 0 ? stop : bb->nblocks); i++) {
@@ -251,44 +275,112 @@ static void record(vkdp_backbone *bb, vkdp_cmd *c, uint32_t nb, int augment, int
     conv1x1(c, dev, nb * hw_top, TOP_IN, VKDP_EFFNET_FEATURES, VKDP_ACT_SWISH, x, bb->top_w,
             bb->top_b, other, NULL, NULL, 0, "conv1x1_top");
     vkdp_op_gap(c, dev, nb, hw_top, VKDP_EFFNET_FEATURES, hw_top, vkdp_whole(other),
-                vkdp_whole(bb->out), "gap_top");
+                vkdp_whole(sl->out), "gap_top");
     vkdp_cmd_end(c);
 }
 
-static vkdp_cmd *recording_for(vkdp_backbone *bb, uint32_t nb, int augment, int stop)
+static vkdp_cmd *recording_for(vkdp_backbone *bb, slot *sl, uint32_t nb, int augment, int stop)
 {
-    recording *slot = NULL;
+    recording *r = NULL, *rec = sl->rec;
     for (int i = 0; i < MAX_RECORDINGS; i++)
-        if (bb->rec[i].nb == nb && bb->rec[i].augment == augment && bb->rec[i].stop == stop) {
-            bb->rec[i].last_use = ++bb->use_clock;
-            return bb->rec[i].cmd;
+        if (rec[i].nb == nb && rec[i].augment == augment && rec[i].stop == stop) {
+            rec[i].last_use = ++bb->use_clock;
+            return rec[i].cmd;
         }
     for (int i = 0; i < MAX_RECORDINGS; i++)
-        if (!slot || bb->rec[i].last_use < slot->last_use)
-            slot = &bb->rec[i];
-    if (!slot->cmd)
-        slot->cmd = vkdp_cmd_create(bb->dev);
-    record(bb, slot->cmd, nb, augment, stop);
-    slot->nb = nb;
-    slot->augment = augment;
-    slot->stop = stop;
-    slot->last_use = ++bb->use_clock;
-    return slot->cmd;
+        if (!r || rec[i].last_use < r->last_use)
+            r = &rec[i];
+    if (!r->cmd)
+        r->cmd = vkdp_cmd_create(bb->dev);
+    record(bb, sl, r->cmd, nb, augment, stop);
+    r->nb = nb;
+    r->augment = augment;
+    r->stop = stop;
+    r->last_use = ++bb->use_clock;
+    return r->cmd;
 }
 
-static void forward(vkdp_backbone *bb, const float *images, int B, const float *aug_params,
-                    int stop, float *out)
+/* Waits for a slot's pass and downloads its features to where its caller asked. */
+static void finish(vkdp_backbone *bb, slot *sl)
+{
+    if (!sl->busy)
+        return;
+    vkdp_cmd_wait(sl->busy);
+    if (bb->prof)
+        vkdp_profile_add(bb->prof, sl->busy);
+    vkdp_buf_download(sl->out, 0, sl->dst, (size_t)sl->nb * VKDP_EFFNET_FEATURES * sizeof(float));
+    sl->busy = NULL;
+}
+
+/* The oldest slot in flight, or NULL. */
+static slot *oldest(vkdp_backbone *bb)
+{
+    slot *o = NULL;
+    for (int s = 0; s < bb->depth; s++)
+        if (bb->slots[s].busy && (!o || bb->slots[s].seq < o->seq))
+            o = &bb->slots[s];
+    return o;
+}
+
+void vkdp_backbone_collect(vkdp_backbone *bb, uint64_t ticket)
+{
+    for (slot *o; (o = oldest(bb)) && o->ticket <= ticket;)
+        finish(bb, o);
+}
+
+static void collect_all(vkdp_backbone *bb) { vkdp_backbone_collect(bb, UINT64_MAX); }
+
+/* Equal tiles: 32 images with a micro-batch of 27 run as 2 x 16, not 27 + 5. */
+static uint32_t tile_size(const vkdp_backbone *bb, int B)
 {
     if (B < 1)
         VKDP_FATAL("backbone: forward of %d images", B);
-    /* Equal tiles: 32 images with a micro-batch of 27 run as 2 x 16, not 27 + 5. */
     uint32_t ntiles = ((uint32_t)B + bb->micro - 1) / bb->micro;
-    uint32_t per = ((uint32_t)B + ntiles - 1) / ntiles;
+    return ((uint32_t)B + ntiles - 1) / ntiles;
+}
+
+uint64_t vkdp_backbone_submit(vkdp_backbone *bb, const float *images, int B, float *pooled)
+{
+    uint32_t per = tile_size(bb, B);
     size_t img_floats = (size_t)bb->h * bb->w * 3;
+    uint64_t ticket = ++bb->tickets;
     for (uint32_t off = 0; off < (uint32_t)B; off += per) {
         uint32_t nb = (uint32_t)B - off < per ? (uint32_t)B - off : per;
-        vkdp_cmd *c = recording_for(bb, nb, aug_params != NULL, stop);
-        vkdp_buf_upload(bb->input, 0, images + off * img_floats, nb * img_floats * sizeof(float));
+        slot *sl = &bb->slots[bb->next_slot];
+        bb->next_slot = (bb->next_slot + 1) % bb->depth;
+        finish(bb, sl); /* its input and output buffers are reused */
+        vkdp_cmd *c = recording_for(bb, sl, nb, 0, -1);
+        vkdp_buf_upload(sl->input, 0, images + off * img_floats, nb * img_floats * sizeof(float));
+        /* Staged, the other slot's download would wait for this pass as well (a copy on the same
+         * queue): collect it now, so that the host works while this pass runs. */
+        if (vkdp_buf_staged(bb->dev))
+            collect_all(bb);
+        vkdp_cmd_submit_async(c);
+        sl->busy = c;
+        sl->dst = pooled + (size_t)off * VKDP_EFFNET_FEATURES;
+        sl->nb = nb;
+        sl->ticket = ticket;
+        sl->seq = ++bb->seqs;
+        if (bb->depth == 1)
+            finish(bb, sl);
+    }
+    return ticket;
+}
+
+int vkdp_backbone_async_depth(const vkdp_backbone *bb) { return bb->depth; }
+
+/* The augmented and boundary forwards, synchronous, in slot 0 after every call in flight. */
+static void forward(vkdp_backbone *bb, const float *images, int B, const float *aug_params,
+                    int stop, float *out)
+{
+    uint32_t per = tile_size(bb, B);
+    size_t img_floats = (size_t)bb->h * bb->w * 3;
+    slot *sl = &bb->slots[0];
+    collect_all(bb);
+    for (uint32_t off = 0; off < (uint32_t)B; off += per) {
+        uint32_t nb = (uint32_t)B - off < per ? (uint32_t)B - off : per;
+        vkdp_cmd *c = recording_for(bb, sl, nb, aug_params != NULL, stop);
+        vkdp_buf_upload(sl->input, 0, images + off * img_floats, nb * img_floats * sizeof(float));
         if (aug_params)
             vkdp_buf_upload(bb->aug_params, 0, aug_params + (size_t)off * VKDP_AUGMENT_PARAM_FLOATS,
                             (size_t)nb * VKDP_AUGMENT_PARAM_FLOATS * sizeof(float));
@@ -296,14 +388,14 @@ static void forward(vkdp_backbone *bb, const float *images, int B, const float *
         if (bb->prof)
             vkdp_profile_add(bb->prof, c);
         size_t per_img = stop >= 0 ? vkdp_backbone_boundary_floats(bb, stop) : VKDP_EFFNET_FEATURES;
-        vkdp_buf_download(stop >= 0 ? bb->act[stop % 2] : bb->out, 0, out + (size_t)off * per_img,
+        vkdp_buf_download(stop >= 0 ? bb->act[stop % 2] : sl->out, 0, out + (size_t)off * per_img,
                           (size_t)nb * per_img * sizeof(float));
     }
 }
 
 void vkdp_backbone_forward(vkdp_backbone *bb, const float *images, int B, float *pooled)
 {
-    forward(bb, images, B, NULL, -1, pooled);
+    vkdp_backbone_collect(bb, vkdp_backbone_submit(bb, images, B, pooled));
 }
 
 static void ensure_augment(vkdp_backbone *bb)
@@ -352,9 +444,17 @@ void vkdp_backbone_destroy(vkdp_backbone *bb)
 {
     if (!bb)
         return;
-    for (int i = 0; i < MAX_RECORDINGS; i++)
-        if (bb->rec[i].cmd)
-            vkdp_cmd_destroy(bb->rec[i].cmd);
+    /* Calls in flight are waited for (vkdp_cmd_destroy), their results dropped: the caller may
+     * have freed where they were to go. */
+    for (int s = 0; s < MAX_SLOTS; s++) {
+        for (int i = 0; i < MAX_RECORDINGS; i++)
+            if (bb->slots[s].rec[i].cmd)
+                vkdp_cmd_destroy(bb->slots[s].rec[i].cmd);
+        vkdp_buf *own[] = {bb->slots[s].input, bb->slots[s].out};
+        for (size_t j = 0; j < VKDP_ARRAY_LEN(own); j++)
+            if (own[j])
+                vkdp_buf_destroy(own[j]);
+    }
     for (int i = 0; i < bb->nblocks; i++) {
         block_dev *d = &bb->blocks[i];
         vkdp_buf *bufs[] = {d->expand_w, d->expand_b, d->dw_w, d->dw_b, d->se_reduce_w,
@@ -364,8 +464,8 @@ void vkdp_backbone_destroy(vkdp_backbone *bb)
             if (bufs[j])
                 vkdp_buf_destroy(bufs[j]);
     }
-    vkdp_buf *bufs[] = {bb->stem_w, bb->stem_b, bb->top_w, bb->top_b, bb->input, bb->act[0],
-                        bb->act[1], bb->act[2], bb->part, bb->pool, bb->se_s, bb->gate, bb->out,
+    vkdp_buf *bufs[] = {bb->stem_w, bb->stem_b, bb->top_w, bb->top_b, bb->act[0],
+                        bb->act[1], bb->act[2], bb->part, bb->pool, bb->se_s, bb->gate,
                         bb->aug_params, bb->aug_tmp, bb->aug_mean, bb->aug_out};
     for (size_t j = 0; j < VKDP_ARRAY_LEN(bufs); j++)
         vkdp_buf_destroy(bufs[j]);

@@ -11,10 +11,11 @@ static const vkdp_tune table[] = {
      * 8x4 they were written with: same forward speed, but llvmpipe compiles each of those
      * pipelines 2-4x faster, which took a 4-rank start from 10 s to 6 s (issue 11). Features are
      * computed one step's share at a time (feature_batch 0): llvmpipe runs batch 8 as fast per
-     * image as batch 32 (BENCHMARKS.md), and larger calls would only cost memory. */
+     * image as batch 32 (BENCHMARKS.md), and larger calls would only cost memory. Two backbone calls in flight (async_depth 2): the
+     * host packs the next call's images while the device runs one. */
     {.vendor_id = 0x10005, .driver = "llvmpipe", .wg = 64, .stem_tile = {4, 4},
      .stem_texel = 1, .dw_tile = {4, 4}, .dw_texel = 1, .gate_pixels = 8, .gate_fused = 1,
-     .gate_texel = 1, .gemm_texel = {8, 2}, .source = "lavapipe, measured (shaders' comments, BENCHMARKS.md)"},
+     .gate_texel = 1, .gemm_texel = {8, 2}, .async_depth = 2, .source = "lavapipe, measured (shaders' comments, BENCHMARKS.md)"},
     /* Any other device: the storage-buffer shaders. The texel paths won only on llvmpipe, where
      * storage-buffer loads become per-lane loops. Stem and depthwise tiles of 2x1 outputs per
      * invocation: the largest that spill no register on RDNA2, RDNA3 and CDNA2 (RADV's
@@ -25,7 +26,7 @@ static const vkdp_tune table[] = {
      * for, no spill on the three AMD families, speed against the register-blocked shader
      * unmeasured (tests/gpu/check.sh times both). */
     {.wg = 64, .stem_tile = {2, 1}, .dw_tile = {2, 1}, .gate_pixels = 8, .gemm_smem = 1, .feature_batch = 64,
-     .source = "any other device: storage buffers, tiles without spills on AMD, unmeasured"},
+     .async_depth = 2, .source = "any other device: storage buffers, tiles without spills on AMD, unmeasured"},
 };
 
 const vkdp_tune *vkdp_tune_table(size_t *n)
@@ -75,8 +76,9 @@ const vkdp_tune *vkdp_tune_get(vkdp_device *dev)
                            o->wg, max_wg);
             noverrides++;
             vkdp_log("VKDP_TUNE=%s: this device's ops use wg %u, stem tile %ux%u, dw tile %ux%u, gemm "
-                     "block %ux%u, gemm smem %u, feature batch %u\n", spec, o->wg, o->stem_tile[0], o->stem_tile[1],
-                     o->dw_tile[0], o->dw_tile[1], o->gemm_texel[0], o->gemm_texel[1], o->gemm_smem, o->feature_batch);
+                     "block %ux%u, gemm smem %u, feature batch %u, async depth %u\n", spec, o->wg, o->stem_tile[0], o->stem_tile[1],
+                     o->dw_tile[0], o->dw_tile[1], o->gemm_texel[0], o->gemm_texel[1], o->gemm_smem, o->feature_batch,
+                     o->async_depth);
             t = o;
         }
         vkdp_device_set_ops_data(dev, t);

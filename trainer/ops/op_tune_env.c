@@ -29,6 +29,7 @@ static const tune_key keys[] = {
     KEY(dw_texel, 0, 0, 1),
     {"gemm_texel", offsetof(vkdp_tune, gemm_texel), 1, 0, 16, 0, 4, ", Y at most 4 vec4, both 0 or neither"},
     KEY(gemm_smem, 0, 0, 1),        KEY(feature_batch, 0, 0, 4096),
+    KEY(async_depth, 0, 1, 2),
 };
 
 static int number(const char *s, char **end, uint32_t lo, uint32_t hi, uint32_t *out)

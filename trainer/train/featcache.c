@@ -183,31 +183,61 @@ void vkdp_feat_pack_init(vkdp_feat_pack *p, int cap, int image_size, int dim)
     memset(p, 0, sizeof *p);
     p->cap = cap;
     p->img = (size_t)image_size * image_size * 3;
-    p->images = vkdp_xmalloc((size_t)cap * p->img * sizeof *p->images);
-    p->feat = vkdp_xmalloc((size_t)cap * dim * sizeof *p->feat);
-    p->ids = vkdp_xcalloc((size_t)cap, sizeof *p->ids);
+    for (int h = 0; h < 2; h++) {
+        vkdp_feat_half *f = &p->half[h];
+        f->images = vkdp_xmalloc((size_t)cap * p->img * sizeof *f->images);
+        f->feat = vkdp_xmalloc((size_t)cap * dim * sizeof *f->feat);
+        f->ids = vkdp_xcalloc((size_t)cap, sizeof *f->ids);
+    }
 }
 
 void vkdp_feat_pack_free(vkdp_feat_pack *p)
 {
-    free(p->images);
-    free(p->feat);
-    free(p->ids);
+    if (!vkdp_feat_pack_idle(p))
+        VKDP_FATAL("feature pack freed with a backbone call in flight (vkdp_featcache_drain first)");
+    for (int h = 0; h < 2; h++) {
+        free(p->half[h].images);
+        free(p->half[h].feat);
+        free(p->half[h].ids);
+    }
     memset(p, 0, sizeof *p);
 }
 
-int vkdp_feat_pack_room(const vkdp_feat_pack *p, int count) { return p->n + count <= p->cap; }
+int vkdp_feat_pack_room(const vkdp_feat_pack *p, int count) { return p->half[p->cur].n + count <= p->cap; }
+
+int vkdp_feat_pack_idle(const vkdp_feat_pack *p) { return !p->half[0].ticket && !p->half[1].ticket; }
+
+/* Waits for a half's call and stores its features; the half is empty afterwards. */
+static void collect_half(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_half *f)
+{
+    if (!f->ticket)
+        return;
+    vkdp_backbone_collect(bb, f->ticket);
+    for (int j = 0; j < f->n; j++)
+        put(fc, f->ids[j], f->feat + (size_t)j * fc->dim);
+    f->ticket = 0;
+    f->n = 0;
+}
 
 void vkdp_featcache_run(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p)
 {
-    if (p->n == 0)
+    vkdp_feat_half *f = &p->half[p->cur];
+    if (f->n == 0)
         return;
-    vkdp_backbone_forward(bb, p->images, p->n, p->feat);
-    for (int j = 0; j < p->n; j++)
-        put(fc, p->ids[j], p->feat + (size_t)j * fc->dim);
+    f->ticket = vkdp_backbone_submit(bb, f->images, f->n, f->feat);
     p->calls++;
-    p->images_run += p->n;
-    p->n = 0;
+    p->images_run += f->n;
+    p->cur ^= 1;
+    /* the other half is refilled next: its call (submitted before this one) must have ended */
+    collect_half(fc, bb, &p->half[p->cur]);
+    if (vkdp_backbone_async_depth(bb) == 1)
+        collect_half(fc, bb, f);
+}
+
+void vkdp_featcache_drain(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p)
+{
+    for (int k = 1; k <= 2; k++) /* the older call first */
+        collect_half(fc, bb, &p->half[p->cur ^ (k & 1)]);
 }
 
 void vkdp_featcache_pack(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p, const vkdp_batch *b,
@@ -220,10 +250,11 @@ void vkdp_featcache_pack(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *
         check_id(fc, b->ids[i]);
         if (fc->state[b->ids[i]] == FEAT_HAVE)
             continue;
-        if (p->n == p->cap)
+        if (!vkdp_feat_pack_room(p, 1))
             vkdp_featcache_run(fc, bb, p);
-        memcpy(p->images + (size_t)p->n * p->img, b->images + (size_t)i * p->img, p->img * sizeof *p->images);
-        p->ids[p->n++] = b->ids[i];
+        vkdp_feat_half *f = &p->half[p->cur];
+        memcpy(f->images + (size_t)f->n * p->img, b->images + (size_t)i * p->img, p->img * sizeof *f->images);
+        f->ids[f->n++] = b->ids[i];
     }
     /* positions of this rank's slice whose decode failed */
     for (int q = b->global_lo, i = 0; q < b->global_hi; q++) {
@@ -261,6 +292,7 @@ void vkdp_featurize(vkdp_featcache *fc, vkdp_backbone *bb, const vkdp_index *idx
             vkdp_progress_update(p, step + 1, "");
         }
         vkdp_featcache_run(fc, bb, &pack);
+        vkdp_featcache_drain(fc, bb, &pack);
         vkdp_progress_finish(p, "");
         vkdp_feat_pack_free(&pack);
         vkdp_loader_destroy(l);

@@ -105,9 +105,9 @@ static void next_batch(vkdp_phase *ph, vkdp_batch *b)
     ph->next++;
 }
 
-/* Features for every step up to `step`, and for as many later steps as fill the pack, in as few
- * backbone calls as the pack allows; the pack is empty again on return. */
-static void features_ahead(vkdp_phase *ph, int step)
+/* Packs the loader's next steps: every step up to `step`, then as many as the pack has room for;
+ * a step that does not fit runs the pack first. */
+static void pack_steps(vkdp_phase *ph, int step)
 {
     vkdp_session *s = ph->s;
     int steps = vkdp_num_steps(ph->n, ph->batch);
@@ -120,7 +120,23 @@ static void features_ahead(vkdp_phase *ph, int step)
         vkdp_featcache_pack(s->fc, s->bb, &ph->pack, &b, ph->order + ph->s0 * ph->batch);
         vkdp_loader_release(ph->loader, &b);
     }
+}
+
+/* Features for every step up to `step`, and for as many later steps as fill the pack, in as few
+ * backbone calls as the pack allows. With two calls in flight (async_depth 2) the next pack's
+ * steps are decoded and packed while that call runs, and their call is left running through the
+ * head steps until a step needs it (vkdp_phase_step). */
+static void features_ahead(vkdp_phase *ph, int step)
+{
+    vkdp_session *s = ph->s;
+    pack_steps(ph, step);
     vkdp_featcache_run(s->fc, s->bb, &ph->pack);
+    if (vkdp_backbone_async_depth(s->bb) > 1 && ph->next < vkdp_num_steps(ph->n, ph->batch)) {
+        pack_steps(ph, ph->next);
+        vkdp_featcache_run(s->fc, s->bb, &ph->pack); /* stores the first call's features */
+    } else {
+        vkdp_featcache_drain(s->fc, s->bb, &ph->pack);
+    }
 }
 
 int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
@@ -143,6 +159,8 @@ int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
         }
         if (step >= ph->next)
             features_ahead(ph, step);
+        else if (!vkdp_feat_pack_idle(&ph->pack) && !vkdp_featcache_complete(s->fc, ph->order + lo, hi - lo))
+            vkdp_featcache_drain(s->fc, s->bb, &ph->pack); /* this step's images are in the call in flight */
         *skipped += ph->step_skipped[step - ph->s0];
     }
     vkdp_featcache_gather(s->fc, ph->order, lo, hi, s->idx.label, &ph->fb);
@@ -155,6 +173,7 @@ int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
 void vkdp_phase_end(vkdp_phase *ph)
 {
     if (ph->loader) {
+        vkdp_featcache_drain(ph->s->fc, ph->s->bb, &ph->pack);
         if (ph->pack.calls > 0)
             vkdp_log("features of %lld images in %lld backbone call%s (rank 0)\n", (long long)ph->pack.images_run,
                      (long long)ph->pack.calls, ph->pack.calls == 1 ? "" : "s");

@@ -192,6 +192,8 @@ void vkdp_buf_upload(vkdp_buf *b, uint64_t offset, const void *src, uint64_t byt
 
 void vkdp_buf_download(vkdp_buf *b, uint64_t offset, void *dst, uint64_t bytes) { transfer(b, offset, dst, bytes, 0); }
 
+int vkdp_buf_staged(const vkdp_device *dev) { return !dev->plan.direct; }
+
 uint64_t vkdp_mem_in_use(const vkdp_device *dev) { return dev->in_use; }
 uint64_t vkdp_mem_peak(const vkdp_device *dev) { return dev->peak; }
 

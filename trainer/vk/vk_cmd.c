@@ -167,6 +167,13 @@ static void barrier(vkdp_cmd *c)
     c->nacc = 0;
 }
 
+void vkdp_cmd_barrier(vkdp_cmd *c)
+{
+    if (!c->recording)
+        VKDP_FATAL("vkdp_cmd_barrier outside vkdp_cmd_begin/end");
+    barrier(c);
+}
+
 static int conflicts(const vkdp_cmd *c, const access *a)
 {
     for (int i = 0; i < c->nacc; i++) {

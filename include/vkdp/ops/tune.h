@@ -36,6 +36,9 @@ typedef struct {
     uint32_t feature_batch;      /* images per backbone call while a pass computes features,
                                   * running that many images' steps ahead of the head; 0: one
                                   * step's share (--feature-batch overrides) */
+    uint32_t async_depth;        /* backbone calls in flight while a pass computes features: 2 =
+                                  * the host packs the next call while the device runs one
+                                  * (two input/output slots); 1 (or 0) = submit and wait */
     const char *source;          /* where the values come from */
 } vkdp_tune;
 

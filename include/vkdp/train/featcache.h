@@ -47,12 +47,22 @@ void vkdp_featcache_sync(vkdp_featcache *fc);
 /* Decoded images of one or more loaded batches waiting for one backbone call: a pass that fills
  * the cache packs several steps' uncached images and runs the backbone once over them, ahead of
  * the head, instead of once per step's 4-8 images. An image's features do not depend on the
- * other images of its call (ctest backbone_batch_independence), so no result changes. */
+ * other images of its call (ctest backbone_batch_independence), so no result changes.
+ * Double-buffered: while one half's call runs on the device (vkdp_backbone_submit) the host
+ * fills the other; a half's features enter the cache when the next half is run, or at
+ * vkdp_featcache_drain. */
 typedef struct {
     float *images;       /* [cap, S, S, 3] */
     float *feat;         /* [cap, dim] */
     int *ids;            /* [cap] */
-    int n, cap;
+    int n;
+    uint64_t ticket;     /* its backbone call in flight, 0: none */
+} vkdp_feat_half;
+
+typedef struct {
+    vkdp_feat_half half[2];
+    int cur;             /* the half being filled */
+    int cap;
     size_t img;          /* floats per image */
     int64_t calls, images_run; /* backbone calls and images over the pack's life */
 } vkdp_feat_pack;
@@ -67,8 +77,14 @@ void vkdp_featcache_pack(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *
                          const int *order_of_pos);
 /* 1 when the pack has room for `count` more images without running. */
 int vkdp_feat_pack_room(const vkdp_feat_pack *p, int count);
-/* Runs the backbone over the packed images (if any), stores their features, empties the pack. */
+/* Submits the backbone over the packed images (if any) and switches to the other half, first
+ * storing that half's features (its call must end before it is refilled). With the backbone's
+ * async depth 1 the features are stored before it returns. */
 void vkdp_featcache_run(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p);
+/* Stores the features of the call in flight, if any: before the cache is read or synced. */
+void vkdp_featcache_drain(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p);
+/* 1 when no call of the pack is in flight. */
+int vkdp_feat_pack_idle(const vkdp_feat_pack *p);
 
 /* Collective: computes the features of every not-yet-cached id in items (each rank decoding its
  * shard of each global batch, in backbone calls of up to feature_batch images), then syncs.

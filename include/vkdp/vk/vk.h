@@ -110,6 +110,9 @@ void vkdp_buf_destroy(vkdp_buf *b);
 uint64_t vkdp_buf_size(const vkdp_buf *b);
 void vkdp_buf_upload(vkdp_buf *b, uint64_t offset, const void *src, uint64_t bytes);
 void vkdp_buf_download(vkdp_buf *b, uint64_t offset, void *dst, uint64_t bytes);
+/* 1 in the staged plan: downloads are copies on the queue, so one waits for every pass submitted
+ * before it (collect older work before submitting more, or its download waits for that too). */
+int vkdp_buf_staged(const vkdp_device *dev);
 /* Largest bytes one binding may cover on this device (maxStorageBufferRange). */
 uint64_t vkdp_max_binding_bytes(const vkdp_device *dev);
 /* Bytes currently / at most allocated from device memory by this process. */
@@ -197,6 +200,10 @@ void vkdp_cmd_dispatch(vkdp_cmd *c, vkdp_pipeline *p, const char *label, const v
                        uint32_t gy, uint32_t gz);
 /* Fills a range with a 32-bit pattern (vkCmdFillBuffer), tracked like a write. */
 void vkdp_cmd_fill(vkdp_cmd *c, vkdp_view v, uint32_t value);
+/* A full barrier: what is recorded after it waits for every earlier dispatch of this pass and of
+ * every pass submitted before this one on the queue, and their writes are visible to it. Passes
+ * in flight together that share buffers start with it (the recorder tracks one pass only). */
+void vkdp_cmd_barrier(vkdp_cmd *c);
 /* Host-visible results: call before the host reads buffers written in this pass. */
 void vkdp_cmd_end(vkdp_cmd *c);
 /* Submits the recorded command buffer and waits. A recorded pass may be submitted many times
