@@ -1,7 +1,8 @@
 /* dwconv_lin and dwconv_grad: the unfused depthwise convolution of the trainable part and its
  * input, weight and bias gradients, with Keras' geometry (shaders dwconv_lin, dwconv_grad_dx,
- * dwconv_grad_w, and dwconv_grad_w_texel for S samples' partials in one dispatch where the
- * device's table row has the texel depthwise): records, dispatch, and the generic forms over the
+ * dwconv_grad_w, and where the device's table row has the texel depthwise their texel-buffer
+ * twins dwconv_grad_dx_texel and dwconv_grad_w_texel, the latter for S samples' partials in one
+ * dispatch): records, dispatch, and the generic forms over the
  * C references vkdp_ref_dwconv_lin and vkdp_grad_dwconv. */
 #include "vkdp/ops/grad_ops.h"
 #include "vkdp/ops/tune.h"
@@ -26,6 +27,12 @@ typedef struct {
     uint32_t S, H, W, C, Ho, Wo, k, stride, pad_top, pad_left, dw_stride4, db_stride4;
 } vkdp_dwconv_grad_w_texel_push;
 _Static_assert(sizeof(vkdp_dwconv_grad_w_texel_push) == 48, "shaders/dwconv_grad_w_texel.comp's push block");
+typedef struct {
+    uint32_t B, H, W, C, Ho, Wo, k, stride, pad_top, pad_left, tiles_x;
+} vkdp_dwconv_grad_dx_texel_push;
+_Static_assert(sizeof(vkdp_dwconv_grad_dx_texel_push) == 44, "shaders/dwconv_grad_dx_texel.comp's push block");
+/* dwconv_grad_dx_texel's input columns per invocation (its XS) */
+enum { TEXEL_XS = 4 };
 
 static const vkdp_shader_rec shader_lin = {"dwconv_lin", L_BINDINGS,
                                            sizeof(vkdp_dwconv_grad_push), VKDP_WRITES(L_Y), 1};
@@ -34,6 +41,8 @@ static const vkdp_shader_rec shader_dx = {"dwconv_grad_dx", DX_BINDINGS,
 static const vkdp_shader_rec shader_w = {"dwconv_grad_w", DW_BINDINGS,
                                          sizeof(vkdp_dwconv_grad_push),
                                          VKDP_WRITES(DW_DW) | VKDP_WRITES(DW_DB), 1};
+static const vkdp_shader_rec texel_dx = {"dwconv_grad_dx_texel", DX_BINDINGS,
+                                         sizeof(vkdp_dwconv_grad_dx_texel_push), VKDP_WRITES(DX_DX), 1};
 static const vkdp_shader_rec texel_w = {"dwconv_grad_w_texel", DW_BINDINGS,
                                         sizeof(vkdp_dwconv_grad_w_texel_push),
                                         VKDP_WRITES(DW_DW) | VKDP_WRITES(DW_DB), 1};
@@ -101,17 +110,35 @@ static void grad_w_samples(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const v
     vkdp_op_dispatch(c, dev, op, &texel_w, &has_db, 1, v, &tp, (uint64_t)S * per, 1, label);
 }
 
+/* dx: through texel buffers where the path allows it (C % 4 == 0), else storage buffers */
+static void grad_dx(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const vkdp_dw_geom *g, uint32_t B, vkdp_view w,
+                    vkdp_view dy, vkdp_view dx, const char *label)
+{
+    const vkdp_op *op = &vkdp_rec_dwconv_grad;
+    vkdp_dwconv_grad_push push = push_of(op, g, B);
+    int texel = g->C % 4 == 0 && (path == PATH_TEXEL || (path == PATH_TABLE && vkdp_tune_get(dev)->dw_texel));
+    if (!texel) {
+        vkdp_view v[DX_BINDINGS] = {dy, w, dx};
+        vkdp_op_dispatch(c, dev, op, &shader_dx, NULL, 0, v, &push, (uint64_t)B * g->H * g->W * g->C, 1, label);
+        return;
+    }
+    uint64_t tiles_x = vkdp_div_up((uint64_t)g->W, TEXEL_XS), n = (uint64_t)B * g->H * tiles_x * (g->C / 4);
+    vkdp_dwconv_grad_dx_texel_push tp = {B, push.H, push.W, push.C, push.Ho, push.Wo, push.k, push.stride,
+                                         push.pad_top, push.pad_left, (uint32_t)tiles_x};
+    vkdp_view v[DX_BINDINGS] = {vkdp_texels_f32x4(dy, (uint64_t)B * g->Ho * g->Wo * g->C),
+                                vkdp_texels_f32x4(w, (uint64_t)g->k * g->k * g->C), dx};
+    uint32_t xs = TEXEL_XS;
+    vkdp_op_dispatch(c, dev, op, &texel_dx, &xs, 1, v, &tp, n, 1, label);
+}
+
 void vkdp_op_dwconv_grad(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t B,
                          vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
                          vkdp_view db, const char *label)
 {
     const vkdp_op *op = &vkdp_rec_dwconv_grad;
     vkdp_dwconv_grad_push push = push_of(op, g, B);
-    if (dx.buf) {
-        vkdp_view v[DX_BINDINGS] = {dy, w, dx};
-        vkdp_op_dispatch(c, dev, op, &shader_dx, NULL, 0, v, &push,
-                         (uint64_t)B * g->H * g->W * g->C, 1, label);
-    }
+    if (dx.buf)
+        grad_dx(c, dev, PATH_TABLE, g, B, w, dy, dx, label);
     if (dw.buf) {
         /* without db (HAS_DB off) binding 3 takes dw's view, which the shader then never
          * writes through it */
@@ -201,7 +228,8 @@ static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64
     (void)op;
     vkdp_dw_geom g = geom(p);
     uint32_t B = (uint32_t)p[P_B];
-    vkdp_op_dwconv_grad(c, dev, &g, B, t[T_X], t[T_W], t[T_DY], t[T_DX], t[T_DW], t[T_DB], NULL);
+    grad_dx(c, dev, (uint32_t)p[P_PATH], &g, B, t[T_W], t[T_DY], t[T_DX], NULL);
+    vkdp_op_dwconv_grad(c, dev, &g, B, t[T_X], t[T_W], t[T_DY], (vkdp_view){0}, t[T_DW], t[T_DB], NULL);
     if (p[P_PS])
         grad_w_samples(c, dev, (uint32_t)p[P_PATH], &g, B, t[T_X], t[T_DY], t[T_DWS],
                        (uint64_t)g.k * g.k * g.C, t[T_DBS], (uint64_t)g.C, NULL);
@@ -249,7 +277,7 @@ static double loss(const vkdp_op *op, const int64_t *p, void *const *t)
 
 const vkdp_op vkdp_rec_dwconv_grad = {
     .name = "dwconv_grad",
-    .fwd = {&shader_dx, &shader_w, &texel_w},
+    .fwd = {&shader_dx, &shader_w, &texel_dx, &texel_w},
     .params = {"B", "H", "W", "C", "k", "stride", "db", "ps", "path"},
     .tensors = {{"x", VKDP_IN, VKDP_F32}, {"w", VKDP_IN, VKDP_F32}, {"b", VKDP_IN, VKDP_F32},
                 {"dy", VKDP_IN, VKDP_F32}, {"dx", VKDP_OUT, VKDP_F32},
