@@ -55,7 +55,7 @@ add_test(NAME ops_tune_override COMMAND bash -c
 # their C references, run here on lavapipe through VKDP_TUNE, since no GPU runs in CI.
 set(VKDP_GPU_ROW "stem_texel=0,dw_texel=0,gate_texel=0,gate_fused=0,gemm_texel=0x0,gemm_smem=1,stem_tile=2x1,dw_tile=2x1")
 add_test(NAME gpu_row_on_lavapipe COMMAND bash -c
-  "set -o pipefail; { \"$0\" conv2d_1x1 stem_conv3x3_s2 dwconv se_gate conv1x1_grad && \"$1\" \"$2\" \"$3\"; } | tee /dev/stderr | grep 'stem tile 2x1, dw tile 2x1, gemm block 0x0, gemm smem 1' >/dev/null"
+  "set -o pipefail; { \"$0\" conv2d_1x1 stem_conv3x3_s2 dwconv se_gate conv1x1_grad dwconv_grad && \"$1\" \"$2\" \"$3\"; } | tee /dev/stderr | grep 'stem tile 2x1, dw tile 2x1, gemm block 0x0, gemm smem 1' >/dev/null"
   $<TARGET_FILE:test_ops> $<TARGET_FILE:test_backbone> ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5
   ${VKDP_SHARED_DIR}/data/flower_photos)
 set_tests_properties(gpu_row_on_lavapipe PROPERTIES TIMEOUT 600 LABELS nosan

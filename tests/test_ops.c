@@ -122,6 +122,11 @@ static const op_case cases[] = {
     DWG(2, 7, 9, 24, 1), DWG(2, 13, 16, 12, 1), DWG(1, 14, 14, 32, 1), DWG(3, 8, 8, 7, 1),
     DWG(2, 12, 15, 32, 0), DWG(1, 5, 6, 10, 0),
     CASE(dwconv_grad, 1, 1, 1, 8, 3, 1, 1), CASE(dwconv_grad, 1, 2, 3, 5, 5, 2, 1),
+    /* dwconv_grad with ps: each sample's dw (+ db) partials in one call (packed: C % 4 == 0), path
+     * 0 the device's, 1 storage (one dispatch per sample), 2 texel */
+    CASE(dwconv_grad, 3, 7, 9, 24, 3, 1, 1, 1, 0), CASE(dwconv_grad, 3, 7, 9, 24, 5, 2, 1, 1, 0),
+    CASE(dwconv_grad, 2, 13, 16, 12, 5, 1, 0, 1, 2), CASE(dwconv_grad, 2, 13, 15, 8, 3, 2, 1, 1, 2),
+    CASE(dwconv_grad, 3, 8, 8, 28, 3, 2, 1, 1, 0), CASE(dwconv_grad, 2, 5, 6, 12, 5, 1, 1, 1, 1),
     CASE(dwconv_lin, 2, 7, 9, 24, 3, 1), CASE(dwconv_lin, 2, 7, 9, 24, 3, 2),
     CASE(dwconv_lin, 2, 13, 16, 12, 5, 1), CASE(dwconv_lin, 2, 13, 16, 12, 5, 2),
     CASE(dwconv_lin, 1, 2, 3, 5, 5, 2),
@@ -441,70 +446,99 @@ static int rows_alone(vkdp_device *dev, vkdp_cmd *cmd, const rows_case *r, uint6
     return ok;
 }
 
-/* Sample independence of conv1x1_grad's per-sample partials (S > 0): sample s's dws and dbs the
- * same bits computed alone (S = 1 on its rows) and among the case's S samples. */
+/* A case's parameters as text, for messages. */
+static void params_text(const op_case *k, char *buf, size_t n)
+{
+    size_t at = (size_t)snprintf(buf, n, "%s", k->op->name);
+    for (int i = 0; i < vkdp_op_nparams(k->op) && at < n; i++)
+        at += (size_t)snprintf(buf + at, n - at, " %s=%lld", k->op->params[i], (long long)k->p[i]);
+}
+
+/* The index of op's parameter name (fatal if none). */
+static int param_index(const vkdp_op *op, const char *name)
+{
+    for (int i = 0; i < vkdp_op_nparams(op); i++)
+        if (!strcmp(op->params[i], name))
+            return i;
+    VKDP_FATAL("test_ops: op %s has no parameter '%s'", op->name, name);
+}
+
+/* Sample independence of the per-sample partials dws, dbs of conv1x1_grad (S > 0) and
+ * dwconv_grad (ps): sample s's partials the same bits computed alone (one sample: conv1x1_grad
+ * S = 1 on its rows, dwconv_grad B = 1) and among the case's samples. */
 typedef struct {
     op_case k;
     uint32_t sample;
 } sample_case;
 
 static const sample_case grad_samples[] = {
-    /* M, K, N, db, S, path: texel (table), storage, texel forced */
+    /* conv1x1_grad M, K, N, db, S, path: texel (table), storage, texel forced */
     {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 0), 0}, {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 0), 5},
     {CASE(conv1x1_grad, 1001, 20, 12, 1, 7, 1), 6}, {CASE(conv1x1_grad, 392, 112, 24, 0, 8, 2), 3},
+    /* dwconv_grad B, H, W, C, k, stride, db, ps, path: the same three paths, k 3 and 5 */
+    {CASE(dwconv_grad, 5, 7, 9, 24, 3, 1, 1, 1, 0), 0}, {CASE(dwconv_grad, 5, 7, 9, 24, 5, 2, 1, 1, 0), 4},
+    {CASE(dwconv_grad, 3, 13, 16, 12, 5, 1, 1, 1, 1), 2}, {CASE(dwconv_grad, 4, 9, 11, 8, 3, 2, 0, 1, 2), 1},
 };
-enum { GS_M, GS_K, GS_N, GS_DB, GS_S, GS_PATH }; /* conv1x1_grad's parameters */
 
 static int sample_alone(vkdp_device *dev, vkdp_cmd *cmd, const sample_case *r, uint64_t seed)
 {
     const vkdp_op *op = r->k.op;
     const int64_t *p = r->k.p;
-    uint64_t K = (uint64_t)p[GS_K], N = (uint64_t)p[GS_N], rows = (uint64_t)(p[GS_M] / p[GS_S]);
     op_case part = r->k;
-    part.p[GS_M] = (int64_t)rows;
-    part.p[GS_S] = 1;
-    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS];
+    if (op == &vkdp_rec_dwconv_grad) {
+        part.p[param_index(op, "B")] = 1;
+    } else {
+        part.p[param_index(op, "M")] = p[param_index(op, "M")] / p[param_index(op, "S")];
+        part.p[param_index(op, "S")] = 1;
+    }
+    vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS], one[VKDP_OP_MAX_TENSORS];
     memset(sh, 0, sizeof sh);
+    memset(one, 0, sizeof one);
     op->shape(op, dev, p, sh);
+    op->shape(op, dev, part.p, one);
     const int tx = tensor_index(op, "x", 1), tdy = tensor_index(op, "dy", 2);
     const int tws = tensor_index(op, "dws", 3), tbs = tensor_index(op, "dbs", 3);
     void *in[VKDP_OP_MAX_TENSORS] = {0}, *sub[VKDP_OP_MAX_TENSORS] = {0};
     void *out[VKDP_OP_MAX_TENSORS] = {0}, *out_sub[VKDP_OP_MAX_TENSORS] = {0};
     uint64_t skip[VKDP_OP_MAX_TENSORS] = {0};
-    skip[tx] = r->sample * rows * K;
-    skip[tdy] = r->sample * rows * N;
+    skip[tx] = r->sample * one[tx].count;
+    skip[tdy] = r->sample * one[tdy].count;
     alloc_parts(op, sh, seed, skip, in, sub, out, out_sub);
     run_on(dev, cmd, &r->k, in, out);
     run_on(dev, cmd, &part, sub, out_sub);
-    char what[200];
-    snprintf(what, sizeof what, "%s M=%lld K=%llu N=%llu S=%lld path=%lld: sample %u's dw alone = among all",
-             op->name, (long long)p[GS_M], (unsigned long long)K, (unsigned long long)N, (long long)p[GS_S],
-             (long long)p[GS_PATH], r->sample);
-    int ok = check_exact(what, out_sub[tws], (float *)out[tws] + r->sample * K * N, K * N, sizeof(float));
-    if (p[GS_DB]) {
-        snprintf(what, sizeof what, "%s M=%lld K=%llu N=%llu S=%lld path=%lld: sample %u's db alone = among all",
-                 op->name, (long long)p[GS_M], (unsigned long long)K, (unsigned long long)N, (long long)p[GS_S],
-                 (long long)p[GS_PATH], r->sample);
-        ok &= check_exact(what, out_sub[tbs], (float *)out[tbs] + r->sample * N, N, sizeof(float));
+    char what[300], desc[200];
+    params_text(&r->k, desc, sizeof desc);
+    snprintf(what, sizeof what, "%s: sample %u's dw alone = among all", desc, r->sample);
+    int ok = check_exact(what, out_sub[tws], (float *)out[tws] + r->sample * one[tws].count, one[tws].count,
+                         sizeof(float));
+    if (!sh[tbs].absent) {
+        snprintf(what, sizeof what, "%s: sample %u's db alone = among all", desc, r->sample);
+        ok &= check_exact(what, out_sub[tbs], (float *)out[tbs] + r->sample * one[tbs].count, one[tbs].count,
+                          sizeof(float));
     }
     free_parts(op, in, out, out_sub);
     return ok;
 }
 
-/* conv1x1_grad's texel shaders against its storage-buffer ones (path 2 vs 1): every output the same
- * bits (the same float operations in the same order), so that a device's row does not change results. */
+/* The texel shaders of conv1x1_grad and dwconv_grad against their storage-buffer ones (path 2 vs
+ * 1): every output the same bits (the same float operations in the same order), so that a
+ * device's row does not change results. */
 static const op_case grad_paths[] = {
-    /* M, K, N, db, S */
+    /* conv1x1_grad M, K, N, db, S */
     CASE(conv1x1_grad, 1001, 20, 12, 1, 7), CASE(conv1x1_grad, 392, 112, 24, 0, 8),
     CASE(conv1x1_grad, 98, 112, 672, 1, 2),
+    /* dwconv_grad B, H, W, C, k, stride, db, ps: odd shapes, k 3 and 5, stride 1 and 2 */
+    CASE(dwconv_grad, 3, 7, 9, 24, 3, 1, 1, 1), CASE(dwconv_grad, 3, 7, 9, 24, 5, 2, 1, 1),
+    CASE(dwconv_grad, 2, 13, 16, 12, 5, 1, 0, 1), CASE(dwconv_grad, 2, 13, 15, 8, 3, 2, 1, 1),
+    CASE(dwconv_grad, 4, 14, 14, 32, 3, 1, 1, 1),
 };
 
 static int paths_agree(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, uint64_t seed)
 {
     const vkdp_op *op = k->op;
     op_case ssbo = *k, texel = *k;
-    ssbo.p[GS_PATH] = 1;
-    texel.p[GS_PATH] = 2;
+    ssbo.p[param_index(op, "path")] = 1;
+    texel.p[param_index(op, "path")] = 2;
     vkdp_tensor_shape sh[VKDP_OP_MAX_TENSORS];
     memset(sh, 0, sizeof sh);
     op->shape(op, dev, k->p, sh);
@@ -515,13 +549,13 @@ static int paths_agree(vkdp_device *dev, vkdp_cmd *cmd, const op_case *k, uint64
     run_on(dev, cmd, &ssbo, in, out);
     run_on(dev, cmd, &texel, in, out_tx);
     int ok = 1;
+    char desc[200];
+    params_text(k, desc, sizeof desc);
     for (int t = 0; t < vkdp_op_ntensors(op); t++) {
         if (!out[t])
             continue;
-        char what[200];
-        snprintf(what, sizeof what, "%s M=%lld K=%lld N=%lld S=%lld: %s texel = storage", op->name,
-                 (long long)k->p[GS_M], (long long)k->p[GS_K], (long long)k->p[GS_N], (long long)k->p[GS_S],
-                 op->tensors[t].name);
+        char what[300];
+        snprintf(what, sizeof what, "%s: %s texel = storage", desc, op->tensors[t].name);
         ok &= check_exact(what, out_tx[t], out[t], sh[t].count, sizeof(float));
     }
     free_parts(op, in, out, out_tx);

@@ -79,6 +79,9 @@ static void record_unused_ops(vkdp_device *dev, vkdp_cmd *cmd)
         {&vkdp_rec_dwconv_lin, {2, 13, 16, 12, 5, 2}},
         {&vkdp_rec_dwconv_grad, {2, 7, 9, 24, 3, 1, 1}},
         {&vkdp_rec_dwconv_grad, {2, 13, 16, 12, 5, 2, 0}},
+        /* its texel-buffer dx and per-sample partials (lavapipe's row; path 2 forces them here) */
+        {&vkdp_rec_dwconv_grad, {2, 7, 9, 24, 3, 1, 1, 1, 2}},
+        {&vkdp_rec_dwconv_grad, {2, 13, 16, 12, 5, 2, 0, 1, 2}},
         {&vkdp_rec_se_gate_grad, {3, 63, 24}},
         {&vkdp_rec_se_excite_grad, {3, 96, 4}},
         {&vkdp_rec_bn_frozen, {196, 672, VKDP_ACT_SWISH}},

@@ -36,6 +36,7 @@ static const struct {
     {"conv1x1_grad_w", 4, 12, 0xC, NULL},  {"dwconv_grad_dx", 3, 40, 0x4, NULL},
     {"conv1x1_grad_dx_texel", 3, 20, 0x4, "UUS"}, {"conv1x1_grad_w_texel", 4, 32, 0xC, "UUSS"},
     {"dwconv_grad_w", 4, 40, 0xC, NULL},   {"dwconv_lin", 4, 40, 0x8, NULL},
+    {"dwconv_grad_dx_texel", 3, 44, 0x4, "UUS"}, {"dwconv_grad_w_texel", 4, 48, 0xC, "UUSS"},
     {"gap_grad", 2, 12, 0x2, NULL},        {"grad_fx_add", 3, 12, 0x6, NULL},        {"residual", 4, 8, 0x8, NULL},
     {"residual_grad", 3, 8, 0x4, NULL},    {"se_excite_grad_dh", 4, 12, 0x8, NULL},
     {"se_excite_grad_h", 4, 12, 0x8, NULL}, {"se_excite_grad_w", 10, 12, 0x3E0, NULL},

@@ -45,12 +45,16 @@ static const variant gate_v[] = {{"ssbo", {{3, 1}, {-1}}}, {"texel", {{3, 2}, {-
 
 /* conv1x1_grad: path (5); one record is dx, dw and the S samples' partials dws (3 GEMMs) */
 static const variant grad_v[] = {{"ssbo", {{5, 1}, {-1}}}, {"texel", {{5, 2}, {-1}}}, {NULL, {{-1}}}};
+/* dwconv_grad: path (8); one record is dx, dw and the samples' partials dws (ps) */
+static const variant dwgrad_v[] = {{"ssbo", {{8, 1}, {-1}}}, {"texel", {{8, 2}, {-1}}}, {NULL, {{-1}}}};
 
 #define GEMM(M, K, N) {&vkdp_rec_conv1x1, {M, K, N, 1, 0, 0, 0, 0, 0, 0}, 2.0 * M * K * N, gemm_v}
 #define DWC(H, C, k, s) {&vkdp_rec_dwconv, {8, H, H, C, k, s, 0}, 2.0 * 8 * (H / s) * (H / s) * C * k * k, dw_v}
 #define PROJ(M, K, N, rpg) {&vkdp_rec_conv1x1, {M, K, N, 0, 1, 0, rpg, 0, 0, 0}, 2.0 * M * K * N, scale_v}
 #define STEM(H) {&vkdp_rec_stem, {8, H, H, 0}, 2.0 * 8 * (H / 2) * (H / 2) * 32 * 27, gate_v}
 #define GRAD(M, K, N) {&vkdp_rec_conv1x1_grad, {M, K, N, 0, 8, 0}, 3 * 2.0 * M * K * N, grad_v}
+#define DWGRAD(H, C, k, s)                                                                                     \
+    {&vkdp_rec_dwconv_grad, {8, H, H, C, k, s, 0, 1, 0}, 3 * 2.0 * 8 * (H / s) * (H / s) * C * k * k, dwgrad_v}
 #define GATE(P, C) {&vkdp_rec_se_gate, {8, P, C, 0}, 8.0 * P * C, gate_v}
 static const bench_case cases[] = {
     /* expand (stages 2, 3, 5), project (stages 2, 5), the first block's project, top */
@@ -64,6 +68,8 @@ static const bench_case cases[] = {
     STEM(224),
     /* phase 2's 1x1 backward at batch 8: block6a expand and project, block6b project, top_conv */
     GRAD(1568, 112, 672), GRAD(392, 672, 192), GRAD(392, 1152, 192), GRAD(392, 320, 1280),
+    /* phase 2's depthwise backward at batch 8: block6a (14x14, stride 2), block6b, block7a */
+    DWGRAD(14, 672, 5, 2), DWGRAD(7, 1152, 5, 1), DWGRAD(7, 1152, 3, 1),
 };
 
 static double cpu_now(void)

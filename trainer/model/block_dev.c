@@ -329,11 +329,8 @@ static void backward(vkdp_cmd *c, vkdp_device *dev, const vkdp_block_dev *d, con
     if (pp) {
         uint64_t st;
         vkdp_view part = region(pp, VKDP_BG_DW_W, 0, &st);
-        const uint64_t taps = vkdp_block_grad_numel(a, VKDP_BG_DW_W);
-        for (int s = 0; s < B; s++)
-            vkdp_op_dwconv_grad(c, dev, &t->geom, 1, sub(dw_in, s * HW * ex, HW * ex), vkdp_whole(d->dw_w),
-                                sub(d2, s * P2 * ex, P2 * ex), none, sub(part, s * st, taps), none,
-                                "ft_dwconv_grad_w");
+        vkdp_op_dwconv_grad_w_samples(c, dev, &t->geom, (uint32_t)B, sub(dw_in, 0, B * HW * ex),
+                                      sub(d2, 0, B * P2 * ex), part, st, none, 0, "ft_dwconv_grad_w");
         hand(pp, VKDP_BG_DW_W, part, st);
     }
     if (a->has_expand) {

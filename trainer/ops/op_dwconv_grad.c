@@ -1,20 +1,38 @@
 /* dwconv_lin and dwconv_grad: the unfused depthwise convolution of the trainable part and its
  * input, weight and bias gradients, with Keras' geometry (shaders dwconv_lin, dwconv_grad_dx,
- * dwconv_grad_w): records, dispatch, and the generic forms over the C references
- * vkdp_ref_dwconv_lin and vkdp_grad_dwconv. */
+ * dwconv_grad_w, and where the device's table row has the texel depthwise their texel-buffer
+ * twins dwconv_grad_dx_texel and dwconv_grad_w_texel, the latter for S samples' partials in one
+ * dispatch): records, dispatch, and the generic forms over the
+ * C references vkdp_ref_dwconv_lin and vkdp_grad_dwconv. */
 #include "vkdp/ops/grad_ops.h"
+#include "vkdp/ops/tune.h"
 
 enum { L_X, L_W, L_BIAS, L_Y, L_BINDINGS };
 enum { DX_DY, DX_W, DX_DX, DX_BINDINGS };
 enum { DW_X, DW_DY, DW_DW, DW_DB, DW_BINDINGS };
 /* the generic form's tensors; b is the forward's bias, read only by the loss */
-enum { T_X, T_W, T_B, T_DY, T_DX, T_DW, T_DB };
-enum { P_B, P_H, P_W, P_C, P_K, P_S, P_DB };
+/* dws and dbs: each sample's partials (parameter ps) */
+enum { T_X, T_W, T_B, T_DY, T_DX, T_DW, T_DB, T_DWS, T_DBS };
+enum { P_B, P_H, P_W, P_C, P_K, P_S, P_DB, P_PS, P_PATH };
+/* path: 0 as the device's table row says, 1 the storage-buffer shaders, 2 the texel ones */
+enum { PATH_TABLE, PATH_SSBO, PATH_TEXEL };
+/* the texel shader's largest kernel (dwconv_grad_w_texel.comp's KMAX) */
+enum { TEXEL_KMAX = 5 };
 
 typedef struct {
     uint32_t B, H, W, C, Ho, Wo, k, stride, pad_top, pad_left;
 } vkdp_dwconv_grad_push;
 _Static_assert(sizeof(vkdp_dwconv_grad_push) == 40, "shaders/dwconv_grad_*.comp's push block");
+typedef struct {
+    uint32_t S, H, W, C, Ho, Wo, k, stride, pad_top, pad_left, dw_stride4, db_stride4;
+} vkdp_dwconv_grad_w_texel_push;
+_Static_assert(sizeof(vkdp_dwconv_grad_w_texel_push) == 48, "shaders/dwconv_grad_w_texel.comp's push block");
+typedef struct {
+    uint32_t B, H, W, C, Ho, Wo, k, stride, pad_top, pad_left, tiles_x;
+} vkdp_dwconv_grad_dx_texel_push;
+_Static_assert(sizeof(vkdp_dwconv_grad_dx_texel_push) == 44, "shaders/dwconv_grad_dx_texel.comp's push block");
+/* dwconv_grad_dx_texel's input columns per invocation (its XS) */
+enum { TEXEL_XS = 4 };
 
 static const vkdp_shader_rec shader_lin = {"dwconv_lin", L_BINDINGS,
                                            sizeof(vkdp_dwconv_grad_push), VKDP_WRITES(L_Y), 1};
@@ -23,6 +41,11 @@ static const vkdp_shader_rec shader_dx = {"dwconv_grad_dx", DX_BINDINGS,
 static const vkdp_shader_rec shader_w = {"dwconv_grad_w", DW_BINDINGS,
                                          sizeof(vkdp_dwconv_grad_push),
                                          VKDP_WRITES(DW_DW) | VKDP_WRITES(DW_DB), 1};
+static const vkdp_shader_rec texel_dx = {"dwconv_grad_dx_texel", DX_BINDINGS,
+                                         sizeof(vkdp_dwconv_grad_dx_texel_push), VKDP_WRITES(DX_DX), 1};
+static const vkdp_shader_rec texel_w = {"dwconv_grad_w_texel", DW_BINDINGS,
+                                        sizeof(vkdp_dwconv_grad_w_texel_push),
+                                        VKDP_WRITES(DW_DW) | VKDP_WRITES(DW_DB), 1};
 
 static vkdp_dwconv_grad_push push_of(const vkdp_op *op, const vkdp_dw_geom *g, uint32_t B)
 {
@@ -48,17 +71,74 @@ void vkdp_op_dwconv_lin(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, ui
                      (uint64_t)B * g->Ho * g->Wo * g->C, 1, label);
 }
 
+/* S samples' dw (+ db) partials at their strides (floats): one texel dispatch where the path
+ * allows it, else the storage-buffer shader one sample at a time. */
+static void grad_w_samples(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const vkdp_dw_geom *g, uint32_t S,
+                           vkdp_view x, vkdp_view dy, vkdp_view dw, uint64_t dw_stride, vkdp_view db,
+                           uint64_t db_stride, const char *label)
+{
+    const vkdp_op *op = &vkdp_rec_dwconv_grad;
+    vkdp_dwconv_grad_push push = push_of(op, g, S);
+    uint32_t has_db = db.buf != NULL;
+    const uint64_t taps = (uint64_t)g->k * g->k * g->C, in = (uint64_t)g->H * g->W * g->C,
+                   out = (uint64_t)g->Ho * g->Wo * g->C;
+    int texel = g->C % 4 == 0 && g->k <= TEXEL_KMAX && dw_stride % 4 == 0 && db_stride % 4 == 0 &&
+                (path == PATH_TEXEL || (path == PATH_TABLE && vkdp_tune_get(dev)->dw_texel));
+    if (!texel) {
+        /* without db (HAS_DB off) binding 3 takes dw's view, which the shader then never writes
+         * through it */
+        push.B = 1;
+        uint64_t n = taps + (has_db ? (uint64_t)g->C : 0);
+        for (uint32_t s = 0; s < S; s++) {
+            vkdp_view ws = vkdp_slice(dw.buf, dw.offset + s * dw_stride * 4, taps * 4);
+            vkdp_view bs = has_db ? vkdp_slice(db.buf, db.offset + s * db_stride * 4, (uint64_t)g->C * 4) : ws;
+            vkdp_view v[DW_BINDINGS] = {vkdp_slice(x.buf, x.offset + s * in * 4, in * 4),
+                                        vkdp_slice(dy.buf, dy.offset + s * out * 4, out * 4), ws, bs};
+            vkdp_op_dispatch(c, dev, op, &shader_w, &has_db, 1, v, &push, n, 1, label);
+        }
+        return;
+    }
+    uint64_t per = (uint64_t)g->k * (g->C / 4) + (has_db ? g->C / 4 : 0);
+    if ((uint64_t)S * per > UINT32_MAX || (uint64_t)(S - 1) * dw_stride + taps > 4ull * UINT32_MAX ||
+        (uint64_t)(S - 1) * db_stride + g->C > 4ull * UINT32_MAX)
+        VKDP_FATAL("%s: %u samples of %d x %d x %d too large for one dispatch", op->name, S, g->H, g->W, g->C);
+    vkdp_dwconv_grad_w_texel_push tp = {S, push.H, push.W, push.C, push.Ho, push.Wo, push.k, push.stride,
+                                        push.pad_top, push.pad_left, (uint32_t)(dw_stride / 4),
+                                        (uint32_t)(db_stride / 4)};
+    vkdp_view v[DW_BINDINGS] = {vkdp_texels_f32x4(x, S * in), vkdp_texels_f32x4(dy, S * out), dw,
+                                has_db ? db : dw};
+    vkdp_op_dispatch(c, dev, op, &texel_w, &has_db, 1, v, &tp, (uint64_t)S * per, 1, label);
+}
+
+/* dx: through texel buffers where the path allows it (C % 4 == 0), else storage buffers */
+static void grad_dx(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const vkdp_dw_geom *g, uint32_t B, vkdp_view w,
+                    vkdp_view dy, vkdp_view dx, const char *label)
+{
+    const vkdp_op *op = &vkdp_rec_dwconv_grad;
+    vkdp_dwconv_grad_push push = push_of(op, g, B);
+    int texel = g->C % 4 == 0 && (path == PATH_TEXEL || (path == PATH_TABLE && vkdp_tune_get(dev)->dw_texel));
+    if (!texel) {
+        vkdp_view v[DX_BINDINGS] = {dy, w, dx};
+        vkdp_op_dispatch(c, dev, op, &shader_dx, NULL, 0, v, &push, (uint64_t)B * g->H * g->W * g->C, 1, label);
+        return;
+    }
+    uint64_t tiles_x = vkdp_div_up((uint64_t)g->W, TEXEL_XS), n = (uint64_t)B * g->H * tiles_x * (g->C / 4);
+    vkdp_dwconv_grad_dx_texel_push tp = {B, push.H, push.W, push.C, push.Ho, push.Wo, push.k, push.stride,
+                                         push.pad_top, push.pad_left, (uint32_t)tiles_x};
+    vkdp_view v[DX_BINDINGS] = {vkdp_texels_f32x4(dy, (uint64_t)B * g->Ho * g->Wo * g->C),
+                                vkdp_texels_f32x4(w, (uint64_t)g->k * g->k * g->C), dx};
+    uint32_t xs = TEXEL_XS;
+    vkdp_op_dispatch(c, dev, op, &texel_dx, &xs, 1, v, &tp, n, 1, label);
+}
+
 void vkdp_op_dwconv_grad(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t B,
                          vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
                          vkdp_view db, const char *label)
 {
     const vkdp_op *op = &vkdp_rec_dwconv_grad;
     vkdp_dwconv_grad_push push = push_of(op, g, B);
-    if (dx.buf) {
-        vkdp_view v[DX_BINDINGS] = {dy, w, dx};
-        vkdp_op_dispatch(c, dev, op, &shader_dx, NULL, 0, v, &push,
-                         (uint64_t)B * g->H * g->W * g->C, 1, label);
-    }
+    if (dx.buf)
+        grad_dx(c, dev, PATH_TABLE, g, B, w, dy, dx, label);
     if (dw.buf) {
         /* without db (HAS_DB off) binding 3 takes dw's view, which the shader then never
          * writes through it */
@@ -67,6 +147,13 @@ void vkdp_op_dwconv_grad(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, u
         uint32_t has_db = db.buf != NULL;
         vkdp_op_dispatch(c, dev, op, &shader_w, &has_db, 1, v, &push, n, 1, label);
     }
+}
+
+void vkdp_op_dwconv_grad_w_samples(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t S,
+                                   vkdp_view x, vkdp_view dy, vkdp_view dw, uint64_t dw_stride, vkdp_view db,
+                                   uint64_t db_stride, const char *label)
+{
+    grad_w_samples(c, dev, PATH_TABLE, g, S, x, dy, dw, dw_stride, db, db_stride, label);
 }
 
 /* ---- generic form ---- */
@@ -80,6 +167,9 @@ static void shape(const vkdp_op *op, vkdp_device *dev, const int64_t *p, vkdp_te
 {
     (void)op, (void)dev;
     vkdp_dw_geom g = geom(p);
+    if (p[P_PS] && g.C % 4)
+        VKDP_FATAL("dwconv_grad: ps with C=%d: the partials are packed, so the storage path's per-sample "
+                   "slices meet a 16-byte offset alignment only with C %% 4 == 0", g.C);
     uint64_t B = (uint64_t)p[P_B], in = B * g.H * g.W * g.C, out = B * g.Ho * g.Wo * g.C;
     uint64_t taps = (uint64_t)g.k * g.k * g.C;
     t[T_X] = vkdp_shape(in, -1, 1);
@@ -90,6 +180,10 @@ static void shape(const vkdp_op *op, vkdp_device *dev, const int64_t *p, vkdp_te
     t[T_DW] = vkdp_shape(taps, 0, 0);
     t[T_DB] = vkdp_shape((uint64_t)g.C, 0, 0);
     t[T_DB].absent = !p[P_DB];
+    t[T_DWS] = vkdp_shape(p[P_PS] ? B * taps : 0, 0, 0);
+    t[T_DWS].absent = !p[P_PS];
+    t[T_DBS] = vkdp_shape(p[P_PS] ? B * (uint64_t)g.C : 0, 0, 0);
+    t[T_DBS].absent = !p[P_PS] || !p[P_DB];
 }
 
 static void record_lin(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64_t *p,
@@ -133,8 +227,12 @@ static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64
 {
     (void)op;
     vkdp_dw_geom g = geom(p);
-    vkdp_op_dwconv_grad(c, dev, &g, (uint32_t)p[P_B], t[T_X], t[T_W], t[T_DY], t[T_DX], t[T_DW],
-                        t[T_DB], NULL);
+    uint32_t B = (uint32_t)p[P_B];
+    grad_dx(c, dev, (uint32_t)p[P_PATH], &g, B, t[T_W], t[T_DY], t[T_DX], NULL);
+    vkdp_op_dwconv_grad(c, dev, &g, B, t[T_X], t[T_W], t[T_DY], (vkdp_view){0}, t[T_DW], t[T_DB], NULL);
+    if (p[P_PS])
+        grad_w_samples(c, dev, (uint32_t)p[P_PATH], &g, B, t[T_X], t[T_DY], t[T_DWS],
+                       (uint64_t)g.k * g.k * g.C, t[T_DBS], (uint64_t)g.C, NULL);
 }
 
 static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *const *t)
@@ -142,6 +240,12 @@ static void ref(const vkdp_op *op, vkdp_device *dev, const int64_t *p, void *con
     (void)op, (void)dev;
     vkdp_dw_geom g = geom(p);
     vkdp_grad_dwconv(&g, (int)p[P_B], t[T_X], t[T_W], t[T_DY], t[T_DX], t[T_DW], t[T_DB]);
+    const size_t in = (size_t)g.H * g.W * g.C, out = (size_t)g.Ho * g.Wo * g.C;
+    const size_t taps = (size_t)g.k * g.k * g.C, cs = (size_t)g.C;
+    const float *x = t[T_X], *dy = t[T_DY];
+    float *dws = t[T_DWS], *dbs = t[T_DBS];
+    for (int64_t s = 0; p[P_PS] && s < p[P_B]; s++)
+        vkdp_grad_dwconv(&g, 1, x + s * in, t[T_W], dy + s * out, NULL, dws + s * taps, dbs ? dbs + s * cs : NULL);
 }
 
 /* sum dy * dwconv(x, w, b), the forward in double (vkdp_ref_dwconv_lin rounds y to float) */
@@ -173,11 +277,12 @@ static double loss(const vkdp_op *op, const int64_t *p, void *const *t)
 
 const vkdp_op vkdp_rec_dwconv_grad = {
     .name = "dwconv_grad",
-    .fwd = {&shader_dx, &shader_w},
-    .params = {"B", "H", "W", "C", "k", "stride", "db"},
+    .fwd = {&shader_dx, &shader_w, &texel_dx, &texel_w},
+    .params = {"B", "H", "W", "C", "k", "stride", "db", "ps", "path"},
     .tensors = {{"x", VKDP_IN, VKDP_F32}, {"w", VKDP_IN, VKDP_F32}, {"b", VKDP_IN, VKDP_F32},
                 {"dy", VKDP_IN, VKDP_F32}, {"dx", VKDP_OUT, VKDP_F32},
-                {"dw", VKDP_OUT, VKDP_F32}, {"db", VKDP_OUT, VKDP_F32}},
+                {"dw", VKDP_OUT, VKDP_F32}, {"db", VKDP_OUT, VKDP_F32},
+                {"dws", VKDP_OUT, VKDP_F32}, {"dbs", VKDP_OUT, VKDP_F32}},
     .shape = shape,
     .record = record,
     .ref = ref,

@@ -41,6 +41,14 @@ void vkdp_op_dwconv_lin(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, ui
 void vkdp_op_dwconv_grad(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t B,
                          vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
                          vkdp_view db, const char *label);
+/* The weight and bias gradients of S samples (x [S,H,W,C], dy [S,Ho,Wo,C]), each sample's own:
+ * dw + s*dw_stride floats [k,k,C], db + s*db_stride [C] (db.buf NULL: skipped), each output
+ * summed over its sample's output positions in order, so a sample's partial is the same bits
+ * alone and among others. One dispatch where the device's table row has the texel depthwise and
+ * C and the strides are multiples of 4 (k <= 5), else one per sample. */
+void vkdp_op_dwconv_grad_w_samples(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t S,
+                                   vkdp_view x, vkdp_view dy, vkdp_view dw, uint64_t dw_stride, vkdp_view db,
+                                   uint64_t db_stride, const char *label);
 
 /* SE gating y = x * gate: dx = dy * gate [B,P,C], dgate [B,C] = sum_p dy x. */
 void vkdp_op_se_gate_grad(vkdp_cmd *c, vkdp_device *dev, uint32_t B, uint32_t P, uint32_t C,
