@@ -1,6 +1,7 @@
 /* Fine-tuning's trainable part on the device with exact data-parallel updates; see
- * include/vkdp/model/ft_part.h. Everything runs batched over the call's samples (in chunks when a
- * batch's tensors would pass the device's binding limit): the MBConv blocks' data path through
+ * include/vkdp/model/ft_part.h. Everything runs batched over the call's samples, in tiles of at most
+ * p->chunk samples with buffers of their own, so that no tensor passes the device's binding limit
+ * however large a rank's batch (maxStorageBufferRange: 128 MiB on lavapipe): the MBConv blocks' data path through
  * vkdp_block_dev_forward / vkdp_block_dev_backward_partials, top_conv's conv, BN, swish and GAP;
  * only the weight gradients are recorded once per sample (over that sample's rows), so that each
  * sample's float partial is rounded to int64 alone and every cross-sample sum is an integer one. */
@@ -36,6 +37,13 @@
  * alignment up to 256 */
 #define FT_ALIGN_FLOATS 64
 
+/* One tile's boundary activations (and their gradients) and top_conv's tensors, for at most
+ * p->chunk samples: a tile is the unit every recorded op sees. */
+typedef struct {
+    vkdp_buf *act[VKDP_EFFNET_BLOCKS + 1], *dact[VKDP_EFFNET_BLOCKS + 1]; /* [chunk, H, W, C] at each boundary */
+    vkdp_buf *z, *a, *pooled, *dp;
+} ft_tile;
+
 /* One trainable tensor's device state. */
 typedef struct {
     vkdp_buf *w;        /* the master weights (top_conv: owned; a block's: its vkdp_block_dev's) */
@@ -56,18 +64,18 @@ struct vkdp_ftpart {
     int first, nb;                    /* first trainable block, trainable block count */
     uint64_t seed;
     const vkdp_effnet *net;           /* the architecture (blocks' flags), not the weights */
-    int chunk;                        /* samples per recorded block forward/backward */
+    int chunk;                        /* samples per tile */
+    int ntiles;                       /* tiles of cap samples */
+    ft_tile *tile;
     vkdp_buf *drop;                   /* [chunks][nb][pad64(chunk)] drop-connect scales */
     float *drop_host;
     vkdp_block_dev bd[VKDP_EFFNET_BLOCKS];
-    vkdp_buf *act[VKDP_EFFNET_BLOCKS + 1], *dact[VKDP_EFFNET_BLOCKS + 1]; /* [cap, H, W, C] at each boundary */
     int H[VKDP_EFFNET_BLOCKS + 1], C[VKDP_EFFNET_BLOCKS + 1];
     vkdp_block_dev_tape *tape;        /* [chunks][nb], of the last forward's ntape chunks */
     int ntape;
     uint32_t P, K, N;                 /* top_conv: positions per image, input and output channels */
     vkdp_buf *top_w, *scale, *shift, *zero; /* top_bn frozen, and the bias-free conv's zero bias */
-    vkdp_buf *z, *a, *pooled, *dp;
-    vkdp_buf *partial;                /* per-sample weight-gradient partials: top_conv's, then each block's */
+    vkdp_buf *partial;                /* a tile's per-sample weight-gradient partials: top_conv's, then each block's */
     int last_n;                       /* samples of the last forward */
     vkdp_buckets *bk;                 /* the trainable tensors, then one overflow counter */
     double wait_s;                    /* seconds waited for the buckets' allreduce, all steps */
@@ -132,12 +140,19 @@ static size_t drop_stride(const vkdp_ftpart *p)
     return (size_t)vkdp_div_up((uint64_t)p->chunk, FT_ALIGN_FLOATS) * FT_ALIGN_FLOATS;
 }
 
-/* Samples per recorded block forward/backward: cap, or fewer where one block's batched tensors
- * (tape, boundary, weight-gradient partials) would pass the device's binding limit;
- * VKDP_TEST_FT_CHUNK=N forces at most N (a test hook: chunked runs give the same bits). */
+/* Samples per tile: cap, or fewer where a tensor of cap samples (a block's tape, a boundary
+ * activation, top_conv's activations or any weight-gradient partials) would pass the device's
+ * binding limit; VKDP_TEST_FT_CHUNK=N forces at most N (a test hook: tiled runs give the same bits:
+ * every op is per row or per sample, and every cross-sample sum an int64 one). */
 static int chunk_samples(const vkdp_ftpart *p, const vkdp_effnet *net)
 {
-    uint64_t most = 1;
+    /* top_conv's activations and per-sample weight-gradient partial, and every boundary */
+    uint64_t most = (uint64_t)p->P * p->N * 4;
+    most = p->K * p->N * 4ull > most ? p->K * p->N * 4ull : most;
+    for (int k = 0; k <= p->nb; k++) {
+        const uint64_t b = (uint64_t)p->H[k] * p->H[k] * p->C[k] * 4;
+        most = b > most ? b : most;
+    }
     for (int k = 0; k < p->nb; k++) {
         const vkdp_mbconv *a = &net->blocks[p->first + k];
         const uint64_t hw = (uint64_t)p->H[k] * p->H[k], ho = (uint64_t)p->H[k + 1] * p->H[k + 1];
@@ -180,14 +195,23 @@ static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundar
     p->H[p->nb] = H;
     p->C[p->nb] = (int)p->K;
     p->P = (uint32_t)(H * H);
-    for (int k = 0; k <= p->nb; k++) {
-        size_t n = (size_t)p->cap * p->H[k] * p->H[k] * p->C[k];
-        p->act[k] = fbuf(p->dev, n, 4, "ft_act");
-        p->dact[k] = k > 0 ? fbuf(p->dev, n, 4, "ft_dact") : NULL;
-    }
     p->chunk = chunk_samples(p, net);
-    const size_t chunks = (size_t)vkdp_div_up((uint64_t)p->cap, (uint64_t)p->chunk),
-                 slots = chunks * (size_t)(p->nb ? p->nb : 1);
+    p->ntiles = (int)vkdp_div_up((uint64_t)p->cap, (uint64_t)p->chunk);
+    p->tile = vkdp_xcalloc((size_t)p->ntiles, sizeof *p->tile);
+    const size_t c = (size_t)p->chunk, PN = (size_t)p->P * p->N;
+    for (int ch = 0; ch < p->ntiles; ch++) {
+        ft_tile *t = &p->tile[ch];
+        for (int k = 0; k <= p->nb; k++) {
+            size_t n = c * p->H[k] * p->H[k] * p->C[k];
+            t->act[k] = fbuf(p->dev, n, 4, "ft_act");
+            t->dact[k] = k > 0 ? fbuf(p->dev, n, 4, "ft_dact") : NULL;
+        }
+        t->z = fbuf(p->dev, c * PN, 4, "ft_tape_top_z");
+        t->a = fbuf(p->dev, c * PN, 4, "ft_top_act");
+        t->pooled = fbuf(p->dev, c * p->N, 4, "ft_pooled");
+        t->dp = fbuf(p->dev, c * p->N, 4, "ft_dpooled");
+    }
+    const size_t slots = (size_t)p->ntiles * (size_t)(p->nb ? p->nb : 1);
     p->tape = vkdp_xcalloc(slots, sizeof *p->tape);
     p->drop = fbuf(p->dev, slots * drop_stride(p), 4, "ft_drop_scale");
     p->drop_host = vkdp_xcalloc(slots * drop_stride(p), sizeof *p->drop_host);
@@ -276,14 +300,9 @@ vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const 
         VKDP_FATAL("fine-tuning plan %s: top_conv has %u outputs", plan->from, p->N);
     blocks_create(p, net, boundary_floats);
     top_bn(p, net);
-    const size_t c = (size_t)p->cap, P = p->P;
     p->top_w = fbuf(dev, (size_t)p->t[0].numel, 4, "ft_top_conv_w");
     vkdp_buf_upload(p->top_w, 0, file_tensor(net, p->t[0].path, p->t[0].numel), (uint64_t)p->t[0].numel * 4);
-    p->z = fbuf(dev, c * P * p->N, 4, "ft_tape_top_z");
-    p->a = fbuf(dev, c * P * p->N, 4, "ft_top_act");
-    p->pooled = fbuf(dev, c * p->N, 4, "ft_pooled");
-    p->dp = fbuf(dev, c * p->N, 4, "ft_dpooled");
-    uint64_t part = c * (uint64_t)p->t[0].numel * 4;
+    uint64_t part = (uint64_t)p->chunk * (uint64_t)p->t[0].numel * 4;
     for (int k = 0; k < p->nb; k++) {
         uint64_t b = vkdp_block_dev_partials_bytes(dev, &net->blocks[p->first + k], p->chunk);
         part = b > part ? b : part;
@@ -319,11 +338,18 @@ void vkdp_ftpart_destroy(vkdp_ftpart *p)
     }
     for (int k = 0; k < p->nb; k++)
         vkdp_block_dev_free(&p->bd[k]);
-    for (int k = 0; k <= p->nb; k++) {
-        vkdp_buf_destroy(p->act[k]);
-        vkdp_buf_destroy(p->dact[k]);
+    for (int ch = 0; ch < p->ntiles; ch++) {
+        ft_tile *t = &p->tile[ch];
+        for (int k = 0; k <= p->nb; k++) {
+            vkdp_buf_destroy(t->act[k]);
+            vkdp_buf_destroy(t->dact[k]);
+        }
+        vkdp_buf *tb[] = {t->z, t->a, t->pooled, t->dp};
+        for (size_t i = 0; i < VKDP_ARRAY_LEN(tb); i++)
+            vkdp_buf_destroy(tb[i]);
     }
-    vkdp_buf *b[] = {p->top_w, p->scale, p->shift, p->zero, p->z, p->a, p->pooled, p->dp, p->partial, p->drop};
+    free(p->tile);
+    vkdp_buf *b[] = {p->top_w, p->scale, p->shift, p->zero, p->partial, p->drop};
     for (size_t i = 0; i < VKDP_ARRAY_LEN(b); i++)
         vkdp_buf_destroy(b[i]);
     vkdp_buckets_destroy(p->bk);
@@ -350,11 +376,20 @@ static void check_n(const vkdp_ftpart *p, int n)
         VKDP_FATAL("fine-tuning: %d samples in one call, at most %d", n, p->cap);
 }
 
-/* Samples from s on (at most a chunk's) of the activation (or gradient) buffer at boundary k. */
-static vkdp_view rows(const vkdp_ftpart *p, vkdp_buf *b, int k, int s, int count)
+/* Bytes per sample of the activation at boundary k. */
+static uint64_t boundary_bytes(const vkdp_ftpart *p, int k) { return (uint64_t)p->H[k] * p->H[k] * p->C[k] * 4; }
+
+/* The first count samples of a tile's activation (or gradient) buffer at boundary k. */
+static vkdp_view rows(const vkdp_ftpart *p, vkdp_buf *b, int k, int count)
 {
-    uint64_t bytes = (uint64_t)p->H[k] * p->H[k] * p->C[k] * 4;
-    return vkdp_slice(b, (uint64_t)s * bytes, (uint64_t)count * bytes);
+    return vkdp_slice(b, 0, (uint64_t)count * boundary_bytes(p, k));
+}
+
+/* Tile ch's first sample and sample count of a call of n samples. */
+static int tile_count(const vkdp_ftpart *p, int n, int ch, int *s)
+{
+    *s = ch * p->chunk;
+    return n - *s < p->chunk ? n - *s : p->chunk;
 }
 
 /* Chunk ch's drop-connect scales in trainable block k (uploaded by forward), or none. */
@@ -374,9 +409,11 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *g
     p->last_n = n;
     if (n == 0)
         return;
-    const size_t M = (size_t)n * p->P;
-    vkdp_buf_upload(p->act[0], 0, x, (uint64_t)n * p->H[0] * p->H[0] * p->C[0] * sizeof *x);
     const int G = p->chunk, chunks = (n + G - 1) / G;
+    for (int ch = 0, s; ch < chunks; ch++) {
+        const int m = tile_count(p, n, ch, &s);
+        vkdp_buf_upload(p->tile[ch].act[0], 0, x + (size_t)s * (boundary_bytes(p, 0) / 4), (uint64_t)m * boundary_bytes(p, 0));
+    }
     if (gpos && p->nb > 0) {
         for (int s = 0; s < n; s++)
             for (int k = 0; k < p->nb; k++)
@@ -386,29 +423,34 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *g
     }
     vkdp_cmd *c = p->cmd;
     vkdp_cmd_begin(c);
-    /* the blocks batched, a chunk of samples per forward and tape */
-    for (int ch = 0; ch < chunks; ch++) {
-        const int s = ch * G, m = n - s < G ? n - s : G;
+    /* tile by tile: the blocks batched over the tile's samples, each with its tape, then top_conv */
+    for (int ch = 0, s; ch < chunks; ch++) {
+        const int m = tile_count(p, n, ch, &s);
+        ft_tile *t = &p->tile[ch];
         for (int k = 0; k < p->nb; k++)
-            vkdp_block_dev_forward(c, p->dev, &p->bd[k], m, p->H[k], p->H[k], rows(p, p->act[k], k, s, m),
+            vkdp_block_dev_forward(c, p->dev, &p->bd[k], m, p->H[k], p->H[k], rows(p, t->act[k], k, m),
                                    drop_view(p, gpos, ch, k, m), &p->tape[ch * p->nb + k],
-                                   rows(p, p->act[k + 1], k + 1, s, m));
+                                   rows(p, t->act[k + 1], k + 1, m));
+        /* top_conv (no bias) -> frozen BN -> swish, keeping z = bn(conv) for swish's backward; both
+         * from the conv's output with the same float operations (as block_dev does) */
+        const size_t M = (size_t)m * p->P;
+        vkdp_conv1x1_args ca = {.M = (uint32_t)M, .K = p->K, .N = p->N, .act = VKDP_ACT_NONE,
+                                .x = vkdp_whole(t->act[p->nb]), .w = vkdp_whole(p->top_w),
+                                .bias = vkdp_whole(p->zero), .y = vkdp_whole(t->a)};
+        vkdp_op_conv1x1(c, p->dev, &ca, "ft_top_conv");
+        vkdp_op_bn_frozen(c, p->dev, M * p->N, p->N, VKDP_ACT_NONE, vkdp_whole(t->a), vkdp_whole(p->scale),
+                          vkdp_whole(p->shift), vkdp_whole(t->z), "ft_top_bn");
+        vkdp_op_bn_frozen(c, p->dev, M * p->N, p->N, VKDP_ACT_SWISH, vkdp_whole(t->a), vkdp_whole(p->scale),
+                          vkdp_whole(p->shift), vkdp_whole(t->a), "ft_top_bn");
+        vkdp_op_gap(c, p->dev, (uint32_t)m, p->P, p->N, p->P, vkdp_whole(t->a), vkdp_whole(t->pooled), "ft_gap");
     }
     p->ntape = chunks;
-    /* top_conv (no bias) -> frozen BN -> swish, keeping z = bn(conv) for swish's backward; both from
-     * the conv's output with the same float operations (as block_dev does) */
-    vkdp_conv1x1_args ca = {.M = (uint32_t)M, .K = p->K, .N = p->N, .act = VKDP_ACT_NONE,
-                            .x = vkdp_whole(p->act[p->nb]), .w = vkdp_whole(p->top_w),
-                            .bias = vkdp_whole(p->zero), .y = vkdp_whole(p->a)};
-    vkdp_op_conv1x1(c, p->dev, &ca, "ft_top_conv");
-    vkdp_op_bn_frozen(c, p->dev, M * p->N, p->N, VKDP_ACT_NONE, vkdp_whole(p->a), vkdp_whole(p->scale),
-                      vkdp_whole(p->shift), vkdp_whole(p->z), "ft_top_bn");
-    vkdp_op_bn_frozen(c, p->dev, M * p->N, p->N, VKDP_ACT_SWISH, vkdp_whole(p->a), vkdp_whole(p->scale),
-                      vkdp_whole(p->shift), vkdp_whole(p->a), "ft_top_bn");
-    vkdp_op_gap(c, p->dev, (uint32_t)n, p->P, p->N, p->P, vkdp_whole(p->a), vkdp_whole(p->pooled), "ft_gap");
     vkdp_cmd_end(c);
     submit(p);
-    vkdp_buf_download(p->pooled, 0, pooled, (uint64_t)n * p->N * sizeof *pooled);
+    for (int ch = 0, s; ch < chunks; ch++) {
+        const int m = tile_count(p, n, ch, &s);
+        vkdp_buf_download(p->tile[ch].pooled, 0, pooled + (size_t)s * p->N, (uint64_t)m * p->N * sizeof *pooled);
+    }
 }
 
 /* Records acc += the int64 fixed point of S per-sample partials g [S, stride] (numel values
@@ -465,9 +507,11 @@ static int64_t hand_over(vkdp_ftpart *p, int k, int64_t *block)
  * overflow count. */
 static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t *block)
 {
-    const size_t M = (size_t)n * p->P;
     const uint64_t xs = (uint64_t)p->P * p->K * 4, ys = (uint64_t)p->P * p->N * 4, gs = (uint64_t)p->t[0].numel * 4;
-    vkdp_buf_upload(p->dp, 0, dpooled, (uint64_t)n * p->N * sizeof *dpooled);
+    for (int ch = 0, s; ch < p->ntape; ch++) {
+        const int m = tile_count(p, n, ch, &s);
+        vkdp_buf_upload(p->tile[ch].dp, 0, dpooled + (size_t)s * p->N, (uint64_t)m * p->N * sizeof *dpooled);
+    }
     vkdp_cmd *c = p->cmd;
     const vkdp_view none = {0};
     vkdp_cmd_begin(c);
@@ -475,22 +519,28 @@ static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t 
         vkdp_cmd_fill(c, vkdp_whole(p->ft[i].acc), 0);
         vkdp_cmd_fill(c, vkdp_whole(p->ft[i].ovf), 0);
     }
-    /* GAP, swish and frozen BN backward into a (the activation itself is not needed again) */
-    vkdp_op_gap_grad(c, p->dev, (uint32_t)n, p->P, p->N, 0, vkdp_whole(p->dp), vkdp_whole(p->a), NULL);
-    vkdp_op_map(c, p->dev, &vkdp_rec_swish_grad, (uint32_t)(M * p->N),
-                (vkdp_view[]){vkdp_whole(p->z), vkdp_whole(p->a)}, vkdp_whole(p->a), NULL);
-    vkdp_op_bn_frozen_grad(c, p->dev, M * p->N, p->N, vkdp_whole(p->a), vkdp_whole(p->scale),
-                           vkdp_whole(p->a), NULL);
-    /* one top_conv weight-gradient partial per sample (its own positions only: no cross-sample
-     * float sum); its input gradient is per row, so batched */
-    vkdp_buf *x = p->act[p->nb];
-    vkdp_op_conv1x1_grad_w_samples(c, p->dev, (uint32_t)n, p->P, p->K, p->N, vkdp_slice(x, 0, n * xs),
-                                   vkdp_slice(p->a, 0, n * ys), vkdp_slice(p->partial, 0, n * gs), gs / 4, none, 0,
-                                   "ft_top_conv_grad");
-    fx_add(p, &p->ft[0], vkdp_whole(p->partial), (uint64_t)p->t[0].numel, (uint64_t)p->t[0].numel, n);
-    if (p->nb > 0)
-        vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)M, p->K, p->N, vkdp_whole(x), vkdp_whole(p->top_w),
-                             vkdp_whole(p->a), vkdp_whole(p->dact[p->nb]), none, none, "ft_top_conv_dx");
+    for (int ch = 0, s; ch < p->ntape; ch++) {
+        const int m = tile_count(p, n, ch, &s);
+        const ft_tile *t = &p->tile[ch];
+        const size_t M = (size_t)m * p->P;
+        /* GAP, swish and frozen BN backward into a (the activation itself is not needed again) */
+        vkdp_op_gap_grad(c, p->dev, (uint32_t)m, p->P, p->N, 0, vkdp_whole(t->dp), vkdp_whole(t->a), NULL);
+        vkdp_op_map(c, p->dev, &vkdp_rec_swish_grad, (uint32_t)(M * p->N),
+                    (vkdp_view[]){vkdp_whole(t->z), vkdp_whole(t->a)}, vkdp_whole(t->a), NULL);
+        vkdp_op_bn_frozen_grad(c, p->dev, M * p->N, p->N, vkdp_whole(t->a), vkdp_whole(p->scale),
+                               vkdp_whole(t->a), NULL);
+        /* one top_conv weight-gradient partial per sample (its own positions only: no cross-sample
+         * float sum), added in int64 before the next tile reuses the scratch; its input gradient is
+         * per row, so batched */
+        vkdp_buf *x = t->act[p->nb];
+        vkdp_op_conv1x1_grad_w_samples(c, p->dev, (uint32_t)m, p->P, p->K, p->N, vkdp_slice(x, 0, m * xs),
+                                       vkdp_slice(t->a, 0, m * ys), vkdp_slice(p->partial, 0, m * gs), gs / 4,
+                                       none, 0, "ft_top_conv_grad");
+        fx_add(p, &p->ft[0], vkdp_whole(p->partial), (uint64_t)p->t[0].numel, (uint64_t)p->t[0].numel, m);
+        if (p->nb > 0)
+            vkdp_op_conv1x1_grad(c, p->dev, (uint32_t)M, p->K, p->N, vkdp_whole(x), vkdp_whole(p->top_w),
+                                 vkdp_whole(t->a), vkdp_whole(t->dact[p->nb]), none, none, "ft_top_conv_dx");
+    }
     vkdp_cmd_end(c);
     submit(p);
     int64_t ovf = hand_over(p, -1, block);
@@ -498,13 +548,13 @@ static int64_t local_grads(vkdp_ftpart *p, const float *dpooled, int n, int64_t 
      * as soon as they are recorded (the scratch is then reused by the next tensor) */
     for (int k = p->nb - 1; k >= 0; k--) {
         vkdp_cmd_begin(c);
-        for (int ch = 0; ch < p->ntape; ch++) {
-            const int s = ch * p->chunk, m = n - s < p->chunk ? n - s : p->chunk;
+        for (int ch = 0, s; ch < p->ntape; ch++) {
+            const int m = tile_count(p, n, ch, &s);
             fx_ctx x = {p, k, m};
             vkdp_block_dev_backward_partials(c, p->dev, &p->bd[k], &p->tape[ch * p->nb + k],
-                                             rows(p, p->dact[k + 1], k + 1, s, m),
-                                             k > 0 ? rows(p, p->dact[k], k, s, m) : none, vkdp_whole(p->partial),
-                                             block_partials, &x);
+                                             rows(p, p->tile[ch].dact[k + 1], k + 1, m),
+                                             k > 0 ? rows(p, p->tile[ch].dact[k], k, m) : none,
+                                             vkdp_whole(p->partial), block_partials, &x);
         }
         vkdp_cmd_end(c);
         vkdp_cmd_submit_async(c);
@@ -557,6 +607,8 @@ void vkdp_ftpart_step(vkdp_ftpart *p, const float *dpooled, int n, double lr, in
 }
 
 int vkdp_ftpart_count(const vkdp_ftpart *p) { return p->nt; }
+
+int vkdp_ftpart_tile(const vkdp_ftpart *p) { return p->chunk; }
 
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p) { return p->wait_s; }
 

@@ -111,7 +111,7 @@ static void pack_steps(vkdp_phase *ph, int step)
 {
     vkdp_session *s = ph->s;
     int steps = vkdp_num_steps(ph->n, ph->batch);
-    int share = (ph->batch + s->dist.size - 1) / s->dist.size;
+    int share = vkdp_session_rank_share(s, ph->batch);
     while (ph->next <= step || (ph->next < steps && vkdp_feat_pack_room(&ph->pack, share))) {
         vkdp_batch b;
         next_batch(ph, &b);

@@ -60,7 +60,7 @@ void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary
     /* Features run ahead of the head in calls of feature_batch images: a GPU idles on one step's
      * share. The backbone's buffers are sized for the larger of the two. */
     int fb = cfg->feature_batch > 0 ? cfg->feature_batch : (int)vkdp_tune_get(s->dev)->feature_batch;
-    s->feature_batch = fb > 0 ? fb : (cfg->batch + s->dist.size - 1) / s->dist.size;
+    s->feature_batch = fb > 0 ? fb : vkdp_session_rank_share(s, cfg->batch);
     if (s->feature_batch > micro)
         micro = s->feature_batch;
     s->bb = vkdp_backbone_create(s->dev, &s->net, cfg->image_size, cfg->image_size, micro < 1 ? 1 : micro);
@@ -91,3 +91,5 @@ void vkdp_session_close(vkdp_session *s)
     vkdp_device_destroy(s->dev);
     memset(s, 0, sizeof *s);
 }
+
+int vkdp_session_rank_share(const vkdp_session *s, int batch) { return (batch + s->dist.size - 1) / s->dist.size; }

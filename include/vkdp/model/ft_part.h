@@ -53,6 +53,9 @@ uint64_t vkdp_ftpart_checksum(vkdp_ftpart *p);
 
 /* The trainable tensors, in the plan's order (vkdp_finetune_tensors): weights, Adam m, Adam v. */
 int vkdp_ftpart_count(const vkdp_ftpart *p);
+/* Samples per tile: every call runs in tiles of at most this many samples, each with buffers of its
+ * own, so that no tensor passes the device's binding limit (less than cap only where one would). */
+int vkdp_ftpart_tile(const vkdp_ftpart *p);
 const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i);
 typedef enum { VKDP_FT_WEIGHT, VKDP_FT_ADAM_M, VKDP_FT_ADAM_V } vkdp_ft_kind;
 void vkdp_ftpart_get(vkdp_ftpart *p, vkdp_ft_kind k, int i, float *dst);

@@ -30,5 +30,7 @@ typedef struct {
  * prints Keras' "Found N files belonging to C classes." lines and every excluded file. */
 void vkdp_session_open(vkdp_session *s, const vkdp_session_cfg *cfg, int summary);
 void vkdp_session_close(vkdp_session *s);
+/* The most samples one rank takes of a global batch of `batch` (the first ranks take one more). */
+int vkdp_session_rank_share(const vkdp_session *s, int batch);
 
 #endif
