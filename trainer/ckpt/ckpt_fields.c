@@ -82,18 +82,14 @@ double vkdp_ckpt_optimizer_lr(const vkdp_ckpt_state *s)
     return phase2 ? s->fine_tune_lr : s->lr;
 }
 
-/* The field's value: its member, or for the one derived field (/optimizer lr) *tmp. */
+/* The field's value as written and printed: its member, or for the one derived field
+ * (/optimizer lr, which has no member of its own) *tmp. */
 static const void *value(const vkdp_ckpt_state *s, const vkdp_ckpt_field *f, double *tmp)
 {
     if (!(f->flags & VKDP_CKPT_ALIAS))
         return (const char *)s + f->offset;
     *tmp = vkdp_ckpt_optimizer_lr(s);
     return tmp;
-}
-
-static const void *cfield(const vkdp_ckpt_state *s, const vkdp_ckpt_field *f)
-{
-    return (const char *)s + f->offset;
 }
 
 void vkdp_ckpt_field_str(const vkdp_ckpt_field *f, const vkdp_ckpt_state *s, char *buf, size_t len)
@@ -123,7 +119,8 @@ static hid_t native_type(vkdp_ckpt_type t)
  * wrote before the field existed. */
 static int is_unset(const vkdp_ckpt_field *f, const vkdp_ckpt_state *s)
 {
-    const void *p = cfield(s, f);
+    double tmp;
+    const void *p = value(s, f, &tmp);
     switch (f->type) {
     case VKDP_CKPT_I32: return *(const int *)p == 0;
     case VKDP_CKPT_I64: return *(const int64_t *)p == 0;
@@ -150,9 +147,9 @@ int ckpt_fields_write_as(vkdp_h5_io *io, hid_t g, const char *group, const char 
             continue;
         attr_name(prefix, f, name, sizeof name);
         double tmp;
-        int rc = f->type == VKDP_CKPT_STR
-                     ? vkdp_h5_attr_write_str(io, g, name, cfield(s, f))
-                     : vkdp_h5_attr_write(io, g, name, native_type(f->type), value(s, f, &tmp));
+        const void *v = value(s, f, &tmp);
+        int rc = f->type == VKDP_CKPT_STR ? vkdp_h5_attr_write_str(io, g, name, v)
+                                          : vkdp_h5_attr_write(io, g, name, native_type(f->type), v);
         if (rc < 0)
             return -1;
     }

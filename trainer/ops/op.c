@@ -1,4 +1,4 @@
-/* What every op's dispatch shares: its pipeline checked against its record, and the grid. */
+/* What every op's dispatch shares: its pipeline checked against its record, the grid, the per-sample loop. */
 #include "vkdp/ops/op.h"
 
 #include "vkdp/ops/tune.h"
@@ -42,6 +42,24 @@ void vkdp_op_dispatch(vkdp_cmd *c, vkdp_device *dev, const vkdp_op *op, const vk
                    in->max_workgroup_count[2]);
     vkdp_cmd_dispatch(c, p, label ? label : op->name, views, s->nbindings, s->writes, push, gx,
                       gy, (uint32_t)z);
+}
+
+void vkdp_op_dispatch_samples(vkdp_cmd *c, vkdp_device *dev, const vkdp_op *op, const vkdp_shader_rec *s,
+                              uint32_t S, const vkdp_view views[4], const vkdp_sample_parts *parts,
+                              const void *push, uint64_t invocations, const char *label)
+{
+    if (s->nbindings != 4)
+        VKDP_FATAL("op %s: shaders/%s.comp has %u bindings, a per-sample weight gradient binds "
+                   "x, dy, dw and db", op->name, s->name, s->nbindings);
+    uint32_t has_db = views[3].buf != NULL;
+    for (uint32_t j = 0; j < S; j++) {
+        vkdp_view v[4];
+        for (int i = 0; i < 4; i++)
+            v[i] = vkdp_slice(views[i].buf, views[i].offset + j * parts->stride[i], parts->bytes[i]);
+        if (!has_db)
+            v[3] = v[2];
+        vkdp_op_dispatch(c, dev, op, s, &has_db, 1, v, push, invocations, 1, label);
+    }
 }
 
 int vkdp_op_ntensors(const vkdp_op *op)

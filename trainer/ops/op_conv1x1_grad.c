@@ -51,6 +51,19 @@ static int texel_block(vkdp_device *dev, uint32_t path, uint32_t K, uint32_t N, 
     return use;
 }
 
+/* The sizes both gradients index in 32 bits, for S samples of rows x K -> N: checked once per
+ * call, before grad_dx and grad_w, which rely on it. */
+static void check_sizes(uint32_t S, uint32_t rows, uint32_t K, uint32_t N)
+{
+    uint64_t M = (uint64_t)S * rows;
+    if (M <= UINT32_MAX && M * K <= UINT32_MAX && M * N <= UINT32_MAX && (uint64_t)K * N + N <= UINT32_MAX)
+        return;
+    if (S == 1)
+        VKDP_FATAL("%s: %u x %u x %u too large for one dispatch", vkdp_rec_conv1x1_grad.name, rows, K, N);
+    VKDP_FATAL("%s: %u samples of %u x %u x %u too large for one dispatch", vkdp_rec_conv1x1_grad.name, S,
+               rows, K, N);
+}
+
 static void grad_dx(vkdp_cmd *c, vkdp_device *dev, uint32_t path, uint32_t M, uint32_t K, uint32_t N,
                     vkdp_view w, vkdp_view dy, vkdp_view dx, const char *label)
 {
@@ -77,21 +90,15 @@ static void grad_w(vkdp_cmd *c, vkdp_device *dev, uint32_t path, uint32_t S, uin
     const vkdp_op *op = &vkdp_rec_conv1x1_grad;
     uint32_t has_db = db.buf != NULL, block[2];
     uint64_t M = (uint64_t)S * rows;
-    if (M > UINT32_MAX || M * K > UINT32_MAX || M * N > UINT32_MAX || (uint64_t)K * N + N > UINT32_MAX)
-        VKDP_FATAL("%s: %u samples of %u x %u x %u too large for one dispatch", op->name, S, rows, K, N);
     if (!texel_block(dev, path, K, N, block) || dw_stride % 4 || db_stride % 4) {
-        /* one dispatch per sample; without db (HAS_DB off) binding 3 takes dw's view, which the
-         * shader then never writes through it */
+        /* one dispatch per sample */
         vkdp_conv1x1_grad_push push = {rows, K, N};
         uint64_t n = (uint64_t)K * N + (has_db ? N : 0);
-        for (uint32_t s = 0; s < S; s++) {
-            vkdp_view ws = vkdp_slice(dw.buf, dw.offset + s * dw_stride * 4, (uint64_t)K * N * 4);
-            vkdp_view bs = has_db ? vkdp_slice(db.buf, db.offset + s * db_stride * 4, (uint64_t)N * 4) : ws;
-            vkdp_view v[DW_BINDINGS] = {vkdp_slice(x.buf, x.offset + (uint64_t)s * rows * K * 4, (uint64_t)rows * K * 4),
-                                        vkdp_slice(dy.buf, dy.offset + (uint64_t)s * rows * N * 4, (uint64_t)rows * N * 4),
-                                        ws, bs};
-            vkdp_op_dispatch(c, dev, op, &shader_w, &has_db, 1, v, &push, n, 1, label);
-        }
+        uint64_t xb = (uint64_t)rows * K * 4, dyb = (uint64_t)rows * N * 4;
+        vkdp_sample_parts parts = {{xb, dyb, (uint64_t)K * N * 4, (uint64_t)N * 4},
+                                   {xb, dyb, dw_stride * 4, db_stride * 4}};
+        vkdp_view v[DW_BINDINGS] = {x, dy, dw, db};
+        vkdp_op_dispatch_samples(c, dev, op, &shader_w, S, v, &parts, &push, n, label);
         return;
     }
     /* block: k rows (rounded up to whole vec4s) x vec4 columns of dw per invocation */
@@ -111,10 +118,7 @@ void vkdp_op_conv1x1_grad(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K,
                           vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
                           vkdp_view db, const char *label)
 {
-    const vkdp_op *op = &vkdp_rec_conv1x1_grad;
-    if ((uint64_t)M * K > UINT32_MAX || (uint64_t)M * N > UINT32_MAX ||
-        (uint64_t)K * N + N > UINT32_MAX)
-        VKDP_FATAL("%s: %u x %u x %u too large for one dispatch", op->name, M, K, N);
+    check_sizes(1, M, K, N);
     if (dx.buf)
         grad_dx(c, dev, PATH_TABLE, M, K, N, w, dy, dx, label);
     if (dw.buf)
@@ -125,6 +129,7 @@ void vkdp_op_conv1x1_grad_w_samples(vkdp_cmd *c, vkdp_device *dev, uint32_t S, u
                                     uint32_t N, vkdp_view x, vkdp_view dy, vkdp_view dw, uint64_t dw_stride,
                                     vkdp_view db, uint64_t db_stride, const char *label)
 {
+    check_sizes(S, rows, K, N);
     grad_w(c, dev, PATH_TABLE, S, rows, K, N, x, dy, dw, dw_stride, db, db_stride, label);
 }
 
@@ -158,6 +163,7 @@ static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64
     (void)op;
     uint32_t M = (uint32_t)p[P_M], K = (uint32_t)p[P_K], N = (uint32_t)p[P_N], S = (uint32_t)p[P_S];
     uint32_t path = (uint32_t)p[P_PATH];
+    check_sizes(1, M, K, N); /* also covers the S samples of M / S rows */
     grad_dx(c, dev, path, M, K, N, t[T_W], t[T_DY], t[T_DX], NULL);
     grad_w(c, dev, path, 1, M, K, N, t[T_X], t[T_DY], t[T_DW], 0, t[T_DB], 0, NULL);
     if (S)

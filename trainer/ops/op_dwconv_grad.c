@@ -85,17 +85,12 @@ static void grad_w_samples(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const v
     int texel = g->C % 4 == 0 && g->k <= TEXEL_KMAX && dw_stride % 4 == 0 && db_stride % 4 == 0 &&
                 (path == PATH_TEXEL || (path == PATH_TABLE && vkdp_tune_get(dev)->dw_texel));
     if (!texel) {
-        /* without db (HAS_DB off) binding 3 takes dw's view, which the shader then never writes
-         * through it */
         push.B = 1;
         uint64_t n = taps + (has_db ? (uint64_t)g->C : 0);
-        for (uint32_t s = 0; s < S; s++) {
-            vkdp_view ws = vkdp_slice(dw.buf, dw.offset + s * dw_stride * 4, taps * 4);
-            vkdp_view bs = has_db ? vkdp_slice(db.buf, db.offset + s * db_stride * 4, (uint64_t)g->C * 4) : ws;
-            vkdp_view v[DW_BINDINGS] = {vkdp_slice(x.buf, x.offset + s * in * 4, in * 4),
-                                        vkdp_slice(dy.buf, dy.offset + s * out * 4, out * 4), ws, bs};
-            vkdp_op_dispatch(c, dev, op, &shader_w, &has_db, 1, v, &push, n, 1, label);
-        }
+        vkdp_sample_parts parts = {{in * 4, out * 4, taps * 4, (uint64_t)g->C * 4},
+                                   {in * 4, out * 4, dw_stride * 4, db_stride * 4}};
+        vkdp_view v[DW_BINDINGS] = {x, dy, dw, db};
+        vkdp_op_dispatch_samples(c, dev, op, &shader_w, S, v, &parts, &push, n, label);
         return;
     }
     uint64_t per = (uint64_t)g->k * (g->C / 4) + (has_db ? g->C / 4 : 0);
@@ -110,35 +105,37 @@ static void grad_w_samples(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const v
     vkdp_op_dispatch(c, dev, op, &texel_w, &has_db, 1, v, &tp, (uint64_t)S * per, 1, label);
 }
 
-/* dx: through texel buffers where the path allows it (C % 4 == 0), else storage buffers */
-static void grad_dx(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const vkdp_dw_geom *g, uint32_t B, vkdp_view w,
-                    vkdp_view dy, vkdp_view dx, const char *label)
+/* dx: through texel buffers where the path allows it (C % 4 == 0), else storage buffers; push is
+ * push_of(g, B), which the caller has built (and so checked) for its other dispatches too */
+static void grad_dx(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const vkdp_dw_geom *g,
+                    const vkdp_dwconv_grad_push *push, vkdp_view w, vkdp_view dy, vkdp_view dx,
+                    const char *label)
 {
     const vkdp_op *op = &vkdp_rec_dwconv_grad;
-    vkdp_dwconv_grad_push push = push_of(op, g, B);
+    const uint32_t B = push->B;
     int texel = g->C % 4 == 0 && (path == PATH_TEXEL || (path == PATH_TABLE && vkdp_tune_get(dev)->dw_texel));
     if (!texel) {
         vkdp_view v[DX_BINDINGS] = {dy, w, dx};
-        vkdp_op_dispatch(c, dev, op, &shader_dx, NULL, 0, v, &push, (uint64_t)B * g->H * g->W * g->C, 1, label);
+        vkdp_op_dispatch(c, dev, op, &shader_dx, NULL, 0, v, push, (uint64_t)B * g->H * g->W * g->C, 1, label);
         return;
     }
     uint64_t tiles_x = vkdp_div_up((uint64_t)g->W, TEXEL_XS), n = (uint64_t)B * g->H * tiles_x * (g->C / 4);
-    vkdp_dwconv_grad_dx_texel_push tp = {B, push.H, push.W, push.C, push.Ho, push.Wo, push.k, push.stride,
-                                         push.pad_top, push.pad_left, (uint32_t)tiles_x};
+    vkdp_dwconv_grad_dx_texel_push tp = {B, push->H, push->W, push->C, push->Ho, push->Wo, push->k,
+                                         push->stride, push->pad_top, push->pad_left, (uint32_t)tiles_x};
     vkdp_view v[DX_BINDINGS] = {vkdp_texels_f32x4(dy, (uint64_t)B * g->Ho * g->Wo * g->C),
                                 vkdp_texels_f32x4(w, (uint64_t)g->k * g->k * g->C), dx};
     uint32_t xs = TEXEL_XS;
     vkdp_op_dispatch(c, dev, op, &texel_dx, &xs, 1, v, &tp, n, 1, label);
 }
 
-void vkdp_op_dwconv_grad(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t B,
-                         vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
-                         vkdp_view db, const char *label)
+/* vkdp_op_dwconv_grad on the given path */
+static void grad(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const vkdp_dw_geom *g, uint32_t B, vkdp_view x,
+                 vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw, vkdp_view db, const char *label)
 {
     const vkdp_op *op = &vkdp_rec_dwconv_grad;
     vkdp_dwconv_grad_push push = push_of(op, g, B);
     if (dx.buf)
-        grad_dx(c, dev, PATH_TABLE, g, B, w, dy, dx, label);
+        grad_dx(c, dev, path, g, &push, w, dy, dx, label);
     if (dw.buf) {
         /* without db (HAS_DB off) binding 3 takes dw's view, which the shader then never
          * writes through it */
@@ -147,6 +144,13 @@ void vkdp_op_dwconv_grad(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, u
         uint32_t has_db = db.buf != NULL;
         vkdp_op_dispatch(c, dev, op, &shader_w, &has_db, 1, v, &push, n, 1, label);
     }
+}
+
+void vkdp_op_dwconv_grad(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t B,
+                         vkdp_view x, vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw,
+                         vkdp_view db, const char *label)
+{
+    grad(c, dev, PATH_TABLE, g, B, x, w, dy, dx, dw, db, label);
 }
 
 void vkdp_op_dwconv_grad_w_samples(vkdp_cmd *c, vkdp_device *dev, const vkdp_dw_geom *g, uint32_t S,
@@ -228,8 +232,7 @@ static void record(const vkdp_op *op, vkdp_cmd *c, vkdp_device *dev, const int64
     (void)op;
     vkdp_dw_geom g = geom(p);
     uint32_t B = (uint32_t)p[P_B];
-    grad_dx(c, dev, (uint32_t)p[P_PATH], &g, B, t[T_W], t[T_DY], t[T_DX], NULL);
-    vkdp_op_dwconv_grad(c, dev, &g, B, t[T_X], t[T_W], t[T_DY], (vkdp_view){0}, t[T_DW], t[T_DB], NULL);
+    grad(c, dev, (uint32_t)p[P_PATH], &g, B, t[T_X], t[T_W], t[T_DY], t[T_DX], t[T_DW], t[T_DB], NULL);
     if (p[P_PS])
         grad_w_samples(c, dev, (uint32_t)p[P_PATH], &g, B, t[T_X], t[T_DY], t[T_DWS],
                        (uint64_t)g.k * g.k * g.C, t[T_DBS], (uint64_t)g.C, NULL);

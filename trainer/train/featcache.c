@@ -236,8 +236,12 @@ void vkdp_featcache_run(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p
 
 void vkdp_featcache_drain(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p)
 {
-    for (int k = 1; k <= 2; k++) /* the older call first */
-        collect_half(fc, bb, &p->half[p->cur ^ (k & 1)]);
+    /* The other half first: packed before the current one, it holds the call run left in flight,
+     * so its ids join the fresh list in packing order, as run stores them. Then the current half,
+     * the one being filled: run collects it before refilling it, so it has no call now, and this
+     * second call is a no-op kept so that the pack is idle on return whatever its state. */
+    collect_half(fc, bb, &p->half[p->cur ^ 1]);
+    collect_half(fc, bb, &p->half[p->cur]);
 }
 
 void vkdp_featcache_pack(vkdp_featcache *fc, vkdp_backbone *bb, vkdp_feat_pack *p, const vkdp_batch *b,

@@ -116,6 +116,21 @@ void vkdp_op_dispatch(vkdp_cmd *c, vkdp_device *dev, const vkdp_op *op, const vk
                       const uint32_t *spec, uint32_t nspec, const vkdp_view *views,
                       const void *push, uint64_t invocations, uint64_t z, const char *label);
 
+/* One sample's part of each binding of a weight-gradient shader (x, dy, dw, db, in that order):
+ * sample j of binding i is bytes[i] bytes at views[i].offset + j * stride[i]. */
+typedef struct {
+    uint64_t bytes[4], stride[4];
+} vkdp_sample_parts;
+
+/* Records shader s of op (bindings x, dy, dw, db; one specialization constant HAS_DB) once per
+ * sample of S, on each sample's slices (parts), with the same push block and invocations: the
+ * storage-buffer fallback of a per-sample weight gradient whose texel shader takes all S in one
+ * dispatch. Without db (views[3].buf NULL, HAS_DB off) binding 3 takes dw's slice, which the
+ * shader then never writes through it. */
+void vkdp_op_dispatch_samples(vkdp_cmd *c, vkdp_device *dev, const vkdp_op *op, const vkdp_shader_rec *s,
+                              uint32_t S, const vkdp_view views[4], const vkdp_sample_parts *parts,
+                              const void *push, uint64_t invocations, const char *label);
+
 /* Number of tensors / parameters of an op's generic form. */
 int vkdp_op_ntensors(const vkdp_op *op);
 int vkdp_op_nparams(const vkdp_op *op);
