@@ -36,6 +36,7 @@ rc=$?
 set -e
 [ $rc -ne 0 ] && [ $rc -ne 124 ] || { cat "$WORK/killed.log"; fail "killed run: exit $rc"; }
 expect_grep 'killing myself after step 7' "$WORK/killed.log"
+released "$WORK/run"
 [ "$(wc -l <"$WORK/run.csv")" = 2 ] || { cat "$WORK/run.csv"; fail "killed run: expected only the header and epoch 0"; }
 "${MPIRUN[@]}" -np 2 "$TRAINER" train "${common[@]}" --out "$WORK/run" --resume auto --csv-log "$WORK/run.csv" \
   >"$WORK/resume.log" 2>&1 || { cat "$WORK/resume.log"; fail "resume failed"; }

@@ -17,6 +17,11 @@ expect_grep() { # expect_grep PATTERN FILE
 subset() { # subset N DIR
   bash "$here/make_subset.sh" "$FLOWERS" "$2" "$1"
 }
+released() { # released DIR: waits until the job that held --out DIR has exited (its flock goes with
+  # its last process): mpirun can return while a killed job's other rank is still exiting, and a
+  # job started on the same --out then is refused as a second job (seen in train_csv_log under load)
+  timeout 120 flock "$1/.vkdp-lock" true || fail "--out $1 still locked 120 s after its job ended"
+}
 killed_run() { # killed_run LOG CMD...: a job one of whose ranks kills itself (VKDP_TEST_KILL);
   # sets rc and elapsed (seconds from the kill to the job's end); fails when it exited 0 or hung
   set +e

@@ -108,6 +108,8 @@ set -e
 [ $rc -ne 0 ] && [ $rc2 -ne 0 ] || fail "a job with a killed rank exited 0"
 expect_grep 'killing myself after step 4' "$WORK/kill1.log"
 expect_grep 'killing myself after step 6' "$WORK/kill2.log"
+released "$WORK/kill1"
+released "$WORK/kill2"
 "${MPIRUN[@]}" -np 1 "$TRAINER" train "${common[@]}" --out "$WORK/kill1" --resume auto >"$WORK/resume1.log" 2>&1 \
   || { cat "$WORK/resume1.log"; fail "resume at the switch failed"; }
 expect_grep '^Resuming from .*: 1 epoch\(s\) and 3 step\(s\) done' "$WORK/resume1.log"

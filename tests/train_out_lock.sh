@@ -45,6 +45,7 @@ echo "job B refused in $took_ms ms: $(grep -o 'in use by.*' "$WORK/b.log")"
 # a node failure: job A killed, its lock file still names it
 kill -9 "$a_pid"
 wait "$a_mpirun" 2>/dev/null || true
+released "$out"
 grep -q "pid $a_pid " "$lock" || fail "the killed job's lock file does not name it"
 "${MPIRUN[@]}" -np 1 "$TRAINER" train "${args[@]}" --epochs 1 >"$WORK/c.log" 2>&1 \
   || { cat "$WORK/c.log"; fail "job C could not take over the stale lock"; }
