@@ -3,18 +3,19 @@
 #   vkdp: mpirun -np 4 trainer train --augment --epochs 2 --fine-tune-epochs 2 --fine-tune-from block6a
 #   PyTorch (Debian's torch, all cores): tests/bench/torch_finetune.py, the same schedule (same
 #     split, weights, frozen BN, augmentation, drop connect in the trainable residual blocks, a new
-#     Adam at 1e-5 for phase 2)
+#     Adam at FT_LR, default 1e-5, for phase 2)
 # Prints val_accuracy (target >= 0.93 after fine-tuning) and wall time of both, and the ratio.
 # The two jobs run one after the other, in the order given by ORDER ("vkdp torch", the default, or
 # "torch vkdp"); run it twice, once each way, on an otherwise idle machine (it prints the CPU model
 # and load average first). SUBSET=N uses N images per class (a smoke run; no figure), FROM=LAYER
-# another boundary, NP the rank count, KEEP=DIR keeps vkdp's checkpoints.
+# another boundary, NP the rank count, KEEP=DIR keeps vkdp's checkpoints, FT_LR phase 2's rate for
+# both (default 1e-5, --fine-tune-lr's default; BENCHMARKS.md has the rates tried).
 # usage: bash tests/bench/finetune.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${1:-$root/build}"
 shared="$(cd "${2:-$root/../shared}" && pwd)"
-np="${NP:-4}" from="${FROM:-block6a}" order="${ORDER:-vkdp torch}"
+np="${NP:-4}" from="${FROM:-block6a}" order="${ORDER:-vkdp torch}" ft_lr="${FT_LR:-1e-5}"
 export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}"
 data="$shared/data/flower_photos" weights="$shared/weights/efficientnetb0_notop.h5"
 work="$(mktemp -d)"
@@ -25,7 +26,7 @@ if [ -n "${SUBSET:-}" ]; then
 fi
 mpi=(mpirun --oversubscribe -np "$np")
 [ "$(id -u)" -ne 0 ] || mpi+=(--allow-run-as-root)
-schedule=(--epochs 2 --fine-tune-epochs 2 --fine-tune-from "$from")
+schedule=(--epochs 2 --fine-tune-epochs 2 --fine-tune-from "$from" --fine-tune-lr "$ft_lr")
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 now() { date +%s.%N; }
 run_vkdp() {
