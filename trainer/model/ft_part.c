@@ -130,9 +130,11 @@ static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundar
     p->chunk = chunk_samples(p, net);
     p->ntiles = (int)vkdp_div_up((uint64_t)p->cap, (uint64_t)p->chunk);
     p->tile = vkdp_xcalloc((size_t)p->ntiles, sizeof *p->tile);
-    const size_t c = (size_t)p->chunk, PN = (size_t)p->P * p->N;
+    const size_t PN = (size_t)p->P * p->N;
     for (int ch = 0; ch < p->ntiles; ch++) {
         ft_tile *t = &p->tile[ch];
+        /* the last tile holds only the rest of cap, so tiling costs no memory */
+        const size_t c = (size_t)(p->cap - ch * p->chunk < p->chunk ? p->cap - ch * p->chunk : p->chunk);
         for (int k = 0; k <= p->nb; k++) {
             size_t n = c * p->H[k] * p->H[k] * p->C[k];
             t->act[k] = fbuf(p->dev, n, 4, "ft_act");
