@@ -13,9 +13,11 @@ the head and the trainable tensors, as Keras' recompile gives. Augmentation on t
 only: RandomRotation(0.15), RandomTranslation(0.1, 0.1), RandomFlip("horizontal"),
 RandomContrast(0.1) with TF's reflect fill and bilinear sampling (tests/ref/augment_ref.py's
 NumPy formulas), drawn from NumPy's generator per image. Same Keras split (seed 123, 0.2) and
-224x224 resize as torch_train.py.
+224x224 resize as torch_train.py. --draw-seed S (default 123) seeds the random draws (shuffle,
+augmentation, dropout, drop connect) and leaves the split alone, so runs that differ only in S
+show how much val_accuracy moves with the draws alone.
 usage: torch_finetune.py DATA_DIR WEIGHTS.h5 [--epochs N] [--fine-tune-epochs N]
-       [--fine-tune-from LAYER] [--fine-tune-lr F] [--threads N]
+       [--fine-tune-from LAYER] [--fine-tune-lr F] [--threads N] [--draw-seed S]
 Prints per-epoch metrics and a last line: RESULT val_accuracy=... seconds=..."""
 import os
 import sys
@@ -52,9 +54,9 @@ def augment(x, rng):
 
 
 class Files(torch.utils.data.Dataset):
-    def __init__(self, items, size, aug):
+    def __init__(self, items, size, aug, seed):
         self.items, self.size, self.aug = items, size, aug
-        self.rng = np.random.default_rng(123)
+        self.rng = np.random.default_rng(seed)
 
     def __len__(self):
         return len(self.items)
@@ -140,16 +142,18 @@ def main():
     epochs, ft_epochs = arg(args, "--epochs", 2, int), arg(args, "--fine-tune-epochs", 2, int)
     ft_from, ft_lr = arg(args, "--fine-tune-from", "block6a", str), arg(args, "--fine-tune-lr", 1e-5, float)
     threads = arg(args, "--threads", os.cpu_count(), int)
+    draw_seed = arg(args, "--draw-seed", 123, int)
     if ft_from != "top_conv" and ft_from not in BLOCK_NAMES:
         sys.exit(f"--fine-tune-from {ft_from}: a block name (block1a..block7a) or top_conv")
     first = len(BLOCK_NAMES) if ft_from == "top_conv" else BLOCK_NAMES.index(ft_from)
     torch.set_num_threads(threads)
-    torch.manual_seed(123)
+    torch.manual_seed(draw_seed)
     t0 = time.time()
     train, val = keras_split(data, 123, 0.2)
     nclasses = len([d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d))])
     print(f"Found {len(train) + len(val)} files belonging to {nclasses} classes; {len(train)} training, "
-          f"{len(val)} validation; torch {torch.__version__}, {threads} threads; fine-tuning from {ft_from}",
+          f"{len(val)} validation; torch {torch.__version__}, {threads} threads; fine-tuning from {ft_from}; "
+          f"draw seed {draw_seed}",
           flush=True)
     bb = Backbone(weights).eval()
     part = Trainable(weights, first)
@@ -157,9 +161,9 @@ def main():
     head = torch.nn.Sequential(torch.nn.BatchNorm1d(1280, eps=1e-3, momentum=0.01), torch.nn.Dropout(0.2),
                                torch.nn.Linear(1280, nclasses))
     g = torch.Generator()
-    g.manual_seed(123)
-    tl = torch.utils.data.DataLoader(Files(train, 224, True), batch_size=32, shuffle=True, generator=g, num_workers=1)
-    vl = torch.utils.data.DataLoader(Files(val, 224, False), batch_size=32, shuffle=False, num_workers=1)
+    g.manual_seed(draw_seed)
+    tl = torch.utils.data.DataLoader(Files(train, 224, True, draw_seed), batch_size=32, shuffle=True, generator=g, num_workers=1)
+    vl = torch.utils.data.DataLoader(Files(val, 224, False, draw_seed), batch_size=32, shuffle=False, num_workers=1)
     val_acc = float("nan")
     opt = torch.optim.Adam(head.parameters(), lr=1e-2, betas=(0.9, 0.999), eps=1e-7)
     for epoch in range(epochs + ft_epochs):
