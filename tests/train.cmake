@@ -1,6 +1,6 @@
 # The training job end to end on real flower photos, rank-count equivalence, failure + resume.
 set(VKDP_TRAIN_TEST_DIR ${CMAKE_BINARY_DIR}/train_test)
-foreach(t train_e2e train_np_equiv train_resume train_class_names train_data_agree train_out_lock train_out_probe train_augment train_feature_batch train_finetune train_finetune_tiled train_kill_in_flight)
+foreach(t train_e2e train_np_equiv train_resume train_class_names train_data_agree train_out_lock train_out_probe train_augment train_feature_batch train_finetune train_finetune_tiled train_kill_in_flight train_draw_seed)
   add_test(NAME ${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/${t}.sh)
   set_tests_properties(${t} PROPERTIES
     ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/${t}"

@@ -32,6 +32,9 @@ static void usage(FILE *f)
                          VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT, VKDP_OPT_SEED};
     for (size_t i = 0; i < VKDP_ARRAY_LEN(model); i++)
         vkdp_opts_help(f, model[i], W, NULL);
+    fprintf(f, "  --draw-seed N            seed of the random draws alone: head initialisation, shuffle,\n"
+               "                           augmentation, dropout, drop connect; the split keeps --seed's\n"
+               "                           (default: --seed's value, so --seed alone sets both)\n");
     fprintf(f, "training:\n"
                "  --epochs N               (default 2)\n");
     vkdp_opts_help(f, VKDP_OPT_BATCH, W, NULL);
@@ -79,7 +82,7 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT,
-           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT, O_FT_EPOCHS, O_FT_FROM, O_FT_TOP, O_FT_LR, O_BUCKET_MB };
+           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT, O_FT_EPOCHS, O_FT_FROM, O_FT_TOP, O_FT_LR, O_BUCKET_MB, O_DRAW_SEED };
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
@@ -90,6 +93,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         {"dropout", required_argument, 0, O_DROPOUT},
         {"no-feature-cache", no_argument, 0, O_NOCACHE},
         {"augment", no_argument, 0, O_AUGMENT},
+        {"draw-seed", required_argument, 0, O_DRAW_SEED},
         {"out", required_argument, 0, O_OUT},
         {"resume", required_argument, 0, O_RESUME},
         {"keep", required_argument, 0, O_KEEP},
@@ -118,7 +122,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     t->collective_timeout = 600;
     t->fine_tune_lr = 1e-5;
     t->bucket_mb = 25;
-    int c, ft_lr = 0, bucket_mb = 0;
+    int c, ft_lr = 0, bucket_mb = 0, draw_seed = 0;
     long v;
     while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
@@ -128,6 +132,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         case O_DROPOUT: if (vkdp_parse_double("train", "--dropout", optarg, 0, 0.99, &t->dropout)) return 2; break;
         case O_NOCACHE: t->feature_cache = 0; break;
         case O_AUGMENT: t->augment = 1; break;
+        case O_DRAW_SEED: if (vkdp_parse_long("train", "--draw-seed", optarg, 0, 0xffffffffL, &v)) return 2; t->draw_seed = (uint32_t)v; draw_seed = 1; break;
         case O_OUT: t->out_dir = optarg; break;
         case O_RESUME: t->resume = optarg; break;
         case O_KEEP: if (vkdp_parse_long("train", "--keep", optarg, 0, 1000000, &v)) return 2; t->keep = (int)v; break;
@@ -150,6 +155,8 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         fprintf(stderr, "trainer train: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
+    if (!draw_seed)
+        t->draw_seed = t->sc.seed;
     char err[1024];
     if ((ft_lr || bucket_mb) && t->fine_tune_epochs == 0) {
         fprintf(stderr, "trainer train: %s has no effect without --fine-tune-epochs N (N > 0)\n",

@@ -9,7 +9,7 @@
 #include "vkdp/ops/augment.h"
 
 static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
-                  const vkdp_augment_cfg *aug, uint32_t epoch, vkdp_ftpart *ft, int stop)
+                  const vkdp_augment_cfg *aug, uint32_t seed, uint32_t epoch, vkdp_ftpart *ft, int stop)
 {
     memset(ph, 0, sizeof *ph);
     ph->ft = ft;
@@ -20,6 +20,7 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
     ph->batch = batch;
     ph->s0 = s0;
     ph->aug = aug;
+    ph->seed = seed;
     ph->epoch = epoch;
     int cap = batch / s->dist.size + 2;
     ph->fb.x = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->fb.x);
@@ -46,20 +47,21 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
 
 void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0)
 {
-    begin(ph, s, order, n, batch, s0, NULL, 0, NULL, 0);
+    begin(ph, s, order, n, batch, s0, NULL, 0, 0, NULL, 0);
 }
 
 void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *order, int n,
-                                int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t epoch)
+                                int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t seed,
+                                uint32_t epoch)
 {
-    begin(ph, s, order, n, batch, s0, cfg, epoch, NULL, 0);
+    begin(ph, s, order, n, batch, s0, cfg, seed, epoch, NULL, 0);
 }
 
 void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
                          vkdp_ftpart *ft, int stop, int training, const vkdp_augment_cfg *cfg,
-                         uint32_t epoch)
+                         uint32_t seed, uint32_t epoch)
 {
-    begin(ph, s, order, n, batch, s0, cfg, epoch, ft, stop);
+    begin(ph, s, order, n, batch, s0, cfg, seed, epoch, ft, stop);
     ph->training = training;
 }
 
@@ -76,7 +78,7 @@ static int decoded_step(vkdp_phase *ph, const vkdp_batch *b)
         ph->fb.pos[i] = from + b->pos[i];
     }
     if (b->count > 0 && ph->aug)
-        vkdp_augment_pack(ph->aug, s->cfg.seed, ph->epoch, ph->aug_pos, (uint32_t)b->count,
+        vkdp_augment_pack(ph->aug, ph->seed, ph->epoch, ph->aug_pos, (uint32_t)b->count,
                           b->image_size, b->image_size, ph->aug_params);
     if (ph->ft) {
         /* also with no samples: the step's backward needs the forward's sample count */

@@ -24,7 +24,7 @@ typedef struct {
     vkdp_feat_batch fb;      /* this rank's samples of the current step */
     /* --augment: every step decodes and runs the backbone on augmented images, no cache */
     const vkdp_augment_cfg *aug;
-    uint32_t epoch;
+    uint32_t seed, epoch;    /* the augmentation's draws: (seed, epoch, global sample index) */
     float *aug_params;
     uint64_t *aug_pos;
     /* fine-tuning: the frozen part up to block `stop`, then the trainable part, every step */
@@ -40,14 +40,15 @@ void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, 
  * on the device with the draws of (seed, epoch, global sample index) and run through the
  * backbone; the feature cache is neither read nor filled. */
 void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *order, int n,
-                                int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t epoch);
+                                int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t seed,
+                                uint32_t epoch);
 /* The same for phase 2 (fine-tuning): every step decodes its images, runs the frozen part to the
  * activation entering block `stop` (augmented first when cfg is not NULL) and ft's trainable part
  * (with drop connect when training), whose tape then serves the step's vkdp_ftpart_step; the
  * feature cache is neither read nor filled. */
 void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
                          vkdp_ftpart *ft, int stop, int training, const vkdp_augment_cfg *cfg,
-                         uint32_t epoch);
+                         uint32_t seed, uint32_t epoch);
 /* Fills ph->fb for `step` (steps in order from s0) and returns its sample count; images dropped
  * because they cannot be decoded are added to *skipped once, when the loader tries them. */
 int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped);

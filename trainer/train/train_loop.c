@@ -95,8 +95,8 @@ static void state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t, const vk
     snprintf(st->weights_file, sizeof st->weights_file, "%s", t->sc.weights);
     snprintf(st->weights_sha256, sizeof st->weights_sha256, "%s", s->net.sha256);
     st->steps_per_epoch = vkdp_num_steps(s->split.ntrain, t->sc.batch);
-    st->sampler_seed = t->sc.seed;
-    st->dropout_seed = t->sc.seed;
+    st->sampler_seed = t->draw_seed;
+    st->dropout_seed = t->draw_seed;
     vkdp_finetune_state_config(st, t);
     st->backbone_trainable = t->fine_tune_epochs > 0; /* every checkpoint of the run holds /backbone */
 }
@@ -206,7 +206,7 @@ static void run_open(run *r, const vkdp_train_opts *t)
     r->hc.nclasses = r->s.idx.nclasses;
     r->hc.lr = t->lr;
     r->hc.dropout = t->dropout;
-    r->hc.seed = t->sc.seed;
+    r->hc.seed = t->draw_seed;
     r->h = vkdp_head_create(r->s.dev, &r->hc);
     state_config(&r->st, t, &r->s);
     r->total_epochs = t->epochs + t->fine_tune_epochs;
@@ -214,7 +214,7 @@ static void run_open(run *r, const vkdp_train_opts *t)
         int cap = t->sc.batch / r->s.dist.size + 2; /* as a phase's per-rank buffers */
         r->ft = vkdp_ftpart_create(r->s.dev, &r->s.net, &t->plan,
                                    vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap,
-                                   t->sc.seed, (size_t)(t->bucket_mb * 1048576.0));
+                                   t->draw_seed, (size_t)(t->bucket_mb * 1048576.0));
         r->dx = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *r->dx);
         vkdp_ftpart_set_profile(r->ft, r->s.prof);
     }
@@ -281,6 +281,12 @@ static int resume(run *r)
                    "this run has --batch %d --seed %llu --validation-split %g",
                    ckpath, ck.batch, (unsigned long long)ck.seed, ck.validation_split, st->batch,
                    (unsigned long long)st->seed, st->validation_split);
+    /* the draws would differ from the interrupted run's from here on: not a resume */
+    if (ck.sampler_seed != st->sampler_seed || ck.dropout_seed != st->dropout_seed)
+        VKDP_FATAL("cannot resume from %s: its random draws were seeded with /state sampler_seed %llu and "
+                   "dropout_seed %llu (--draw-seed), this run has --draw-seed %llu",
+                   ckpath, (unsigned long long)ck.sampler_seed, (unsigned long long)ck.dropout_seed,
+                   (unsigned long long)st->sampler_seed);
     if (vkdp_finetune_check_resume(&ck, st, err, sizeof err) != 0)
         VKDP_FATAL("cannot resume from %s: %s", ckpath, err);
     if (ck.epoch >= t->epochs && r->ft)
@@ -310,7 +316,7 @@ static void epoch_begin(run *r, epoch *ep, int e)
     const vkdp_train_opts *t = r->t;
     if (!t->feature_cache)
         vkdp_featcache_reset(r->s.fc);
-    vkdp_epoch_order(r->s.split.train, r->s.split.ntrain, t->sc.seed, e, r->order);
+    vkdp_epoch_order(r->s.split.train, r->s.split.ntrain, t->draw_seed, e, r->order);
     int resumed = e == r->start_epoch;
     ep->e = e;
     ep->s0 = resumed ? r->start_step : 0;
@@ -376,10 +382,10 @@ static void train_epoch(run *r, epoch *ep)
     const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0, t0 = vkdp_now();
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
-                            t->plan.first_block, 1, t->augment ? &aug : NULL, (uint32_t)ep->e);
+                            t->plan.first_block, 1, t->augment ? &aug : NULL, t->draw_seed, (uint32_t)ep->e);
     else if (t->augment)
         vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,
-                                   &aug, (uint32_t)ep->e);
+                                   &aug, t->draw_seed, (uint32_t)ep->e);
     else
         vkdp_phase_begin(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0);
     for (int step = ep->s0; step < r->steps; step++) {
@@ -432,7 +438,7 @@ static sums validate(run *r, int e)
     vkdp_phase ph;
     if (e >= r->t->epochs)
         vkdp_phase_begin_ft(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0, r->ft,
-                            r->t->plan.first_block, 0, NULL, 0);
+                            r->t->plan.first_block, 0, NULL, 0, 0);
     else
         vkdp_phase_begin(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0);
     for (int step = 0; step < r->vsteps; step++) {
@@ -528,13 +534,17 @@ int vkdp_train_run(const vkdp_train_opts *t)
     const int has_val = r.s.split.nval > 0, csv = t->csv_log && r.s.dist.rank == 0;
     if (csv)
         vkdp_csv_log_start(t->csv_log, has_val, resumed, r.st.epoch_m, r.st.nepochs_m);
+    if (t->draw_seed != t->sc.seed)
+        vkdp_log("Random draws (head initialisation, shuffle, augmentation, dropout, drop connect) seeded with "
+                 "--draw-seed %u; the validation split with --seed %u.\n",
+                 (unsigned)t->draw_seed, (unsigned)t->sc.seed);
     if (t->feature_cache)
         vkdp_log("Feature cache: the frozen backbone's pooled features of each image are computed once and kept "
                  "in host memory (%.1f MB); later epochs run only the head (--no-feature-cache disables).\n",
                  vkdp_featcache_bytes(r.s.fc) / 1e6);
     if (t->augment)
         vkdp_log("Augmentation on (--augment): RandomRotation(0.15), RandomTranslation(0.1, 0.1), "
-                 "RandomFlip(\"horizontal\"), RandomContrast(0.1) on the device, per (seed, epoch, "
+                 "RandomFlip(\"horizontal\"), RandomContrast(0.1) on the device, per (draw seed, epoch, "
                  "sample); the feature cache is off for training images (the backbone runs on every "
                  "training batch)%s.\n",
                  t->feature_cache ? "; validation images are not augmented and stay cached" : "");

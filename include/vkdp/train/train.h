@@ -12,6 +12,9 @@ typedef struct {
     double lr, dropout;
     int feature_cache;           /* 0: recompute the backbone every epoch (--no-feature-cache) */
     int augment;                 /* --augment: training images augmented on the device, not cached */
+    uint32_t draw_seed;          /* --draw-seed: shuffle, augmentation, dropout, drop connect and the
+                                    head's initialisation; --seed's value unless given (the split
+                                    stays --seed's) */
     const char *out_dir;         /* checkpoint folder */
     const char *resume;          /* --resume FILE|auto, or NULL */
     int keep;                    /* keep the newest N checkpoints, 0 all */
