@@ -2,7 +2,7 @@
 # make_subset.sh SRC DST N: DST/<class>/ holds symlinks to the first N files (sorted) of each
 # class folder of SRC, so tests train on real flower photos without copying them.
 set -euo pipefail
-src="$1" dst="$2" n="$3"
+src="$(cd "$1" && pwd)" dst="$2" n="$3" # absolute: the links must resolve from DST
 rm -rf "$dst"
 mkdir -p "$dst"
 for cdir in "$src"/*/; do
