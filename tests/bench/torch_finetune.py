@@ -15,9 +15,13 @@ RandomContrast(0.1) with TF's reflect fill and bilinear sampling (tests/ref/augm
 NumPy formulas), drawn from NumPy's generator per image. Same Keras split (seed 123, 0.2) and
 224x224 resize as torch_train.py. --draw-seed S (default 123) seeds the random draws (shuffle,
 augmentation, dropout, drop connect) and leaves the split alone, so runs that differ only in S
-show how much val_accuracy moves with the draws alone.
+show how much val_accuracy moves with the draws alone. --head-from CKPT.h5 starts from the head
+of a `trainer train` checkpoint (its /head tensors, Keras' layout) and measures it on the
+validation images first ("Epoch 0"); with --epochs 0 the peer then runs phase 2 alone from
+vkdp's switch checkpoint, so both fine-tune the very same starting point.
 usage: torch_finetune.py DATA_DIR WEIGHTS.h5 [--epochs N] [--fine-tune-epochs N]
        [--fine-tune-from LAYER] [--fine-tune-lr F] [--threads N] [--draw-seed S]
+       [--head-from CKPT.h5]
 Prints per-epoch metrics and a last line: RESULT val_accuracy=... seconds=..."""
 import os
 import sys
@@ -134,6 +138,37 @@ class Trainable(torch.nn.Module):
         return x.mean(dim=(2, 3))
 
 
+def head_from(head, path):
+    """The head's tensors from a `trainer train` checkpoint (Keras layout) into the torch head."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        def t(name):
+            return torch.from_numpy(np.asarray(f["head/" + name][...], dtype=np.float32))
+
+        bn, dense = head[0], head[2]
+        with torch.no_grad():
+            bn.weight.copy_(t("head_bn/head_bn/gamma:0"))
+            bn.bias.copy_(t("head_bn/head_bn/beta:0"))
+            bn.running_mean.copy_(t("head_bn/head_bn/moving_mean:0"))
+            bn.running_var.copy_(t("head_bn/head_bn/moving_variance:0"))
+            dense.weight.copy_(t("pred/pred/kernel:0").t())
+            dense.bias.copy_(t("pred/pred/bias:0"))
+
+
+def validate(head, part, bb, vl, first):
+    head.eval()
+    part.eval()
+    vls = vcs = vn = 0
+    with torch.no_grad():
+        for x, y in vl:
+            logits = head(part(bb.forward_to(x, first)))
+            vls += F.cross_entropy(logits, y, reduction="sum").item()
+            vcs += (logits.argmax(1) == y).sum().item()
+            vn += len(y)
+    return vls / vn, vcs / vn, vn
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 2:
@@ -165,6 +200,13 @@ def main():
     tl = torch.utils.data.DataLoader(Files(train, 224, True, draw_seed), batch_size=32, shuffle=True, generator=g, num_workers=1)
     vl = torch.utils.data.DataLoader(Files(val, 224, False, draw_seed), batch_size=32, shuffle=False, num_workers=1)
     val_acc = float("nan")
+    if "--head-from" in args:
+        src = arg(args, "--head-from", "", str)
+        head_from(head, src)
+        te = time.time()
+        vloss, val_acc, vn = validate(head, part, bb, vl, first)
+        print(f"Epoch 0 (head from {src}) - {time.time() - te:.0f}s - val_loss: {vloss:.4f}"
+              f" - val_accuracy: {val_acc:.4f}", flush=True)
     opt = torch.optim.Adam(head.parameters(), lr=1e-2, betas=(0.9, 0.999), eps=1e-7)
     for epoch in range(epochs + ft_epochs):
         phase2 = epoch >= epochs
@@ -190,18 +232,9 @@ def main():
             ls += loss.item() * len(y)
             cs += (logits.argmax(1) == y).sum().item()
             n += len(y)
-        head.eval()
-        part.eval()
-        vls = vcs = vn = 0
-        with torch.no_grad():
-            for x, y in vl:
-                logits = head(part(bb.forward_to(x, first)))
-                vls += F.cross_entropy(logits, y, reduction="sum").item()
-                vcs += (logits.argmax(1) == y).sum().item()
-                vn += len(y)
-        val_acc = vcs / vn
+        vloss, val_acc, vn = validate(head, part, bb, vl, first)
         print(f"Epoch {epoch + 1}/{epochs + ft_epochs}{' (fine-tuning)' if phase2 else ''} - {time.time() - te:.0f}s"
-              f" - loss: {ls / n:.4f} - accuracy: {cs / n:.4f} - val_loss: {vls / vn:.4f}"
+              f" - loss: {ls / n:.4f} - accuracy: {cs / n:.4f} - val_loss: {vloss:.4f}"
               f" - val_accuracy: {val_acc:.4f} - images/s: {(n + vn) / (time.time() - te):.1f}", flush=True)
     print(f"RESULT val_accuracy={val_acc:.4f} seconds={time.time() - t0:.1f}")
 
