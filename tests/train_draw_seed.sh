@@ -7,7 +7,7 @@
 # when repeated: inside a head-only epoch and inside phase 2, at another -np).
 source "$(dirname "$0")/train_common.sh"
 subset 6 "$WORK/data"
-rm -rf "$WORK"/run* "$WORK"/res* "$WORK"/ft*
+rm -rf "$WORK"/run* "$WORK"/res* "$WORK"/ft* "$WORK"/default_report
 common=(--data "$WORK/data" --weights "$WEIGHTS" --batch 8 --image-size 64 --augment --checkpoint-every 1)
 head=(--epochs 2)
 ft=(--epochs 1 --fine-tune-epochs 1 --fine-tune-from block6a --fine-tune-lr 1e-3)
@@ -70,6 +70,17 @@ train 1 "$WORK/ft_res" "$WORK/ft_res.log" "${ft[@]}" --draw-seed 7 --resume "$WO
 expect_grep '^Resuming from .*: 1 epoch\(s\) and 4 step\(s\) done' "$WORK/ft_res.log"
 "$PY" "$here/ckpt_compare.py" "$WORK/ft_7/latest.h5" "$WORK/ft_res/latest.h5" \
   || fail "the --draw-seed 7 fine-tuning run resumed inside phase 2 differs"
+
+# evaluate --report's summary states the schedule: epochs of both phases, the fine-tuning, the
+# draw seed apart from --seed (and no draw seed where they are one)
+"${MPIRUN[@]}" -np 2 "$TRAINER" evaluate --checkpoint "$WORK/ft_7/latest.h5" --report "$WORK/ft_7_report" \
+  >"$WORK/report7.log" 2>&1 || { cat "$WORK/report7.log"; fail "evaluate --report failed"; }
+expect_grep '<dt>training</dt><dd>2 of 2 epoch\(s\), 6 step\(s\), batch 8, lr 0\.01, dropout 0\.2, augmented; the last 1 fine-tuned from block6a at lr 0\.001; image size 64, seed 123, draw seed 7, 2 rank\(s\)</dd>' \
+  "$WORK/ft_7_report/index.html"
+"$TRAINER" evaluate --checkpoint "$WORK/run_default/latest.h5" --report "$WORK/default_report" \
+  >"$WORK/report_default.log" 2>&1 || { cat "$WORK/report_default.log"; fail "evaluate --report failed"; }
+expect_grep '<dt>training</dt><dd>2 of 2 epoch\(s\), 6 step\(s\), batch 8, lr 0\.01, dropout 0\.2, augmented; image size 64, seed 123, 2 rank\(s\)</dd>' \
+  "$WORK/default_report/index.html"
 
 # the flag's limits
 for bad in -1 4294967296 x; do

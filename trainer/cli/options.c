@@ -40,7 +40,7 @@ static const spec specs[] = {
     {VKDP_OPT_VALIDATION_SPLIT, "validation-split", "F", T_FRACTION, 0, 1, F(validation_split), "0.2", 0, NULL,
      "held-out fraction, Keras' validation_split"},
     {VKDP_OPT_SEED, "seed", "N", T_U32, 0, 0xffffffffL, F(seed), "123", 0, NULL,
-     "split, shuffling, initialisation and dropout seed"},
+     "split seed (train: also the draws', unless --draw-seed)"},
     {VKDP_OPT_BATCH, "batch", "N", T_INT, 1, 4096, F(batch), "32", 0, NULL,
      "global batch size, split over the ranks"},
     {VKDP_OPT_DECODE_THREADS, "decode-threads", "N", T_INT, 1, 256, F(decode_threads), NULL, 0,

@@ -48,10 +48,20 @@ static void summary(FILE *f, const vkdp_report_input *in)
         fprintf(f, "%s", k ? ", " : "");
         esc(f, ck->class_names[k]);
     }
-    fprintf(f, "</dd>\n<dt>training</dt><dd>%d of %d epoch(s), %lld step(s), batch %d, lr %g, dropout %g, image size "
-               "%d, seed %llu, %d rank(s)</dd>\n",
-            ck->epoch, ck->epochs, (long long)ck->global_step, ck->batch, ck->lr, ck->dropout, ck->image_size,
-            (unsigned long long)ck->seed, ck->nranks);
+    /* the schedule as `trainer train` ran it: epochs count both phases, and the random draws have
+       their own seed when --draw-seed differed from --seed (a Keras export records neither) */
+    fprintf(f, "</dd>\n<dt>training</dt><dd>%d of %d epoch(s), %lld step(s), batch %d, lr %g, dropout %g%s",
+            ck->epoch, ck->epochs + ck->fine_tune_epochs, (long long)ck->global_step, ck->batch, ck->lr, ck->dropout,
+            ck->augment ? ", augmented" : "");
+    if (ck->fine_tune_epochs > 0) {
+        fprintf(f, "; the last %d fine-tuned from ", ck->fine_tune_epochs);
+        esc(f, ck->fine_tune_from);
+        fprintf(f, " at lr %g", ck->fine_tune_lr);
+    }
+    fprintf(f, "; image size %d, seed %llu", ck->image_size, (unsigned long long)ck->seed);
+    if (!ck->from_export && ck->sampler_seed != ck->seed)
+        fprintf(f, ", draw seed %llu", (unsigned long long)ck->sampler_seed);
+    fprintf(f, ", %d rank(s)</dd>\n", ck->nranks);
     fprintf(f, "<dt>written by</dt><dd>vkdp ");
     esc(f, ck->version);
     fprintf(f, " (");

@@ -76,7 +76,7 @@ size_t ftp_drop_stride(const vkdp_ftpart *p)
  * activation, top_conv's activations or any weight-gradient partials) would pass the device's
  * binding limit; VKDP_TEST_FT_CHUNK=N forces at most N (a test hook: tiled runs give the same bits:
  * every op is per row or per sample, and every cross-sample sum an int64 one). */
-static int chunk_samples(const vkdp_ftpart *p, const vkdp_effnet *net)
+static int chunk_samples(const vkdp_ftpart *p, const vkdp_effnet *net, int *forced)
 {
     /* top_conv's activations and per-sample weight-gradient partial, and every boundary */
     uint64_t most = (uint64_t)p->P * p->N * 4;
@@ -100,7 +100,8 @@ static int chunk_samples(const vkdp_ftpart *p, const vkdp_effnet *net)
         VKDP_FATAL("fine-tuning: one sample's block tensors (%llu bytes) exceed the device's binding limit",
                    (unsigned long long)most);
     const char *force = getenv("VKDP_TEST_FT_CHUNK");
-    if (force && atoi(force) > 0 && (uint64_t)atoi(force) < fit)
+    *forced = force && atoi(force) > 0 && (uint64_t)atoi(force) < fit && atoi(force) < p->cap;
+    if (*forced)
         fit = (uint64_t)atoi(force);
     return fit < (uint64_t)p->cap ? (int)fit : p->cap;
 }
@@ -127,7 +128,7 @@ static void blocks_create(vkdp_ftpart *p, const vkdp_effnet *net, size_t boundar
     p->H[p->nb] = H;
     p->C[p->nb] = (int)p->K;
     p->P = (uint32_t)(H * H);
-    p->chunk = chunk_samples(p, net);
+    p->chunk = chunk_samples(p, net, &p->chunk_forced);
     p->ntiles = (int)vkdp_div_up((uint64_t)p->cap, (uint64_t)p->chunk);
     p->tile = vkdp_xcalloc((size_t)p->ntiles, sizeof *p->tile);
     const size_t PN = (size_t)p->P * p->N;
@@ -299,6 +300,7 @@ void vkdp_ftpart_set_profile(vkdp_ftpart *p, vkdp_profile *prof) { p->prof = pro
 int vkdp_ftpart_count(const vkdp_ftpart *p) { return p->nt; }
 
 int vkdp_ftpart_tile(const vkdp_ftpart *p) { return p->chunk; }
+int vkdp_ftpart_tile_forced(const vkdp_ftpart *p) { return p->chunk_forced; }
 
 double vkdp_ftpart_allreduce_wait(const vkdp_ftpart *p) { return p->wait_s; }
 

@@ -45,6 +45,7 @@ struct vkdp_ftpart {
     uint64_t seed;
     const vkdp_effnet *net;           /* the architecture (blocks' flags), not the weights */
     int chunk;                        /* samples per tile */
+    int chunk_forced;                 /* 1: VKDP_TEST_FT_CHUNK set chunk, not the binding limit */
     int ntiles;                       /* tiles of cap samples */
     ft_tile *tile;
     vkdp_buf *drop;                   /* [chunks][nb][pad64(chunk)] drop-connect scales */

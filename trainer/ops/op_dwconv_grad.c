@@ -128,7 +128,7 @@ static void grad_dx(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const vkdp_dw_
     vkdp_op_dispatch(c, dev, op, &texel_dx, &xs, 1, v, &tp, n, 1, label);
 }
 
-/* vkdp_op_dwconv_grad on the given path */
+/* vkdp_op_dwconv_grad: dx on the given path; dw (and db) by the one storage-buffer shader there is */
 static void grad(vkdp_cmd *c, vkdp_device *dev, uint32_t path, const vkdp_dw_geom *g, uint32_t B, vkdp_view x,
                  vkdp_view w, vkdp_view dy, vkdp_view dx, vkdp_view dw, vkdp_view db, const char *label)
 {

@@ -59,7 +59,7 @@ typedef struct {
     int nclasses;
     char **class_names;         /* [nclasses], in label order (sorted folder names) */
     int image_size;             /* square input side in pixels (180 in the tutorial) */
-    uint64_t seed;              /* --seed: split, shuffling and initialisation derive from it */
+    uint64_t seed;              /* --seed: the validation split (and the draws unless --draw-seed) */
     int batch;                  /* global batch size */
     int epochs;                 /* epochs requested */
     double lr;                  /* base learning rate */
@@ -102,7 +102,7 @@ typedef struct {
     int64_t global_step;         /* updates applied since the start of the run */
     int64_t step_in_epoch;       /* updates applied in the epoch in progress (0 at a boundary) */
     int64_t steps_per_epoch;     /* updates per epoch at the global batch size */
-    uint64_t sampler_seed;
+    uint64_t sampler_seed;       /* --draw-seed (default --seed): shuffle, augmentation, init */
     /* Running sums of the epoch in progress (0 at a boundary), so that a run resumed mid-epoch
      * reports bit-identical epoch metrics. */
     double epoch_loss_sum;

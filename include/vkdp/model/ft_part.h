@@ -56,6 +56,8 @@ int vkdp_ftpart_count(const vkdp_ftpart *p);
 /* Samples per tile: every call runs in tiles of at most this many samples, each with buffers of its
  * own, so that no tensor passes the device's binding limit (less than cap only where one would). */
 int vkdp_ftpart_tile(const vkdp_ftpart *p);
+/* 1 when the test hook VKDP_TEST_FT_CHUNK, not the binding limit, made the tile smaller than cap. */
+int vkdp_ftpart_tile_forced(const vkdp_ftpart *p);
 const vkdp_finetune_tensor *vkdp_ftpart_tensor(const vkdp_ftpart *p, int i);
 typedef enum { VKDP_FT_WEIGHT, VKDP_FT_ADAM_M, VKDP_FT_ADAM_V } vkdp_ft_kind;
 void vkdp_ftpart_get(vkdp_ftpart *p, vkdp_ft_kind k, int i, float *dst);
