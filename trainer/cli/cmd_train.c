@@ -69,7 +69,8 @@ static void usage(FILE *f)
                "                           on divergence (default 0 = off)\n"
                "  --collective-timeout S   abort the job, naming the step and the operation, when one\n"
                "                           collective or device wait takes longer than S seconds\n"
-               "                           (a lost host or cut link; default 600, 0 = never)\n");
+               "                           (a lost host or cut link; default 600, 0 = never); time\n"
+               "                           stopped (a suspended job) is not counted\n");
     vkdp_opts_help(f, VKDP_OPT_DEVICE, W, NULL);
     vkdp_opts_help(f, VKDP_OPT_PROFILE, W, NULL);
     fprintf(f, "  --log-interval S         seconds between progress lines when stdout is not a TTY (default 10)\n"

@@ -13,13 +13,19 @@
 /* Seconds the abort may take before the process exits on its own: MPI_Abort reports to the
  * launcher, which may sit behind the very link that is gone. */
 #define ABORT_GRACE_S 10
+/* While an operation is marked the thread wakes every TICK_S; a wake later than that by more
+ * than STOPPED_S means this process was not running (SIGSTOP: Slurm's scontrol suspend, gang
+ * scheduling, Ctrl-Z; or the host itself paused), and that time is not counted: a job suspended
+ * and resumed whole has lost no peer. A peer stopped alone still times out at its partners. */
+#define TICK_S 1.0
+#define STOPPED_S 2.0
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
 static pthread_t thread;
 static atomic_int started;
 static int stopping, depth;
-static double timeout_s, since;
+static double timeout_s, since, last_wake, stopped_s; /* since: start of the mark, moved on by stops */
 static char what[256], where[256] = "start-up", flag_name[64];
 
 static void check_pthread(int rc, const char *expr, int line)
@@ -55,14 +61,16 @@ static void *abort_guard(void *arg)
  * MPI_Abort (vkdp_fatal_at) works from any thread; the guard covers an abort that blocks. */
 static void fire(double waited)
 {
-    char host[256] = "?", msg[1024];
+    char host[256] = "?", msg[1024], stopped[96] = "";
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "?");
     host[sizeof host - 1] = 0;
+    if (stopped_s > 0)
+        snprintf(stopped, sizeof stopped, " (not counting %.0f s while this process was stopped)", stopped_s);
     snprintf(msg, sizeof msg,
-             "collective watchdog: %s in %s has not completed after %.0f s (%s %g) on host %s: a rank, "
+             "collective watchdog: %s in %s has not completed after %.0f s%s (%s %g) on host %s: a rank, "
              "host or network link is lost or stalled; aborting the job",
-             what, where, waited, flag_name, timeout_s, host);
+             what, where, waited, stopped, flag_name, timeout_s, host);
     pthread_t g;
     PT_CHECK(pthread_create(&g, NULL, abort_guard, NULL));
     vkdp_fatal_at(__FILE__, __LINE__, "%s", msg);
@@ -75,10 +83,16 @@ static void *watch_loop(void *arg)
     while (!stopping) {
         int rc;
         if (depth > 0) {
-            double deadline = since + timeout_s;
-            if (vkdp_now() >= deadline)
-                fire(vkdp_now() - since);
-            struct timespec ts = abs_time(deadline);
+            const double now = vkdp_now();
+            if (now - last_wake > TICK_S + STOPPED_S) { /* this process was stopped: not counted */
+                since += now - last_wake - TICK_S;
+                stopped_s += now - last_wake - TICK_S;
+            }
+            last_wake = now;
+            const double deadline = since + timeout_s;
+            if (now >= deadline)
+                fire(now - since);
+            struct timespec ts = abs_time(deadline < now + TICK_S ? deadline : now + TICK_S);
             rc = pthread_cond_timedwait(&cv, &mu, &ts);
         } else {
             rc = pthread_cond_wait(&cv, &mu);
@@ -133,7 +147,8 @@ void vkdp_watch_begin(const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(what, sizeof what, fmt, ap);
         va_end(ap);
-        since = vkdp_now();
+        since = last_wake = vkdp_now();
+        stopped_s = 0;
         PT_CHECK(pthread_cond_signal(&cv)); /* the thread now has a deadline */
     }
     PT_CHECK(pthread_mutex_unlock(&mu));

@@ -5,7 +5,9 @@
  * loop says where it is (vkdp_watch_where). When a marked operation has run for the timeout,
  * the watchdog prints one line naming it, the place and the limit, and ends the job through
  * vkdp_fatal_at (MPI_Abort); should the abort itself hang (its peers unreachable), the process
- * exits anyway a few seconds later. Without vkdp_watchdog_start every call is a cheap no-op. */
+ * exits anyway a few seconds later. Time in which this process was stopped (SIGSTOP: a suspended
+ * job) is not counted, so a job suspended and resumed whole goes on. Without vkdp_watchdog_start
+ * every call is a cheap no-op. */
 #ifndef VKDP_WATCHDOG_H
 #define VKDP_WATCHDOG_H
 #include "vkdp/core/common.h"
