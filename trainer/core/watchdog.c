@@ -61,7 +61,7 @@ static void *abort_guard(void *arg)
  * MPI_Abort (vkdp_fatal_at) works from any thread; the guard covers an abort that blocks. */
 static void fire(double waited)
 {
-    char host[256] = "?", msg[1024], stopped[96] = "";
+    char host[256] = "?", msg[2048], stopped[96] = "";
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "?");
     host[sizeof host - 1] = 0;
