@@ -19,6 +19,10 @@ set_tests_properties(train_finetune_block6a PROPERTIES TIMEOUT 900
 add_test(NAME train_finetune_augment COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train_finetune.sh)
 set_tests_properties(train_finetune_augment PROPERTIES TIMEOUT 900
   ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/train_finetune_augment;FROM=top_conv;QUICK=1;AUGMENT=1")
+# one phase-2 step of the whole job against the float64 PyTorch reference, on vkdp's decoded pixels
+add_test(NAME train_finetune_vs_torch COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train_finetune_vs_torch.sh)
+set_tests_properties(train_finetune_vs_torch PROPERTIES TIMEOUT 600
+  ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/train_finetune_vs_torch;DUMP=$<TARGET_FILE:test_dump_inputs>")
 # Under the sanitizers these repeat train_e2e's code paths at several times its cost.
 set_tests_properties(train_np_equiv train_resume train_augment train_feature_batch train_finetune train_finetune_tiled train_kill_in_flight
   train_finetune_block7a train_finetune_block6a train_finetune_augment PROPERTIES LABELS nosan)

@@ -22,7 +22,8 @@ import numpy as np
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
 
-def keras_split(directory, seed, validation_split, class_names=None):
+def keras_index(directory, class_names=None):
+    """index_directory before its shuffle: (file paths, labels) in class, then file name order."""
     subdirs = []
     for subdir in sorted(os.listdir(directory)):
         if os.path.isdir(os.path.join(directory, subdir)) and not subdir.startswith("."):
@@ -47,7 +48,11 @@ def keras_split(directory, seed, validation_split, class_names=None):
     for part in labels_list:
         labels[i:i + len(part)] = part
         i += len(part)
-    file_paths = [os.path.join(directory, f) for f in filenames]
+    return [os.path.join(directory, f) for f in filenames], labels
+
+
+def keras_split(directory, seed, validation_split, class_names=None):
+    file_paths, labels = keras_index(directory, class_names)
     rng = np.random.RandomState(seed)
     rng.shuffle(file_paths)
     rng = np.random.RandomState(seed)

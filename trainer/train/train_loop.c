@@ -171,6 +171,20 @@ static void test_stall_hook(int64_t global_step)
     fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: %s appeared, continuing\n", rank, file);
 }
 
+/* Test hook for the one-step comparison with PyTorch (tests/finetune_step.sh):
+ * VKDP_TEST_NO_DROP_CONNECT=1 trains phase 2 without drop connect, whose draws the reference
+ * cannot repeat; 1 (drop connect on) otherwise. */
+static int test_drop_connect_hook(void)
+{
+    const char *k = getenv("VKDP_TEST_NO_DROP_CONNECT");
+    if (!k || strcmp(k, "1") != 0)
+        return 1;
+    static int said;
+    if (!said++)
+        vkdp_log("test hook VKDP_TEST_NO_DROP_CONNECT: phase 2 trains without drop connect\n");
+    return 0;
+}
+
 /* Test hook for --check-replicas over the backbone: VKDP_TEST_PERTURB_BACKBONE=RANK:STEP makes that
  * rank add 1e-3 to the first trainable backbone weight right after global step STEP. */
 static void test_perturb_hook(run *r, int64_t global_step)
@@ -382,7 +396,7 @@ static void train_epoch(run *r, epoch *ep)
     const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0, t0 = vkdp_now();
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
-                            t->plan.first_block, 1, t->augment ? &aug : NULL, t->draw_seed, (uint32_t)ep->e);
+                            t->plan.first_block, test_drop_connect_hook(), t->augment ? &aug : NULL, t->draw_seed, (uint32_t)ep->e);
     else if (t->augment)
         vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,
                                    &aug, t->draw_seed, (uint32_t)ep->e);
