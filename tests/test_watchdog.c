@@ -82,8 +82,7 @@ static void child(const char *mode)
     block_forever();
 }
 
-/* Runs `mode` in a child; returns its exit status (-1 if signalled), its stderr in err, and
- * the seconds it took. */
+/* Sleeps s seconds, resuming after a signal. */
 static void nap(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -91,6 +90,8 @@ static void nap(double s)
         ;
 }
 
+/* Runs `mode` in a child; returns its exit status (-1 if signalled), its stderr in err, and
+ * the seconds it took. */
 static int run_child(const char *mode, char *err, size_t errlen, double *secs)
 {
     int fd[2], in[2];

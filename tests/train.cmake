@@ -25,7 +25,7 @@ set_tests_properties(train_finetune_vs_torch PROPERTIES TIMEOUT 600
   ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/train_finetune_vs_torch;DUMP=$<TARGET_FILE:test_dump_inputs>")
 # Under the sanitizers these repeat train_e2e's code paths at several times its cost.
 set_tests_properties(train_np_equiv train_resume train_augment train_feature_batch train_finetune train_finetune_tiled train_kill_in_flight
-  train_finetune_block7a train_finetune_block6a train_finetune_augment PROPERTIES LABELS nosan)
+  train_finetune_block7a train_finetune_block6a train_finetune_augment train_finetune_vs_torch PROPERTIES LABELS nosan)
 
 # No behaviour change across refactors: a fixed run's checkpoint against committed checksums.
 add_test(NAME refactor_identity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/refactor_identity.sh)

@@ -204,7 +204,7 @@ def main():
         src = arg(args, "--head-from", "", str)
         head_from(head, src)
         te = time.time()
-        vloss, val_acc, vn = validate(head, part, bb, vl, first)
+        vloss, val_acc, _ = validate(head, part, bb, vl, first)
         print(f"Epoch 0 (head from {src}) - {time.time() - te:.0f}s - val_loss: {vloss:.4f}"
               f" - val_accuracy: {val_acc:.4f}", flush=True)
     opt = torch.optim.Adam(head.parameters(), lr=1e-2, betas=(0.9, 0.999), eps=1e-7)

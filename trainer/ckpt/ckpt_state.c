@@ -10,6 +10,7 @@
 #include "vkdp/core/common.h"
 #include "vkdp/core/errmsg.h"
 #include "vkdp/h5/h5.h"
+#include "vkdp_git_commit.h" /* generated: VKDP_GIT_COMMIT */
 
 void vkdp_ckpt_state_init(vkdp_ckpt_state *s)
 {

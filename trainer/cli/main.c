@@ -6,6 +6,7 @@
 #include "vkdp/cli/cli.h"
 #include "vkdp/core/common.h"
 #include "vkdp/dist/dist.h"
+#include "vkdp_git_commit.h" /* generated: VKDP_GIT_COMMIT */
 
 static const vkdp_command commands[] = {
     {"train", cmd_train, 1, "train the head on a frozen EfficientNetB0, data-parallel (the default)"},

@@ -8,6 +8,7 @@
 #include "vkdp/dist/dist.h"
 #include "vkdp/h5/h5.h"
 #include "vkdp/vk/vk.h"
+#include "vkdp_git_commit.h" /* generated: VKDP_GIT_COMMIT */
 
 int vkdp_print_version(FILE *f)
 {

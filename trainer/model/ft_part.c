@@ -100,9 +100,10 @@ static int chunk_samples(const vkdp_ftpart *p, const vkdp_effnet *net, int *forc
         VKDP_FATAL("fine-tuning: one sample's block tensors (%llu bytes) exceed the device's binding limit",
                    (unsigned long long)most);
     const char *force = getenv("VKDP_TEST_FT_CHUNK");
-    *forced = force && atoi(force) > 0 && (uint64_t)atoi(force) < fit && atoi(force) < p->cap;
+    const int want = force ? atoi(force) : 0;
+    *forced = want > 0 && (uint64_t)want < fit && want < p->cap;
     if (*forced)
-        fit = (uint64_t)atoi(force);
+        fit = (uint64_t)want;
     return fit < (uint64_t)p->cap ? (int)fit : p->cap;
 }
 

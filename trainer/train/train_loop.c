@@ -574,13 +574,16 @@ int vkdp_train_run(const vkdp_train_opts *t)
                  (double)vkdp_buckets_bytes(vkdp_ftpart_buckets(r.ft)) / 1e6,
                  vkdp_buckets_count(vkdp_ftpart_buckets(r.ft)), t->bucket_mb);
         const int per_rank = vkdp_session_rank_share(&r.s, t->sc.batch);
-        if (vkdp_ftpart_tile(r.ft) < per_rank && vkdp_ftpart_tile_forced(r.ft))
-            vkdp_log("Phase 2 runs a rank's %d samples in tiles of at most %d: the test hook VKDP_TEST_FT_CHUNK "
-                     "sets them.\n", per_rank, vkdp_ftpart_tile(r.ft));
-        else if (vkdp_ftpart_tile(r.ft) < per_rank)
-            vkdp_log("Phase 2 runs a rank's %d samples in tiles of at most %d: one tensor of them all would pass "
-                     "the device's binding limit (maxStorageBufferRange %.0f MiB).\n",
-                     per_rank, vkdp_ftpart_tile(r.ft), (double)vkdp_max_binding_bytes(r.s.dev) / 1048576.0);
+        if (vkdp_ftpart_tile(r.ft) < per_rank) {
+            char why[160];
+            if (vkdp_ftpart_tile_forced(r.ft))
+                snprintf(why, sizeof why, "the test hook VKDP_TEST_FT_CHUNK sets them");
+            else
+                snprintf(why, sizeof why, "one tensor of them all would pass the device's binding limit "
+                         "(maxStorageBufferRange %.0f MiB)", (double)vkdp_max_binding_bytes(r.s.dev) / 1048576.0);
+            vkdp_log("Phase 2 runs a rank's %d samples in tiles of at most %d: %s.\n", per_rank,
+                     vkdp_ftpart_tile(r.ft), why);
+        }
     }
     for (int e = r.start_epoch; e < r.total_epochs; e++) {
         epoch ep;
