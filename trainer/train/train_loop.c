@@ -171,9 +171,9 @@ static void test_stall_hook(int64_t global_step)
     fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: %s appeared, continuing\n", rank, file);
 }
 
-/* Test hook for the one-step comparison with PyTorch (tests/finetune_step.sh):
+/* Test hook for the one-step comparison with PyTorch (tests/train_finetune_vs_torch.sh):
  * VKDP_TEST_NO_DROP_CONNECT=1 trains phase 2 without drop connect, whose draws the reference
- * cannot repeat; 1 (drop connect on) otherwise. */
+ * cannot repeat. Returns phase 2's `training` flag: 0 under the hook, else 1 (drop connect on). */
 static int test_drop_connect_hook(void)
 {
     const char *k = getenv("VKDP_TEST_NO_DROP_CONNECT");
@@ -396,7 +396,8 @@ static void train_epoch(run *r, epoch *ep)
     const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0, t0 = vkdp_now();
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
-                            t->plan.first_block, test_drop_connect_hook(), t->augment ? &aug : NULL, t->draw_seed, (uint32_t)ep->e);
+                            t->plan.first_block, test_drop_connect_hook(), t->augment ? &aug : NULL, t->draw_seed,
+                            (uint32_t)ep->e);
     else if (t->augment)
         vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,
                                    &aug, t->draw_seed, (uint32_t)ep->e);
