@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data_split_ref import keras_index, keras_split  # noqa: E402
-from effnet_torch import STAGES, Weights, block, bn, conv, correct_pad, swish  # noqa: E402
+from effnet_torch import STAGES, Weights, features  # noqa: E402
 
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-7
 HEAD = ["head_bn/head_bn/gamma:0", "head_bn/head_bn/beta:0", "pred/pred/kernel:0", "pred/pred/bias:0"]
@@ -55,35 +55,6 @@ class Trainable(Weights):
         return self.leaves[key]
 
 
-def blocks():
-    """(name, kernel, stride, expand, cin, cout) of every block in order."""
-    out = []
-    for s, (k, stride, expand, cin, cout, repeats) in enumerate(STAGES):
-        for r in range(repeats):
-            out.append((f"block{s + 1}{chr(ord('a') + r)}", k, stride if r == 0 else 1, expand,
-                        cin if r == 0 else cout, cout))
-    return out
-
-
-def forward(wt, images, first):
-    """images [B, H, W, 3] in [0, 255] -> pooled features [B, 1280]; blocks before first frozen."""
-    with torch.no_grad():
-        x = images.permute(0, 3, 1, 2) * (1.0 / 255.0)
-        mean = wt.get("normalization", "mean:0").view(1, 3, 1, 1)
-        var = wt.get("normalization", "variance:0").view(1, 3, 1, 1)
-        x = (x - mean) / torch.clamp(torch.sqrt(var), min=1e-7) * (1.0 / torch.sqrt(var))
-        x = F.pad(x, correct_pad(x.shape[2], x.shape[3], 3))
-        x = swish(bn(conv(x, wt.get("stem_conv", "kernel:0"), stride=2), wt, "stem_bn"))
-    for i, (name, k, stride, expand, cin, cout) in enumerate(blocks()):
-        if i < first:
-            with torch.no_grad():
-                x = block(x, wt, name, k, stride, expand, cin, cout)
-        else:
-            x = block(x, wt, name, k, stride, expand, cin, cout)
-    x = swish(bn(conv(x, wt.get("top_conv", "kernel:0")), wt, "top_bn"))
-    return x.mean(dim=(2, 3))
-
-
 def read(f, name):
     return torch.from_numpy(np.asarray(f[name][...], dtype=np.float64))
 
@@ -93,7 +64,7 @@ def main():
         sys.exit(__doc__)
     weights, data, images_path, size, switch, after, first_name, lr = sys.argv[1:]
     size, lr = int(size), float(lr)
-    names = [b[0] for b in blocks()]
+    names = [f"block{s + 1}{chr(ord('a') + r)}" for s, st in enumerate(STAGES) for r in range(st[5])]
     first = len(names) if first_name == "top_conv" else names.index(first_name)
     trainable = {"top_conv"}
     for name in names[first:]:
@@ -109,8 +80,9 @@ def main():
     labels = torch.tensor([y for _, y in train])
     torch.set_num_threads(2)
 
+    # effnet_torch's forward as it is: autograd records from the first trainable leaf on
     wt = Trainable(weights, trainable)
-    feats = forward(wt, images, first)
+    feats = features(wt, images)
     with h5py.File(switch, "r") as f:
         head = {n: read(f, "head/" + n).requires_grad_(n in HEAD) for n in
                 HEAD + ["head_bn/head_bn/moving_mean:0", "head_bn/head_bn/moving_variance:0"]}
@@ -138,10 +110,11 @@ def main():
         check(f"the step's loss {steps[-1]['loss']:.6f} vs the reference's",
               abs(steps[-1]["loss"] - loss.item()) / loss.item(), LOSS_BOUND)
         worst, worst_name, total = 0.0, "", 0
-        lines = []
+        lines, m = [], {}
         for n, g in ref.items():
             group = "optimizer/m/" + n
-            got = read(f, group) / (1 - BETA1)
+            m[n] = read(f, group)
+            got = m[n] / (1 - BETA1)
             if got.shape != g.shape:
                 sys.exit(f"{after}: {group} has shape {tuple(got.shape)}, the reference {tuple(g.shape)}")
             rel = ((got - g).abs().max() / g.abs().max()).item()
@@ -157,19 +130,14 @@ def main():
         # (w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps), t = 1), and v = 0.1 m^2
         worst_w = worst_v = 0.0
         for n in ref:
-            m, v = read(f, "optimizer/m/" + n), read(f, "optimizer/v/" + n)
+            mn, v = m[n], read(f, "optimizer/v/" + n)
             w1 = read(f, ("head/" if n in HEAD else "backbone/") + n)
-            if n in HEAD:
-                with h5py.File(switch, "r") as s:
-                    w0 = read(s, "head/" + n)
-            else:
-                layer, _, weight = n.split("/")
-                w0 = Weights.get(wt, layer, weight)
-            want = w0 - lr * np.sqrt(1 - BETA2) / (1 - BETA1) * m / (torch.sqrt(v) + ADAM_EPS)
+            w0 = (head if n in HEAD else wt.leaves)[n].detach()  # the weights before the step
+            want = w0 - lr * np.sqrt(1 - BETA2) / (1 - BETA1) * mn / (torch.sqrt(v) + ADAM_EPS)
             # beyond the float32 rounding of the stored weight
             ulp = torch.from_numpy(np.spacing(np.abs(want.numpy()).astype(np.float32)).astype(np.float64))
             worst_w = max(worst_w, ((w1 - want).abs() - ulp).clamp(min=0).max().item() / lr)
-            worst_v = max(worst_v, ((v - 0.1 * m * m).abs().max() / (0.1 * m * m).max()).item())
+            worst_v = max(worst_v, ((v - 0.1 * mn * mn).abs().max() / (0.1 * mn * mn).max()).item())
         check("Adam's update from vkdp's moments, in units of the rate", worst_w, ADAM_BOUND)
         check("v = (1 - beta2) g^2 beside m = (1 - beta1) g", worst_v, ADAM_BOUND)
 
