@@ -32,6 +32,10 @@ bad "--fine-tune-from has no effect without --fine-tune-epochs" --fine-tune-from
 bad "--trainable-top has no effect without --fine-tune-epochs" --trainable-top 20
 bad "--fine-tune-lr has no effect without --fine-tune-epochs" --fine-tune-lr 1e-4
 bad "--bucket-mb has no effect without --fine-tune-epochs" --bucket-mb 5
+bad "--drop-connect-rate has no effect without --fine-tune-epochs" --drop-connect-rate 0
+bad "--drop-connect-rate '1' is not a number in [0, 0.99]" --fine-tune-epochs 1 --fine-tune-from top_conv --drop-connect-rate 1
+bad "--drop-connect-rate '-0.1' is not a number" --fine-tune-epochs 1 --fine-tune-from top_conv --drop-connect-rate -0.1
+good --fine-tune-epochs 1 --fine-tune-from top_conv --drop-connect-rate 0 --drop-connect-rate 0.99
 bad "--bucket-mb '0' is not a number in [0.001, 2048]" --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 0
 bad "--bucket-mb '2049' is not a number" --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 2049
 good --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 0.001 --bucket-mb 2048

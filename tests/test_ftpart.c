@@ -6,8 +6,9 @@
  * an odd spatial size; with blocks, the same bits when they run in chunks of 2 samples
  * (VKDP_TEST_FT_CHUNK). The block reference is checked against float64 PyTorch autograd in
  * effnet_block_grad_vs_torch; top_conv's chain (conv, frozen BN, swish, GAP) is composed here from
- * the grad_ref.h references.
+ * the grad_ref.h references. --drop-connect-rate: the scales at rates 0, 0.2 and 0.5.
  * usage: test_ftpart WEIGHTS.h5 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ static void pick_positions(const vkdp_effnet *net, int first, int64_t *gpos)
         for (int s = 0; s < B; s++) {
             gpos[s] = base + s;
             for (int b = first; b < VKDP_EFFNET_BLOCKS; b++) {
-                float sc = vkdp_ftpart_drop_scale(SEED, EPOCH, gpos[s], b);
+                float sc = vkdp_ftpart_drop_scale(SEED, VKDP_EFFNET_DROP_CONNECT_RATE, EPOCH, gpos[s], b);
                 dropped += net->blocks[b].has_residual && sc == 0, kept += net->blocks[b].has_residual && sc > 1;
             }
         }
@@ -88,7 +89,7 @@ static int same_in_chunks(vkdp_device *dev, const vkdp_effnet *net, const vkdp_f
     if (setenv("VKDP_TEST_FT_CHUNK", "2", 1) != 0)
         VKDP_FATAL("setenv failed");
     /* and cut into 4 KiB gradient buckets (a bucket per tensor) instead of the default 25 MiB */
-    vkdp_ftpart *q = vkdp_ftpart_create(dev, net, plan, bf, B, SEED, 4096);
+    vkdp_ftpart *q = vkdp_ftpart_create(dev, net, plan, bf, B, SEED, VKDP_EFFNET_DROP_CONNECT_RATE, 4096);
     if (unsetenv("VKDP_TEST_FT_CHUNK") != 0)
         VKDP_FATAL("unsetenv failed");
     float *pq = vkdp_xmalloc((size_t)B * VKDP_EFFNET_FEATURES * sizeof *pq);
@@ -129,7 +130,8 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
     test_fill_uniform(r, (size_t)B * F, 12, -1.0f, 1.0f);
     int64_t gpos[B];
     pick_positions(net, first, gpos);
-    vkdp_ftpart *p = vkdp_ftpart_create(dev, net, &plan, (size_t)H0 * H0 * Cin, B, SEED, 0);
+    vkdp_ftpart *p =
+        vkdp_ftpart_create(dev, net, &plan, (size_t)H0 * H0 * Cin, B, SEED, VKDP_EFFNET_DROP_CONNECT_RATE, 0);
     float *pooled = vkdp_xmalloc((size_t)B * F * sizeof *pooled);
     vkdp_ftpart_forward(p, x, B, gpos, EPOCH, pooled);
     vkdp_ftpart_step(p, r, B, 1e-3, 0);
@@ -146,7 +148,7 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
             VKDP_FATAL("%s", err);
         const vkdp_mbconv *a = w[k].arch;
         for (int s = 0; s < B; s++)
-            scale_b[s] = vkdp_ftpart_drop_scale(SEED, EPOCH, gpos[s], first + k);
+            scale_b[s] = vkdp_ftpart_drop_scale(SEED, VKDP_EFFNET_DROP_CONNECT_RATE, EPOCH, gpos[s], first + k);
         int ho = vkdp_dw_geom_keras(h, h, a->exp_ch, a->kernel, a->stride).Ho;
         hin[k] = h;
         act[k + 1] = vkdp_xmalloc((size_t)B * ho * ho * a->out_ch * sizeof(float));
@@ -217,6 +219,33 @@ static int run_case(vkdp_device *dev, const vkdp_effnet *net, const char *from, 
     return ok;
 }
 
+/* --drop-connect-rate's scales for the last block (b = 15) over 4000 samples: at rate 0 every
+ * branch is kept at scale 1; a higher rate drops every branch a lower one drops (the same Philox
+ * draw against a higher bar) and more besides; the dropped share is near rate * 15 / 16. */
+static int drop_rates(void)
+{
+    enum { N = 4000 };
+    const double rates[] = {0.0, 0.2, 0.5};
+    int dropped[3] = {0, 0, 0}, ok = 1;
+    for (int64_t g = 0; g < N; g++) {
+        float sc[3];
+        for (int i = 0; i < 3; i++) {
+            sc[i] = vkdp_ftpart_drop_scale(SEED, rates[i], EPOCH, g, 15);
+            dropped[i] += sc[i] == 0;
+        }
+        ok &= sc[0] == 1.0f && (sc[1] != 0 || sc[2] == 0) &&
+              (sc[1] == 0 || sc[1] == vkdp_drop_connect_scale(0.2 * 15 / 16.0, 1));
+    }
+    for (int i = 1; i < 3; i++) {
+        const double want = rates[i] * 15 / 16.0 * N, sd = sqrt(want * (1 - rates[i] * 15 / 16.0));
+        ok &= fabs(dropped[i] - want) < 5 * sd;
+    }
+    ok &= dropped[0] == 0 && dropped[2] > dropped[1];
+    printf("%s: drop connect in block 15 over %d samples: dropped %d / %d / %d at rate 0 / 0.2 / 0.5\n",
+           ok ? "ok" : "FAIL", N, dropped[0], dropped[1], dropped[2]);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     vkdp_effnet net;
@@ -229,7 +258,7 @@ int main(int argc, char **argv)
     /* 96 px: block7a and top_conv see 3x3 */
     int ok = run_case(dev, &net, "block4a", 96, 3) & run_case(dev, &net, "block6a", 96, 3) &
              run_case(dev, &net, "block7a", 96, 3) &
-             run_case(dev, &net, "top_conv", 96, 3);
+             run_case(dev, &net, "top_conv", 96, 3) & drop_rates();
     vkdp_device_destroy(dev);
     vkdp_effnet_free(&net);
     printf("%s\n", ok ? "ok: fine-tuning's trainable part matches the references" : "FAIL");

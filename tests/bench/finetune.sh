@@ -9,7 +9,8 @@
 # "torch vkdp"); run it twice, once each way, on an otherwise idle machine (it prints the CPU model
 # and load average first). SUBSET=N uses N images per class (a smoke run; no figure), FROM=LAYER
 # another boundary, NP the rank count, KEEP=DIR keeps vkdp's checkpoints, FT_LR phase 2's rate for
-# both (default 1e-5, --fine-tune-lr's default; BENCHMARKS.md has the rates tried).
+# both (default 1e-5, --fine-tune-lr's default; BENCHMARKS.md has the rates tried), DC phase 2's
+# --drop-connect-rate for both (default: their default, 0.2).
 # usage: bash tests/bench/finetune.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -27,6 +28,7 @@ fi
 mpi=(mpirun --oversubscribe -np "$np")
 [ "$(id -u)" -ne 0 ] || mpi+=(--allow-run-as-root)
 schedule=(--epochs 2 --fine-tune-epochs 2 --fine-tune-from "$from" --fine-tune-lr "$ft_lr")
+if [ -n "${DC:-}" ]; then schedule+=(--drop-connect-rate "$DC"); fi
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 now() { date +%s.%N; }
 run_vkdp() {

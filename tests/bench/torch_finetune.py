@@ -7,7 +7,8 @@ augmented training image, the tutorial's head (BatchNorm1d eps 1e-3 momentum 0.0
 Linear), Adam(1e-2, eps 1e-7). Phase 2 (--fine-tune-epochs, default 2): from LAYER on, the
 convolution, depthwise and SE weights are trainable with every BatchNormalization frozen in
 inference mode (its affine applied to the unfolded convolution, so Adam sees Keras' variables),
-drop connect (Keras' Dropout(noise_shape=(None,1,1,1)) at 0.2 * b / 16 for block b) in the
+drop connect (Keras' Dropout(noise_shape=(None,1,1,1)) at R * b / 16 for block b, R =
+--drop-connect-rate, default 0.2 as trainer train's) in the
 trainable residual blocks only, and one new Adam(--fine-tune-lr, default 1e-5, eps 1e-7) over
 the head and the trainable tensors, as Keras' recompile gives. Augmentation on training images
 only: RandomRotation(0.15), RandomTranslation(0.1, 0.1), RandomFlip("horizontal"),
@@ -20,7 +21,7 @@ of a `trainer train` checkpoint (its /head tensors, Keras' layout) and measures 
 validation images first ("Epoch 0"); with --epochs 0 the peer then runs phase 2 alone from
 vkdp's switch checkpoint, so both fine-tune the very same starting point.
 usage: torch_finetune.py DATA_DIR WEIGHTS.h5 [--epochs N] [--fine-tune-epochs N]
-       [--fine-tune-from LAYER] [--fine-tune-lr F] [--threads N] [--draw-seed S]
+       [--fine-tune-from LAYER] [--fine-tune-lr F] [--drop-connect-rate R] [--threads N] [--draw-seed S]
        [--head-from CKPT.h5]
 Prints per-epoch metrics and a last line: RESULT val_accuracy=... seconds=..."""
 import os
@@ -73,7 +74,7 @@ class Files(torch.utils.data.Dataset):
 class Trainable(torch.nn.Module):
     """Blocks first.. and top_conv with unfolded kernels as parameters and frozen BN affines."""
 
-    def __init__(self, path, first):
+    def __init__(self, path, first, connect_rate=0.2):
         super().__init__()
         get = weight_getter(path)
 
@@ -94,7 +95,7 @@ class Trainable(torch.nn.Module):
                 n = BLOCK_NAMES[i]
                 if i >= first:
                     st, ci = (stride, cin) if r == 0 else (1, cout)
-                    blk = {"k": k, "stride": st, "res": st == 1 and ci == cout, "rate": 0.2 * i / 16}
+                    blk = {"k": k, "stride": st, "res": st == 1 and ci == cout, "rate": connect_rate * i / 16}
                     if expand != 1:
                         blk["expand"], blk["expand_bn"] = kernel(n + "_expand_conv"), bn(n + "_expand_bn")
                     blk["dw"] = kernel(n + "_dwconv", "depthwise_kernel:0", depthwise=True)
@@ -178,6 +179,7 @@ def main():
     ft_from, ft_lr = arg(args, "--fine-tune-from", "block6a", str), arg(args, "--fine-tune-lr", 1e-5, float)
     threads = arg(args, "--threads", os.cpu_count(), int)
     draw_seed = arg(args, "--draw-seed", 123, int)
+    dc_rate = arg(args, "--drop-connect-rate", 0.2, float)
     if ft_from != "top_conv" and ft_from not in BLOCK_NAMES:
         sys.exit(f"--fine-tune-from {ft_from}: a block name (block1a..block7a) or top_conv")
     first = len(BLOCK_NAMES) if ft_from == "top_conv" else BLOCK_NAMES.index(ft_from)
@@ -188,10 +190,10 @@ def main():
     nclasses = len([d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d))])
     print(f"Found {len(train) + len(val)} files belonging to {nclasses} classes; {len(train)} training, "
           f"{len(val)} validation; torch {torch.__version__}, {threads} threads; fine-tuning from {ft_from}; "
-          f"draw seed {draw_seed}",
+          f"drop connect rate {dc_rate}; draw seed {draw_seed}",
           flush=True)
     bb = Backbone(weights).eval()
-    part = Trainable(weights, first)
+    part = Trainable(weights, first, dc_rate)
     print(f"{sum(p.numel() for p in part.plist)} trainable backbone parameters", flush=True)
     head = torch.nn.Sequential(torch.nn.BatchNorm1d(1280, eps=1e-3, momentum=0.01), torch.nn.Dropout(0.2),
                                torch.nn.Linear(1280, nclasses))

@@ -10,7 +10,7 @@ batch), not from vkdp's C code. Its inputs are vkdp's own decoded pixels (test_d
 the comparison starts from the same numbers, and the head it starts from is vkdp's switch
 checkpoint's. The run it checks must be one phase-2 step over the whole training set (batch >=
 training images: the gradient then does not depend on the shuffle), with --dropout 0 and
-VKDP_TEST_NO_DROP_CONNECT=1 (the reference cannot repeat vkdp's random draws).
+--drop-connect-rate 0 (the reference cannot repeat vkdp's random draws).
 
 vkdp's gradient is read from the Adam state after that step: the new Adam of phase 2 starts from
 zero moments, so m = (1 - beta1) g and v = (1 - beta2) g^2 after its first step.

@@ -15,15 +15,18 @@
      0 * sizeof(char[sizeof(((vkdp_ckpt_state *)0)->m) == (size) ? 1 : -1]))
 #define MSIZE(m) sizeof(((vkdp_ckpt_state *)0)->m)
 
-#define I32(g, m, lo, hi, note) {g, #m, VKDP_CKPT_I32, OFF(m, 4), 4, lo, hi, 0, 0, 0, note}
-#define I64(g, m, lo, hi) {g, #m, VKDP_CKPT_I64, OFF(m, 8), 8, lo, hi, 0, 0, 0, NULL}
-#define U64(g, m) {g, #m, VKDP_CKPT_U64, OFF(m, 8), 8, 0, 0, 0, 0, 0, NULL}
-#define F64(g, m, lo, hi, flags) {g, #m, VKDP_CKPT_F64, OFF(m, 8), 8, 0, 0, lo, hi, flags, NULL}
-#define STR(g, m) {g, #m, VKDP_CKPT_STR, offsetof(vkdp_ckpt_state, m), MSIZE(m), 0, 0, 0, 0, 0, NULL}
-#define OPT_I32(g, m, lo, hi, note) {g, #m, VKDP_CKPT_I32, OFF(m, 4), 4, lo, hi, 0, 0, VKDP_CKPT_OPTIONAL, note}
-#define OPT_F64(g, m, lo, hi) {g, #m, VKDP_CKPT_F64, OFF(m, 8), 8, 0, 0, lo, hi, VKDP_CKPT_OPTIONAL, NULL}
+#define I32(g, m, lo, hi, note) {g, #m, VKDP_CKPT_I32, OFF(m, 4), 4, lo, hi, 0, 0, 0, note, 0}
+#define I64(g, m, lo, hi) {g, #m, VKDP_CKPT_I64, OFF(m, 8), 8, lo, hi, 0, 0, 0, NULL, 0}
+#define U64(g, m) {g, #m, VKDP_CKPT_U64, OFF(m, 8), 8, 0, 0, 0, 0, 0, NULL, 0}
+#define F64(g, m, lo, hi, flags) {g, #m, VKDP_CKPT_F64, OFF(m, 8), 8, 0, 0, lo, hi, flags, NULL, 0}
+#define STR(g, m) {g, #m, VKDP_CKPT_STR, offsetof(vkdp_ckpt_state, m), MSIZE(m), 0, 0, 0, 0, 0, NULL, 0}
+#define OPT_I32(g, m, lo, hi, note) {g, #m, VKDP_CKPT_I32, OFF(m, 4), 4, lo, hi, 0, 0, VKDP_CKPT_OPTIONAL, note, 0}
+#define OPT_F64(g, m, lo, hi) {g, #m, VKDP_CKPT_F64, OFF(m, 8), 8, 0, 0, lo, hi, VKDP_CKPT_OPTIONAL, NULL, 0}
+/* optional, left out at its default dflt (and read as dflt when absent) */
+#define DEF_F64(g, m, lo, hi, dflt, note)                                                        \
+    {g, #m, VKDP_CKPT_F64, OFF(m, 8), 8, 0, 0, lo, hi, VKDP_CKPT_OPTIONAL, note, dflt}
 #define OPT_STR(g, m, note)                                                                      \
-    {g, #m, VKDP_CKPT_STR, offsetof(vkdp_ckpt_state, m), MSIZE(m), 0, 0, 0, 0, VKDP_CKPT_OPTIONAL, note}
+    {g, #m, VKDP_CKPT_STR, offsetof(vkdp_ckpt_state, m), MSIZE(m), 0, 0, 0, 0, VKDP_CKPT_OPTIONAL, note, 0}
 
 /* Ranges are the command line's (trainer train --help) where a flag sets the value. Adam's betas
  * must stay below 1: its bias correction divides by 1 - beta^t. */
@@ -42,6 +45,8 @@ static const vkdp_ckpt_field fields[] = {
     OPT_I32("config", augment, 0, 1, "(1: --augment)"),
     OPT_I32("config", fine_tune_epochs, 0, 100000, "(phase 2 epochs)"),
     OPT_F64("config", fine_tune_lr, 0, 10),
+    DEF_F64("config", drop_connect_rate, 0, 0.99, VKDP_CKPT_DROP_CONNECT_DEFAULT,
+            "(phase 2: block b drops at rate * b / 16)"),
     OPT_STR("config", fine_tune_from, "(first trainable block; empty: none)"),
     STR("config", data_dir),
     STR("config", weights_file),
@@ -125,7 +130,7 @@ static int is_unset(const vkdp_ckpt_field *f, const vkdp_ckpt_state *s)
     case VKDP_CKPT_I32: return *(const int *)p == 0;
     case VKDP_CKPT_I64: return *(const int64_t *)p == 0;
     case VKDP_CKPT_U64: return *(const uint64_t *)p == 0;
-    case VKDP_CKPT_F64: return *(const double *)p == 0;
+    case VKDP_CKPT_F64: return *(const double *)p == f->dflt;
     case VKDP_CKPT_STR: return *(const char *)p == 0;
     }
     return 0;
@@ -230,8 +235,12 @@ int ckpt_fields_read_as(vkdp_h5_io *io, hid_t g, const char *where, const char *
             htri_t ex = H5Aexists(g, name);
             if (ex < 0)
                 return vkdp_h5_fail_h5(io, "%s: cannot look up attribute %s", where, name);
-            if (ex == 0)
-                continue; /* absent: 0 / "" (the state starts zeroed) */
+            if (ex == 0) {
+                /* absent: the field's default (0 / "" but where dflt names another) */
+                if (f->type == VKDP_CKPT_F64)
+                    memcpy((char *)s + f->offset, &f->dflt, sizeof f->dflt);
+                continue;
+            }
         }
         int rc = f->type == VKDP_CKPT_STR
                      ? vkdp_h5_attr_read_str(io, g, where, name, (char *)s + f->offset, f->size)

@@ -20,6 +20,7 @@ void vkdp_ckpt_state_init(vkdp_ckpt_state *s)
     s->beta1 = 0.9;
     s->beta2 = 0.999;
     s->epsilon = 1e-7;
+    s->drop_connect_rate = VKDP_CKPT_DROP_CONNECT_DEFAULT;
 }
 
 static void free_tensors(vkdp_named_tensor *t, int n)

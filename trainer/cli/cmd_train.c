@@ -12,6 +12,7 @@
 #include "vkdp/cli/cli.h"
 #include "vkdp/cli/options.h"
 #include "vkdp/core/common.h"
+#include "vkdp/model/effnet_grad.h"
 #include "vkdp/train/train.h"
 
 enum { W = 24 }; /* help: flag column width */
@@ -55,6 +56,9 @@ static void usage(FILE *f)
                "  --trainable-top N        train Keras' model.layers[-N:] (the head's 4 layers\n"
                "                           included; 20 = block7a + top_conv), at a block boundary\n"
                "  --fine-tune-lr F         learning rate of the new Adam of phase 2 (default 1e-5)\n"
+               "  --drop-connect-rate F    Keras' EfficientNetB0 drop_connect_rate: in phase 2 the b-th\n"
+               "                           of the 16 blocks, where trainable and residual, drops a\n"
+               "                           sample's branch at F * b / 16 (default 0.2; 0: never)\n"
                "  --bucket-mb F            gradient bucket size in MiB for phase 2's allreduce, which\n"
                "                           starts bucket by bucket during the backward (default 25,\n"
                "                           the first bucket 1 MiB, as PyTorch DDP); results do not\n"
@@ -83,7 +87,8 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT,
-           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT, O_FT_EPOCHS, O_FT_FROM, O_FT_TOP, O_FT_LR, O_BUCKET_MB, O_DRAW_SEED };
+           O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT, O_FT_EPOCHS, O_FT_FROM, O_FT_TOP, O_FT_LR, O_BUCKET_MB, O_DRAW_SEED,
+           O_DROP_CONNECT };
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
@@ -108,6 +113,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         {"trainable-top", required_argument, 0, O_FT_TOP},
         {"fine-tune-lr", required_argument, 0, O_FT_LR},
         {"bucket-mb", required_argument, 0, O_BUCKET_MB},
+        {"drop-connect-rate", required_argument, 0, O_DROP_CONNECT},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -123,7 +129,8 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     t->collective_timeout = 600;
     t->fine_tune_lr = 1e-5;
     t->bucket_mb = 25;
-    int c, ft_lr = 0, bucket_mb = 0, draw_seed = 0;
+    t->drop_connect_rate = VKDP_EFFNET_DROP_CONNECT_RATE;
+    int c, ft_lr = 0, bucket_mb = 0, draw_seed = 0, drop_connect = 0;
     long v;
     while ((c = vkdp_opts_next(&opts)) != -1) {
         switch (c) {
@@ -148,6 +155,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         case O_FT_LR: if (vkdp_parse_double("train", "--fine-tune-lr", optarg, 0, 10, &t->fine_tune_lr)) return 2; ft_lr = 1; break;
         /* at most 2 GiB: a bucket's int64 count must fit MPI's int */
         case O_BUCKET_MB: if (vkdp_parse_double("train", "--bucket-mb", optarg, 0.001, 2048, &t->bucket_mb)) return 2; bucket_mb = 1; break;
+        case O_DROP_CONNECT: if (vkdp_parse_double("train", "--drop-connect-rate", optarg, 0, 0.99, &t->drop_connect_rate)) return 2; drop_connect = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }
@@ -159,9 +167,9 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     if (!draw_seed)
         t->draw_seed = t->sc.seed;
     char err[1024];
-    if ((ft_lr || bucket_mb) && t->fine_tune_epochs == 0) {
+    if ((ft_lr || bucket_mb || drop_connect) && t->fine_tune_epochs == 0) {
         fprintf(stderr, "trainer train: %s has no effect without --fine-tune-epochs N (N > 0)\n",
-                ft_lr ? "--fine-tune-lr" : "--bucket-mb");
+                ft_lr ? "--fine-tune-lr" : bucket_mb ? "--bucket-mb" : "--drop-connect-rate");
         return 2;
     }
     if (vkdp_finetune_check_opts(t, err, sizeof err) != 0) {

@@ -56,7 +56,7 @@ static void summary(FILE *f, const vkdp_report_input *in)
     if (ck->fine_tune_epochs > 0) {
         fprintf(f, "; the last %d fine-tuned from ", ck->fine_tune_epochs);
         esc(f, ck->fine_tune_from);
-        fprintf(f, " at lr %g", ck->fine_tune_lr);
+        fprintf(f, " at lr %g, drop connect rate %g", ck->fine_tune_lr, ck->drop_connect_rate);
     }
     fprintf(f, "; image size %d, seed %llu", ck->image_size, (unsigned long long)ck->seed);
     if (!ck->from_export && ck->sampler_seed != ck->seed)

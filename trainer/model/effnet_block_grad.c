@@ -10,7 +10,7 @@
 #include "vkdp/core/common.h"
 #include "vkdp/ops/ops.h"
 
-double vkdp_effnet_drop_rate(int block) { return 0.2 * block / 16.0; }
+double vkdp_effnet_drop_rate(double connect_rate, int block) { return connect_rate * block / 16.0; }
 
 static const float *find(const vkdp_effnet *net, const char *block, const char *layer,
                          const char *weight, char *err, size_t errlen)
@@ -57,7 +57,7 @@ int vkdp_block_weights_get(const vkdp_effnet *net, int block, vkdp_block_weights
     const vkdp_mbconv *b = &net->blocks[block];
     const char *n = b->name;
     w->arch = b;
-    w->drop_rate = b->has_residual ? vkdp_effnet_drop_rate(block) : 0.0;
+    w->drop_rate = b->has_residual ? vkdp_effnet_drop_rate(VKDP_EFFNET_DROP_CONNECT_RATE, block) : 0.0;
     int ok = (!b->has_expand || (w->expand_w = find(net, n, "expand_conv", "kernel:0", err, errlen))) &&
              (w->dw_w = find(net, n, "dwconv", "depthwise_kernel:0", err, errlen)) &&
              (w->se_reduce_w = find(net, n, "se_reduce", "kernel:0", err, errlen)) &&

@@ -210,7 +210,8 @@ static void make_buckets(vkdp_ftpart *p, size_t bucket_bytes)
 }
 
 vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
-                                size_t boundary_floats, int cap, uint64_t seed, size_t bucket_bytes)
+                                size_t boundary_floats, int cap, uint64_t seed, double drop_connect_rate,
+                                size_t bucket_bytes)
 {
     if (plan->first_block < 0 || plan->first_block > VKDP_EFFNET_BLOCKS)
         VKDP_FATAL("fine-tuning plan %s: first trainable block %d is not one of block1a..top_conv", plan->from,
@@ -226,6 +227,7 @@ vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const 
     p->first = plan->first_block;
     p->nb = FT_TOP - p->first;
     p->seed = seed;
+    p->drop_connect_rate = drop_connect_rate;
     p->net = net;
     vkdp_head_cfg hc;
     vkdp_head_cfg_default(&hc); /* one optimizer for head and backbone: the same Adam constants */

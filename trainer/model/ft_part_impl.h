@@ -43,6 +43,7 @@ struct vkdp_ftpart {
     double beta1, beta2, epsilon;
     int first, nb;                    /* first trainable block, trainable block count */
     uint64_t seed;
+    double drop_connect_rate; /* Keras' drop_connect_rate: block b drops at rate * b / 16 */
     const vkdp_effnet *net;           /* the architecture (blocks' flags), not the weights */
     int chunk;                        /* samples per tile */
     int chunk_forced;                 /* 1: VKDP_TEST_FT_CHUNK set chunk, not the binding limit */

@@ -27,9 +27,9 @@
 #include "vkdp/ops/map.h"
 #include "vkdp/ops/ops.h"
 
-float vkdp_ftpart_drop_scale(uint64_t seed, uint32_t epoch, int64_t gpos, int b)
+float vkdp_ftpart_drop_scale(uint64_t seed, double connect_rate, uint32_t epoch, int64_t gpos, int b)
 {
-    double rate = vkdp_effnet_drop_rate(b);
+    double rate = vkdp_effnet_drop_rate(connect_rate, b);
     vkdp_dropout_key k = {seed, epoch, 1, (float)rate, 0};
     return vkdp_drop_connect_scale(rate, vkdp_dropout_keep(&k, (uint64_t)gpos, FT_DROP_STREAM + (uint32_t)b));
 }
@@ -90,7 +90,7 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *g
         for (int s = 0; s < n; s++)
             for (int k = 0; k < p->nb; k++)
                 p->drop_host[(size_t)(s / G * p->nb + k) * ftp_drop_stride(p) + (size_t)(s % G)] =
-                    vkdp_ftpart_drop_scale(p->seed, epoch, gpos[s], p->first + k);
+                    vkdp_ftpart_drop_scale(p->seed, p->drop_connect_rate, epoch, gpos[s], p->first + k);
         vkdp_buf_upload(p->drop, 0, p->drop_host, (uint64_t)chunks * p->nb * ftp_drop_stride(p) * 4);
     }
     vkdp_cmd *c = p->cmd;

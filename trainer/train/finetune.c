@@ -60,17 +60,19 @@ void vkdp_finetune_state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t)
     st->augment = t->augment;
     st->fine_tune_epochs = t->fine_tune_epochs;
     st->fine_tune_lr = t->fine_tune_epochs > 0 ? t->fine_tune_lr : 0;
+    st->drop_connect_rate = t->fine_tune_epochs > 0 ? t->drop_connect_rate : VKDP_CKPT_DROP_CONNECT_DEFAULT;
     snprintf(st->fine_tune_from, sizeof st->fine_tune_from, "%s", t->fine_tune_epochs > 0 ? t->plan.from : "");
 }
 
-/* "--fine-tune-epochs 2 --fine-tune-from block6a --fine-tune-lr 1e-05" or "no fine-tuning" */
+/* "--fine-tune-epochs 2 --fine-tune-from block6a --fine-tune-lr 1e-05 --drop-connect-rate 0.2" or
+ * "no fine-tuning" */
 static void ft_str(const vkdp_ckpt_state *s, char *buf, size_t len)
 {
     if (s->fine_tune_epochs == 0)
         snprintf(buf, len, "no fine-tuning");
     else
-        snprintf(buf, len, "--fine-tune-epochs %d --fine-tune-from %s --fine-tune-lr %g", s->fine_tune_epochs,
-                 s->fine_tune_from, s->fine_tune_lr);
+        snprintf(buf, len, "--fine-tune-epochs %d --fine-tune-from %s --fine-tune-lr %g --drop-connect-rate %g",
+                 s->fine_tune_epochs, s->fine_tune_from, s->fine_tune_lr, s->drop_connect_rate);
 }
 
 int vkdp_finetune_check_resume(const vkdp_ckpt_state *ck, const vkdp_ckpt_state *st, char *err, size_t errlen)
@@ -79,8 +81,8 @@ int vkdp_finetune_check_resume(const vkdp_ckpt_state *ck, const vkdp_ckpt_state 
         return vkdp_seterr(err, errlen, "it was trained %s --augment, this run is %s it", ck->augment ? "with" : "without",
                            st->augment ? "with" : "without");
     if (ck->fine_tune_epochs != st->fine_tune_epochs || strcmp(ck->fine_tune_from, st->fine_tune_from) ||
-        ck->fine_tune_lr != st->fine_tune_lr) {
-        char a[128], b[128];
+        ck->fine_tune_lr != st->fine_tune_lr || ck->drop_connect_rate != st->drop_connect_rate) {
+        char a[160], b[160];
         ft_str(ck, a, sizeof a);
         ft_str(st, b, sizeof b);
         return vkdp_seterr(err, errlen, "it was trained with %s, this run has %s", a, b);

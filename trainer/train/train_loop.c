@@ -171,20 +171,6 @@ static void test_stall_hook(int64_t global_step)
     fprintf(stderr, "vkdp: rank %d: test hook VKDP_TEST_STALL: %s appeared, continuing\n", rank, file);
 }
 
-/* Test hook for the one-step comparison with PyTorch (tests/train_finetune_vs_torch.sh):
- * VKDP_TEST_NO_DROP_CONNECT=1 trains phase 2 without drop connect, whose draws the reference
- * cannot repeat. Returns phase 2's `training` flag: 0 under the hook, else 1 (drop connect on). */
-static int test_drop_connect_hook(void)
-{
-    const char *k = getenv("VKDP_TEST_NO_DROP_CONNECT");
-    if (!k || strcmp(k, "1") != 0)
-        return 1;
-    static int said;
-    if (!said++)
-        vkdp_log("test hook VKDP_TEST_NO_DROP_CONNECT: phase 2 trains without drop connect\n");
-    return 0;
-}
-
 /* Test hook for --check-replicas over the backbone: VKDP_TEST_PERTURB_BACKBONE=RANK:STEP makes that
  * rank add 1e-3 to the first trainable backbone weight right after global step STEP. */
 static void test_perturb_hook(run *r, int64_t global_step)
@@ -228,7 +214,7 @@ static void run_open(run *r, const vkdp_train_opts *t)
         int cap = t->sc.batch / r->s.dist.size + 2; /* as a phase's per-rank buffers */
         r->ft = vkdp_ftpart_create(r->s.dev, &r->s.net, &t->plan,
                                    vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap,
-                                   t->draw_seed, (size_t)(t->bucket_mb * 1048576.0));
+                                   t->draw_seed, t->drop_connect_rate, (size_t)(t->bucket_mb * 1048576.0));
         r->dx = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *r->dx);
         vkdp_ftpart_set_profile(r->ft, r->s.prof);
     }
@@ -396,7 +382,7 @@ static void train_epoch(run *r, epoch *ep)
     const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0, t0 = vkdp_now();
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
-                            t->plan.first_block, test_drop_connect_hook(), t->augment ? &aug : NULL, t->draw_seed,
+                            t->plan.first_block, t->drop_connect_rate > 0, t->augment ? &aug : NULL, t->draw_seed,
                             (uint32_t)ep->e);
     else if (t->augment)
         vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,
@@ -567,11 +553,12 @@ int vkdp_train_run(const vkdp_train_opts *t)
         char plan[256];
         vkdp_finetune_describe(&t->plan, plan, sizeof plan);
         vkdp_log("Phase 2 after epoch %d: %s; %d epoch(s) at --fine-tune-lr %g with a new Adam for head and "
-                 "backbone; BatchNormalization frozen; the frozen part runs on every image of every step "
+                 "backbone; BatchNormalization frozen; drop connect at --drop-connect-rate %g%s; the frozen part runs on every image of every step "
                  "(no feature cache in phase 2); the backbone gradients (%.1f MB of exact int64 sums) in "
                  "%d buckets of at most %g MiB (--bucket-mb), each allreduced as soon as the backward "
                  "has filled it.\n",
-                 t->epochs, plan, t->fine_tune_epochs, t->fine_tune_lr,
+                 t->epochs, plan, t->fine_tune_epochs, t->fine_tune_lr, t->drop_connect_rate,
+                 t->drop_connect_rate > 0 ? " (block b of the trainable residual blocks: rate * b / 16)" : " (none)",
                  (double)vkdp_buckets_bytes(vkdp_ftpart_buckets(r.ft)) / 1e6,
                  vkdp_buckets_count(vkdp_ftpart_buckets(r.ft)), t->bucket_mb);
         const int per_rank = vkdp_session_rank_share(&r.s, t->sc.batch);

@@ -27,6 +27,9 @@
 #include <stdint.h>
 
 #define VKDP_CKPT_LATEST "latest.h5"
+/* /config drop_connect_rate when absent: Keras' EfficientNetB0 default, what every fine-tuning run
+ * trained at before --drop-connect-rate (the flag's default too: VKDP_EFFNET_DROP_CONNECT_RATE). */
+#define VKDP_CKPT_DROP_CONNECT_DEFAULT 0.2
 
 typedef struct {
     char name[128];     /* Keras layout "<layer>/<layer>/<weight>:0", e.g. "pred/pred/kernel:0" */
@@ -73,6 +76,8 @@ typedef struct {
     int augment;                /* --augment: training images augmented (a resume must agree) */
     int fine_tune_epochs;       /* --fine-tune-epochs (phase 2, docs/fine-tuning.md); 0: none */
     double fine_tune_lr;        /* --fine-tune-lr; 0 when fine_tune_epochs is 0 */
+    double drop_connect_rate;   /* --drop-connect-rate (phase 2's drop connect); a checkpoint without
+                                   it, older ones included, means VKDP_CKPT_DROP_CONNECT_DEFAULT */
     char fine_tune_from[16];    /* the trainable part's first block or "top_conv"; "" when none */
     char version[32];           /* VKDP_VERSION of the writer (filled by vkdp_ckpt_state_init) */
     char git_commit[48];        /* VKDP_GIT_COMMIT of the writer (filled by vkdp_ckpt_state_init) */
@@ -126,8 +131,9 @@ enum {
     VKDP_CKPT_NAN_OK = 1,  /* F64: NaN is valid too (a diverged run's loss sum) */
     VKDP_CKPT_ALIAS = 2,   /* written and range-checked, never stored: derived from other fields
                               (/optimizer lr is vkdp_ckpt_optimizer_lr) */
-    VKDP_CKPT_OPTIONAL = 4, /* written only when not 0 / "" (a setting added after the format:
-                               checkpoints without it, older ones included, mean 0 / "") */
+    VKDP_CKPT_OPTIONAL = 4, /* written only when not its default, 0 / "" unless dflt says another
+                               (a setting added after the format: checkpoints without it, older
+                               ones included, mean the default, which vkdp_ckpt_state_init sets) */
 };
 
 typedef struct {
@@ -141,6 +147,7 @@ typedef struct {
     double lo, hi;          /* valid range of F64; NaN only with VKDP_CKPT_NAN_OK */
     int flags;
     const char *note;       /* printed after the value by `trainer info`, or NULL */
+    double dflt;            /* OPTIONAL F64: the value left out of the file (0 unless given) */
 } vkdp_ckpt_field;
 
 /* The learning rate of the Adam in force at s: /config lr, or fine_tune_lr once phase 2 has taken

@@ -11,9 +11,10 @@
  *   project_conv 1x1 -> project_bn
  *   [Dropout(drop_rate, noise_shape=(None,1,1,1)) -> add(input)]   (stride 1 and in == out)
  * The Dropout is "drop connect" (stochastic depth): at training time a whole sample's branch is
- * dropped with probability drop_rate, else scaled by 1/(1-drop_rate); drop_rate is 0.2 * b / 16
- * for the b-th block (0..15). Callers pass the per-sample scale (vkdp_drop_connect_scale), or NULL
- * for inference / no drop connect. */
+ * dropped with probability drop_rate, else scaled by 1/(1-drop_rate); drop_rate is
+ * drop_connect_rate * b / 16 for the b-th block (0..15), drop_connect_rate 0.2 as EfficientNetB0's
+ * default (trainer train --drop-connect-rate sets it). Callers pass the per-sample scale
+ * (vkdp_drop_connect_scale), or NULL for inference / no drop connect. */
 #ifndef VKDP_EFFNET_GRAD_H
 #define VKDP_EFFNET_GRAD_H
 #include <stddef.h>
@@ -21,8 +22,12 @@
 #include "vkdp/model/effnet.h"
 #include "vkdp/ops/grad_ref.h"
 
-/* Keras' drop_connect_rate * b / blocks for block b (0-based): 0.2 * b / 16, in double as Python. */
-double vkdp_effnet_drop_rate(int block);
+/* Keras' EfficientNetB0(drop_connect_rate=0.2): the default of trainer train --drop-connect-rate. */
+#define VKDP_EFFNET_DROP_CONNECT_RATE 0.2
+
+/* Keras' drop_connect_rate * b / blocks for block b (0-based): connect_rate * b / 16, in double as
+ * Python. */
+double vkdp_effnet_drop_rate(double connect_rate, int block);
 
 typedef struct {
     const vkdp_mbconv *arch;  /* structure: kernel, stride, channels, flags */
@@ -35,7 +40,8 @@ typedef struct {
     float *expand_scale, *expand_shift;   /* [exp]; NULL without expand */
     float *bn_scale, *bn_shift;           /* [exp] */
     float *project_scale, *project_shift; /* [out] */
-    double drop_rate;         /* Keras' rate of this block's drop connect; 0 without residual */
+    double drop_rate;         /* Keras' rate of this block's drop connect at the default
+                                 VKDP_EFFNET_DROP_CONNECT_RATE; 0 without residual */
 } vkdp_block_weights;
 
 /* Block `block` (0..nblocks-1) of a loaded network. Returns -1 with a message naming the tensor

@@ -19,11 +19,14 @@ typedef struct vkdp_ftpart vkdp_ftpart;
 
 /* The trainable tensors start as net's file tensors; Adam moments zero. boundary_floats: floats
  * per image of the activation entering the plan's first layer; cap: most samples per call; seed:
- * drop connect's Philox key; bucket_bytes: the gradient buckets' cap (PyTorch DDP's bucket_cap_mb;
- * 0: its default, 25 MiB; the first bucket 1 MiB or bucket_bytes if smaller). The sums, hence the
+ * drop connect's Philox key; drop_connect_rate: Keras' EfficientNetB0 drop_connect_rate (block b of
+ * the trainable residual blocks drops at rate * b / 16 at training); bucket_bytes: the gradient
+ * buckets' cap (PyTorch DDP's bucket_cap_mb; 0: its default, 25 MiB; the first bucket 1 MiB or
+ * bucket_bytes if smaller). The sums, hence the
  * results, do not depend on the buckets. */
 vkdp_ftpart *vkdp_ftpart_create(vkdp_device *dev, const vkdp_effnet *net, const vkdp_finetune_plan *plan,
-                                size_t boundary_floats, int cap, uint64_t seed, size_t bucket_bytes);
+                                size_t boundary_floats, int cap, uint64_t seed, double drop_connect_rate,
+                                size_t bucket_bytes);
 void vkdp_ftpart_destroy(vkdp_ftpart *p);
 
 /* x [n, boundary_floats] -> pooled [n, 1280]; keeps the tape for vkdp_ftpart_step. gpos: the
@@ -32,8 +35,9 @@ void vkdp_ftpart_destroy(vkdp_ftpart *p);
 void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *gpos, uint32_t epoch,
                          float *pooled);
 /* Drop connect's per-sample scale in block b (0..15) at training: 0 (dropped) or 1/(1 - rate),
- * rate = 0.2 b / 16, kept iff the Philox draw of (seed; 0x44430000 + b, gpos, epoch) >= rate. */
-float vkdp_ftpart_drop_scale(uint64_t seed, uint32_t epoch, int64_t gpos, int b);
+ * rate = connect_rate * b / 16, kept iff the Philox draw of (seed; 0x44430000 + b, gpos, epoch) >= rate
+ * (always 1 at connect_rate 0). */
+float vkdp_ftpart_drop_scale(uint64_t seed, double connect_rate, uint32_t epoch, int64_t gpos, int b);
 /* From dpooled [n, 1280] (the batch loss's gradient at the pooled features, the head's dx) of the
  * last forward: the global weight gradient (collective, exact), then one Adam update at learning
  * rate lr with iterations updates done before it (Keras' t = iterations + 1). */

@@ -26,6 +26,7 @@ typedef struct {
     /* phase 2 (docs/fine-tuning.md): --fine-tune-epochs after --epochs of head-only training */
     int fine_tune_epochs;        /* 0: no phase 2 */
     double fine_tune_lr;         /* --fine-tune-lr, a new Adam's at the switch */
+    double drop_connect_rate;    /* --drop-connect-rate: Keras' EfficientNetB0 drop_connect_rate (0.2) */
     const char *fine_tune_from;  /* --fine-tune-from LAYER, or NULL */
     long trainable_top;          /* --trainable-top N, 0: not given */
     double bucket_mb;            /* --bucket-mb: gradient bucket cap in MiB (PyTorch DDP's 25) */
@@ -38,7 +39,8 @@ int vkdp_finetune_check_opts(vkdp_train_opts *t, char *err, size_t errlen);
 /* "fine-tuning from block6a: 3,129,884 trainable parameters, 2.92 MiB of saved activations per
  * image" (docs/fine-tuning.md's log line) into buf. */
 void vkdp_finetune_describe(const vkdp_finetune_plan *p, char *buf, size_t len);
-/* The augmentation and fine-tuning settings into a checkpoint's config (0 / "" when unused). */
+/* The augmentation and fine-tuning settings into a checkpoint's config (0 / "" when unused;
+ * drop_connect_rate then its default, left out of the file). */
 void vkdp_finetune_state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t);
 /* A resume must keep them: 0, or -1 and "it was trained with ..., this run has ..." in err. */
 int vkdp_finetune_check_resume(const vkdp_ckpt_state *ck, const vkdp_ckpt_state *st, char *err,
