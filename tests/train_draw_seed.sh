@@ -75,7 +75,7 @@ expect_grep '^Resuming from .*: 1 epoch\(s\) and 4 step\(s\) done' "$WORK/ft_res
 # draw seed apart from --seed (and no draw seed where they are one)
 "${MPIRUN[@]}" -np 2 "$TRAINER" evaluate --checkpoint "$WORK/ft_7/latest.h5" --report "$WORK/ft_7_report" \
   >"$WORK/report7.log" 2>&1 || { cat "$WORK/report7.log"; fail "evaluate --report failed"; }
-expect_grep '<dt>training</dt><dd>2 of 2 epoch\(s\), 6 step\(s\), batch 8, lr 0\.01, dropout 0\.2, augmented; the last 1 fine-tuned from block6a at lr 0\.001; image size 64, seed 123, draw seed 7, 2 rank\(s\)</dd>' \
+expect_grep '<dt>training</dt><dd>2 of 2 epoch\(s\), 6 step\(s\), batch 8, lr 0\.01, dropout 0\.2, augmented; the last 1 fine-tuned from block6a at lr 0\.001, drop connect rate 0\.2; image size 64, seed 123, draw seed 7, 2 rank\(s\)</dd>' \
   "$WORK/ft_7_report/index.html"
 "$TRAINER" evaluate --checkpoint "$WORK/run_default/latest.h5" --report "$WORK/default_report" \
   >"$WORK/report_default.log" 2>&1 || { cat "$WORK/report_default.log"; fail "evaluate --report failed"; }
