@@ -2,8 +2,8 @@
 # One phase-2 step of the whole job against an independent float64 PyTorch autograd reference
 # (tests/ref/finetune_step_torch.py): 20 flower photos (16 training), -np 2, one head step, then one
 # step from block6a over the whole training set with --dropout 0 and --drop-connect-rate 0 (the
-# reference cannot repeat drop connect's random draws). The reference, fed vkdp's own decoded pixels and its switch
-# checkpoint's head, must match the step's loss, every trainable tensor's gradient (read from
+# reference cannot repeat drop connect's random draws). The reference, fed vkdp's own decoded
+# pixels and its switch checkpoint's head, must match the step's loss, every trainable tensor's gradient (read from
 # Adam's first moments), the head BN's moving statistics and Adam's update. The same step with
 # drop connect on (the default rate, 0.2) must fail the gradient comparison: the check can tell a
 # different computation. A resume of the first run's switch checkpoint at another rate is refused.
