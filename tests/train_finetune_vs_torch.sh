@@ -10,11 +10,13 @@
 source "$(dirname "$0")/train_common.sh"
 subset 4 "$WORK/data"
 rm -rf "$WORK"/exact "$WORK"/dropconnect "$WORK"/resumed
+# the one-step job's flags, shared by its runs and the refused resume
+job=(--data "$WORK/data" --weights "$WEIGHTS" --batch 16 --epochs 1 --lr 1e-3 --dropout 0
+  --fine-tune-epochs 1 --fine-tune-from block6a --fine-tune-lr 1e-4)
 run() { # run OUT [FLAG...]: the one-step job
   local out="$1"
   shift
-  "${MPIRUN[@]}" -np 2 "$TRAINER" train "$@" --data "$WORK/data" --weights "$WEIGHTS" --batch 16 \
-    --epochs 1 --lr 1e-3 --dropout 0 --fine-tune-epochs 1 --fine-tune-from block6a --fine-tune-lr 1e-4 \
+  "${MPIRUN[@]}" -np 2 "$TRAINER" train "$@" "${job[@]}" \
     --out "$WORK/$out" >"$WORK/$out.log" 2>&1 || { cat "$WORK/$out.log"; fail "the $out run failed"; }
 }
 run exact --drop-connect-rate 0
@@ -44,8 +46,7 @@ expect_grep '^  drop_connect_rate: +0.2 ' "$WORK/info-dc.txt"
 "$PY" -c "import h5py, sys; a = [dict(h5py.File(p, 'r')['config'].attrs) for p in sys.argv[1:]]; sys.exit(not (a[0]['drop_connect_rate'] == 0 and 'drop_connect_rate' not in a[1]))" \
   "$WORK/exact/latest.h5" "$WORK/dropconnect/latest.h5" || fail "/config drop_connect_rate: not 0 in the first, or present at the default"
 rm -rf "$WORK/resumed"
-if "${MPIRUN[@]}" -np 2 "$TRAINER" train --data "$WORK/data" --weights "$WEIGHTS" --batch 16 --epochs 1 --lr 1e-3 \
-  --dropout 0 --fine-tune-epochs 1 --fine-tune-from block6a --fine-tune-lr 1e-4 --drop-connect-rate 0.1 \
+if "${MPIRUN[@]}" -np 2 "$TRAINER" train "${job[@]}" --drop-connect-rate 0.1 \
   --out "$WORK/resumed" --resume "$WORK/exact/ckpt-e0001-s000000001.h5" >"$WORK/resumed.log" 2>&1; then
   fail "a resume at --drop-connect-rate 0.1 of a run trained at 0 was accepted"
 fi

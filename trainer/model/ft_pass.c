@@ -68,7 +68,7 @@ static int tile_count(const vkdp_ftpart *p, int n, int ch, int *s)
 static vkdp_view drop_view(const vkdp_ftpart *p, const int64_t *gpos, int ch, int k, int count)
 {
     const vkdp_view none = {0};
-    if (!gpos || !p->net->blocks[p->first + k].has_residual)
+    if (!gpos || p->drop_connect_rate <= 0 || !p->net->blocks[p->first + k].has_residual)
         return none;
     return vkdp_slice(p->drop, (uint64_t)(ch * p->nb + k) * ftp_drop_stride(p) * 4, (uint64_t)count * 4);
 }
@@ -86,7 +86,8 @@ void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *g
         const int m = tile_count(p, n, ch, &s);
         vkdp_buf_upload(p->tile[ch].act[0], 0, x + (size_t)s * (boundary_bytes(p, 0) / 4), (uint64_t)m * boundary_bytes(p, 0));
     }
-    if (gpos && p->nb > 0) {
+    /* at rate 0 every scale is 1: no scales, and the blocks run without drop connect */
+    if (gpos && p->nb > 0 && p->drop_connect_rate > 0) {
         for (int s = 0; s < n; s++)
             for (int k = 0; k < p->nb; k++)
                 p->drop_host[(size_t)(s / G * p->nb + k) * ftp_drop_stride(p) + (size_t)(s % G)] =

@@ -44,7 +44,7 @@ void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *orde
                                 uint32_t epoch);
 /* The same for phase 2 (fine-tuning): every step decodes its images, runs the frozen part to the
  * activation entering block `stop` (augmented first when cfg is not NULL) and ft's trainable part
- * (with drop connect when training: --drop-connect-rate > 0), whose tape then serves the step's vkdp_ftpart_step; the
+ * (with ft's drop connect when training), whose tape then serves the step's vkdp_ftpart_step; the
  * feature cache is neither read nor filled. */
 void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
                          vkdp_ftpart *ft, int stop, int training, const vkdp_augment_cfg *cfg,

@@ -382,7 +382,7 @@ static void train_epoch(run *r, epoch *ep)
     const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0, t0 = vkdp_now();
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
-                            t->plan.first_block, t->drop_connect_rate > 0, t->augment ? &aug : NULL, t->draw_seed,
+                            t->plan.first_block, 1, t->augment ? &aug : NULL, t->draw_seed,
                             (uint32_t)ep->e);
     else if (t->augment)
         vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,

@@ -31,7 +31,7 @@ void vkdp_ftpart_destroy(vkdp_ftpart *p);
 
 /* x [n, boundary_floats] -> pooled [n, 1280]; keeps the tape for vkdp_ftpart_step. gpos: the
  * samples' global indices in the epoch for training (drop connect in the trainable residual
- * blocks, docs/fine-tuning.md section 1), NULL for inference. */
+ * blocks, docs/fine-tuning.md section 1; none at drop_connect_rate 0), NULL for inference. */
 void vkdp_ftpart_forward(vkdp_ftpart *p, const float *x, int n, const int64_t *gpos, uint32_t epoch,
                          float *pooled);
 /* Drop connect's per-sample scale in block b (0..15) at training: 0 (dropped) or 1/(1 - rate),
