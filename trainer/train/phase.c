@@ -22,7 +22,7 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
     ph->aug = aug;
     ph->seed = seed;
     ph->epoch = epoch;
-    int cap = batch / s->dist.size + 2;
+    int cap = vkdp_session_rank_share(s, batch); /* a rank's most samples per step */
     ph->fb.x = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->fb.x);
     ph->fb.labels = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.labels);
     ph->fb.pos = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.pos);

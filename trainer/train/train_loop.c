@@ -211,7 +211,7 @@ static void run_open(run *r, const vkdp_train_opts *t)
     state_config(&r->st, t, &r->s);
     r->total_epochs = t->epochs + t->fine_tune_epochs;
     if (t->fine_tune_epochs > 0) {
-        int cap = t->sc.batch / r->s.dist.size + 2; /* as a phase's per-rank buffers */
+        int cap = vkdp_session_rank_share(&r->s, t->sc.batch); /* as a phase's per-rank buffers */
         r->ft = vkdp_ftpart_create(r->s.dev, &r->s.net, &t->plan,
                                    vkdp_backbone_boundary_floats(r->s.bb, t->plan.first_block), cap,
                                    t->draw_seed, t->drop_connect_rate, (size_t)(t->bucket_mb * 1048576.0));
