@@ -22,7 +22,7 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
     ph->aug = aug;
     ph->seed = seed;
     ph->epoch = epoch;
-    int cap = vkdp_session_rank_share(s, batch); /* a rank's most samples per step */
+    const int cap = ph->cap = vkdp_session_rank_share(s, batch);
     ph->fb.x = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_FEATURES * sizeof *ph->fb.x);
     ph->fb.labels = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.labels);
     ph->fb.pos = vkdp_xcalloc((size_t)cap, sizeof *ph->fb.pos);
@@ -65,12 +65,20 @@ void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int 
     ph->training = training;
 }
 
+/* fb is sized for a rank's share of a step (data_shard: slices differ by at most one sample). */
+static void check_room(const vkdp_phase *ph, int count)
+{
+    if (count < 0 || count > ph->cap)
+        VKDP_FATAL("a step of %d samples on this rank, at most %d (global batch %d)", count, ph->cap, ph->batch);
+}
+
 /* This rank's decoded images of the step, augmented and/or through the trainable part, straight
  * into ph->fb. */
 static int decoded_step(vkdp_phase *ph, const vkdp_batch *b)
 {
     vkdp_session *s = ph->s;
     const int from = ph->s0 * ph->batch;
+    check_room(ph, b->count);
     for (int i = 0; i < b->count; i++) {
         if (ph->aug)
             ph->aug_pos[i] = (uint64_t)(from + b->pos[i]);
@@ -165,6 +173,7 @@ int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
             vkdp_featcache_drain(s->fc, s->bb, &ph->pack); /* this step's images are in the call in flight */
         *skipped += ph->step_skipped[step - ph->s0];
     }
+    check_room(ph, hi - lo);
     vkdp_featcache_gather(s->fc, ph->order, lo, hi, s->idx.label, &ph->fb);
     /* undecodable images are dropped from their batch; the loader counted them when it tried */
     if (!ph->loader)

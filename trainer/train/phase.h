@@ -22,6 +22,7 @@ typedef struct {
     int next;                /* the next step the loader delivers */
     int *step_skipped;       /* [steps - s0]: the loader's drops, counted at their own step */
     vkdp_feat_batch fb;      /* this rank's samples of the current step */
+    int cap;                 /* fb's room: a rank's most samples per step */
     /* --augment: every step decodes and runs the backbone on augmented images, no cache */
     const vkdp_augment_cfg *aug;
     uint32_t seed, epoch;    /* the augmentation's draws: (seed, epoch, global sample index) */
