@@ -28,11 +28,8 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "ref"))
 from data_split_ref import keras_split  # noqa: E402
+from torch_finetune import arg  # noqa: E402
 from torch_train import Backbone, Files, features  # noqa: E402
-
-
-def arg(args, name, default, kind):
-    return kind(args[args.index(name) + 1]) if name in args else default
 
 
 def compute_features(data, weights, path):
