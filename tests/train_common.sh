@@ -22,10 +22,12 @@ released() { # released DIR: waits until the job that held --out DIR has exited 
   # job started on the same --out then is refused as a second job (seen in train_csv_log under load)
   timeout 120 flock "$1/.vkdp-lock" true || fail "--out $1 still locked 120 s after its job ended"
 }
-killed_run() { # killed_run LOG CMD...: a job one of whose ranks kills itself (VKDP_TEST_KILL);
-  # sets rc and elapsed (seconds from the kill to the job's end); fails when it exited 0 or hung
+killed_run() { # killed_run LOG OUT CMD...: a job on --out OUT one of whose ranks kills itself
+  # (VKDP_TEST_KILL); sets rc and elapsed (seconds from the kill to mpirun's return); fails when it
+  # exited 0 or hung; returns once OUT is released, so no rank of the killed job is left to race
+  # what the test does next with OUT or $WORK
   set +e
-  "${@:2}" >"$1" 2>&1 &
+  "${@:3}" >"$1" 2>&1 &
   local pid=$!
   while kill -0 $pid 2>/dev/null && ! grep -q 'killing myself' "$1"; do sleep 0.2; done
   local t_kill
@@ -36,4 +38,5 @@ killed_run() { # killed_run LOG CMD...: a job one of whose ranks kills itself (V
   elapsed=$("$PY" -c "import sys,time; print(round(time.time() - float(sys.argv[1]), 1))" "$t_kill")
   [ $rc -ne 0 ] || { cat "$1"; fail "job with a killed rank exited 0"; }
   [ $rc -ne 124 ] || { cat "$1"; fail "job with a killed rank hung (timeout)"; }
+  released "$2"
 }

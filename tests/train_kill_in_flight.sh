@@ -5,7 +5,7 @@
 source "$(dirname "$0")/train_common.sh"
 subset 12 "$WORK/data"
 rm -rf "$WORK/run"
-killed_run "$WORK/killed.log" env VKDP_TEST_KILL=1:2 timeout 300 "${MPIRUN[@]}" -np 2 "$TRAINER" train \
+killed_run "$WORK/killed.log" "$WORK/run" env VKDP_TEST_KILL=1:2 timeout 300 "${MPIRUN[@]}" -np 2 "$TRAINER" train \
   --data "$WORK/data" --weights "$WEIGHTS" --epochs 2 --batch 8 --out "$WORK/run"
 expect_grep 'micro-batch [0-9]+, 2 in flight' "$WORK/killed.log"
 expect_grep 'killing myself after step 2' "$WORK/killed.log"

@@ -12,10 +12,9 @@ rm -rf "$WORK/ref" "$WORK/run" "$WORK/run3"
   || { cat "$WORK/ref.log"; fail "uninterrupted run failed"; }
 
 # 6 steps per epoch; rank 1 dies right after global step 9 (mid epoch 2, after the step-8 checkpoint)
-killed_run "$WORK/killed.log" env VKDP_TEST_KILL=1:9 timeout 300 "${MPIRUN[@]}" -np 2 "$TRAINER" train "${common[@]}" \
+killed_run "$WORK/killed.log" "$WORK/run" env VKDP_TEST_KILL=1:9 timeout 300 "${MPIRUN[@]}" -np 2 "$TRAINER" train "${common[@]}" \
   --out "$WORK/run"
 expect_grep 'killing myself after step 9' "$WORK/killed.log"
-released "$WORK/run"
 h5dump -H "$WORK/run/latest.h5" >/dev/null || fail "latest checkpoint unreadable after the kill"
 step=$("$PY" -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['state'].attrs['global_step'])" "$WORK/run/latest.h5")
 [ "$step" = 8 ] || fail "latest checkpoint is at step $step, expected 8"
