@@ -10,7 +10,9 @@
 # and load average first). SUBSET=N uses N images per class (a smoke run; no figure), FROM=LAYER
 # another boundary, NP the rank count, KEEP=DIR keeps vkdp's checkpoints, FT_LR phase 2's rate for
 # both (default 1e-5, --fine-tune-lr's default; BENCHMARKS.md has the rates tried), DC phase 2's
-# --drop-connect-rate for both (default: their default, 0.2).
+# --drop-connect-rate for both (default: their default, 0.2), DRAW the --draw-seed of both (default
+# 123, both sides' default: the shuffle, dropout, drop connect and augmentation draws; the split
+# stays --seed 123's), for the from-scratch draws BENCHMARKS.md reports.
 # usage: bash tests/bench/finetune.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -29,6 +31,7 @@ mpi=(mpirun --oversubscribe -np "$np")
 [ "$(id -u)" -ne 0 ] || mpi+=(--allow-run-as-root)
 schedule=(--epochs 2 --fine-tune-epochs 2 --fine-tune-from "$from" --fine-tune-lr "$ft_lr")
 if [ -n "${DC:-}" ]; then schedule+=(--drop-connect-rate "$DC"); fi
+if [ -n "${DRAW:-}" ]; then schedule+=(--draw-seed "$DRAW"); fi
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 now() { date +%s.%N; }
 run_vkdp() {
@@ -45,14 +48,14 @@ run_torch() {
   awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }' >"$work/torch.s"
 }
 for side in $order; do "run_$side"; done
-/usr/bin/python3 - "$work" "$np" "$from" <<'PY'
+/usr/bin/python3 - "$work" "$np" "$from" "${DRAW:-123}" <<'PY'
 import re, sys
-w, np_, frm = sys.argv[1:4]
+w, np_, frm, draw = sys.argv[1:5]
 va = re.findall(r"val_accuracy: ([0-9.]+)", open(f"{w}/vkdp.log").read())
 tv = re.search(r"RESULT val_accuracy=([0-9.]+)", open(f"{w}/torch.log").read())
 a, b = float(open(f"{w}/vkdp.s").read()), float(open(f"{w}/torch.s").read())
-print(f"\n{'job (2 head epochs + 2 from ' + frm + ', --augment)':<52} {'val_accuracy':>12} {'wall s':>9}")
-print(f"{'vkdp mpirun -np ' + np_ + ' (lavapipe)':<52} {va[-1]:>12} {a:>9.1f}")
-print(f"{'PyTorch CPU':<52} {tv.group(1):>12} {b:>9.1f}")
+print(f"\n{'job (2 head epochs + 2 from ' + frm + ', --augment, draw ' + draw + ')':<60} {'val_accuracy':>12} {'wall s':>9}")
+print(f"{'vkdp mpirun -np ' + np_ + ' (lavapipe)':<60} {va[-1]:>12} {a:>9.1f}")
+print(f"{'PyTorch CPU':<60} {tv.group(1):>12} {b:>9.1f}")
 print(f"ratio vkdp / PyTorch: {a / b:.2f}; val_accuracy target >= 0.93")
 PY

@@ -45,6 +45,13 @@ def compute_features(data, weights, path):
     np.savez(path, **out)
 
 
+def peer_features(data, weights, path):
+    """The peer's features of the Keras split, from `path` (computed and kept there when missing)."""
+    if not os.path.exists(path):
+        compute_features(data, weights, path)
+    return np.load(path)
+
+
 class KerasBN(torch.nn.BatchNorm1d):
     """BatchNorm1d whose moving variance follows the biased batch variance, as Keras' does."""
 
@@ -95,11 +102,8 @@ def main():
         sys.exit(__doc__)
     data, weights = args[0], args[1]
     n = arg(args, "--seeds", 200, int)
-    path = arg(args, "--features", "head_init_features.npz", str)
     torch.set_num_threads(1)
-    if not os.path.exists(path):
-        compute_features(data, weights, path)
-    d = np.load(path)
+    d = peer_features(data, weights, arg(args, "--features", "head_init_features.npz", str))
     ftr, fva = torch.from_numpy(d["ftrain"]), torch.from_numpy(d["fval"])
     ytr, yva = torch.from_numpy(d["ytrain"]).long(), torch.from_numpy(d["yval"]).long()
     nclasses = int(max(ytr.max(), yva.max())) + 1
