@@ -31,7 +31,14 @@ from torch_finetune import arg  # noqa: E402
 
 def vkdp_rows(path, data, items):
     """vkdp's features of `items` (Keras split order), found by path in `trainer features`' file."""
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        sys.exit(f"{path}: not readable as HDF5 ({e})")
+    with f:
+        lack = [k for k in ("features", "paths", "labels") if k not in f]
+        if lack:
+            sys.exit(f"{path}: no /{lack[0]}: not a `trainer features` file")
         feats = f["features"][...]
         names = [p.decode() if isinstance(p, bytes) else str(p) for p in f["paths"][...]]
         labels = f["labels"][...]
@@ -53,6 +60,8 @@ def main():
         sys.exit(__doc__)
     data, weights, vk = args[0], args[1], args[2]
     n = arg(args, "--seeds", 400, int)
+    if n < 2:
+        sys.exit(f"--seeds {n}: at least 2 (the paired difference needs a standard error)")
     path = arg(args, "--features", "head_init_features.npz", str)
     torch.set_num_threads(1)
     peer = peer_features(data, weights, path)
@@ -70,7 +79,8 @@ def main():
     nclasses = int(max(ytr.max(), yva.max())) + 1
     acc = {}
     for name, (ftr, fva) in sets.items():
-        ftr, fva = torch.from_numpy(np.ascontiguousarray(ftr)).float(), torch.from_numpy(np.ascontiguousarray(fva)).float()
+        ftr = torch.from_numpy(np.ascontiguousarray(ftr)).float()
+        fva = torch.from_numpy(np.ascontiguousarray(fva)).float()
         acc[name] = [run(ftr, ytr, fva, yva, nclasses, s, True, True) for s in range(n)]
     print(f"Keras' head, {n} draw seeds, {len(yva)} validation images")
     for name, a in acc.items():
