@@ -29,8 +29,9 @@ from head_init import peer_features, run  # noqa: E402
 from torch_finetune import arg  # noqa: E402
 
 
-def vkdp_rows(path, data, items):
-    """vkdp's features of `items` (Keras split order), found by path in `trainer features`' file."""
+def vkdp_rows(path, data, *splits):
+    """vkdp's features of each split's items (Keras split order), found by path in `trainer
+    features`' file, which is read once."""
     try:
         f = h5py.File(path, "r")
     except OSError as e:
@@ -45,13 +46,16 @@ def vkdp_rows(path, data, items):
     row = {}
     for i, p in enumerate(names):
         row[os.path.realpath(p if os.path.isabs(p) else os.path.join(data, p))] = i
-    missing = [p for p, _ in items if os.path.realpath(p) not in row]
-    if missing:
-        sys.exit(f"{path}: {len(missing)} image(s) of the split have no features, e.g. {missing[0]}")
-    rows = [row[os.path.realpath(p)] for p, _ in items]
-    if [int(labels[r]) for r in rows] != [lab for _, lab in items]:
-        sys.exit(f"{path}: labels differ from the Keras index of {data}")
-    return feats[rows]
+    out = []
+    for items in splits:
+        missing = [p for p, _ in items if os.path.realpath(p) not in row]
+        if missing:
+            sys.exit(f"{path}: {len(missing)} image(s) of the split have no features, e.g. {missing[0]}")
+        rows = [row[os.path.realpath(p)] for p, _ in items]
+        if [int(labels[r]) for r in rows] != [lab for _, lab in items]:
+            sys.exit(f"{path}: labels differ from the Keras index of {data}")
+        out.append(feats[rows])
+    return out
 
 
 def main():
@@ -69,7 +73,7 @@ def main():
     if list(peer["ytrain"]) != [lab for _, lab in train] or list(peer["yval"]) != [lab for _, lab in val]:
         sys.exit(f"{path}: not the peer's features of {data}'s Keras split")
     sets = {"the peer's (Pillow, accurate DCT)": (peer["ftrain"], peer["fval"]),
-            "vkdp's (TF's decode_image, fast DCT)": (vkdp_rows(vk, data, train), vkdp_rows(vk, data, val))}
+            "vkdp's (TF's decode_image, fast DCT)": tuple(vkdp_rows(vk, data, train, val))}
     (ptr, pva), (vtr, vva) = sets.values()
     rel = np.linalg.norm(vtr - ptr, axis=1) / np.linalg.norm(ptr, axis=1)
     print(f"features, vkdp's against the peer's over {len(rel)} training images: largest difference "
