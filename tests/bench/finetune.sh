@@ -12,7 +12,9 @@
 # both (default 1e-5, --fine-tune-lr's default; BENCHMARKS.md has the rates tried), DC phase 2's
 # --drop-connect-rate for both (default: their default, 0.2), DRAW the --draw-seed of both (default
 # 123, both sides' default: the shuffle, dropout, drop connect and augmentation draws; the split
-# stays --seed 123's), for the from-scratch draws BENCHMARKS.md reports.
+# stays --seed 123's), for the from-scratch draws BENCHMARKS.md reports, KERAS_HEAD=1 the peer's
+# --keras-head (Keras' head initialisation and moving variance, as vkdp's; default: torch's, as
+# every peer figure before 2026-12-03).
 # usage: bash tests/bench/finetune.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -32,6 +34,8 @@ mpi=(mpirun --oversubscribe -np "$np")
 schedule=(--epochs 2 --fine-tune-epochs 2 --fine-tune-from "$from" --fine-tune-lr "$ft_lr")
 if [ -n "${DC:-}" ]; then schedule+=(--drop-connect-rate "$DC"); fi
 if [ -n "${DRAW:-}" ]; then schedule+=(--draw-seed "$DRAW"); fi
+peer_head=()
+if [ "${KERAS_HEAD:-0}" = 1 ]; then peer_head=(--keras-head); fi
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 now() { date +%s.%N; }
 run_vkdp() {
@@ -44,18 +48,19 @@ run_vkdp() {
 run_torch() {
   echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'): tests/bench/torch_finetune.py"
   local t0; t0=$(now)
-  /usr/bin/python3 "$root/tests/bench/torch_finetune.py" "$data" "$weights" "${schedule[@]}" | tee "$work/torch.log"
+  /usr/bin/python3 "$root/tests/bench/torch_finetune.py" "$data" "$weights" "${schedule[@]}" "${peer_head[@]}" \
+    | tee "$work/torch.log"
   awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }' >"$work/torch.s"
 }
 for side in $order; do "run_$side"; done
-/usr/bin/python3 - "$work" "$np" "$from" "${DRAW:-123}" <<'PY'
+/usr/bin/python3 - "$work" "$np" "$from" "${DRAW:-123}" "${KERAS_HEAD:-0}" <<'PY'
 import re, sys
-w, np_, frm, draw = sys.argv[1:5]
+w, np_, frm, draw, keras = sys.argv[1:6]
 va = re.findall(r"val_accuracy: ([0-9.]+)", open(f"{w}/vkdp.log").read())
 tv = re.search(r"RESULT val_accuracy=([0-9.]+)", open(f"{w}/torch.log").read())
 a, b = float(open(f"{w}/vkdp.s").read()), float(open(f"{w}/torch.s").read())
 print(f"\n{'job (2 head epochs + 2 from ' + frm + ', --augment, draw ' + draw + ')':<60} {'val_accuracy':>12} {'wall s':>9}")
 print(f"{'vkdp mpirun -np ' + np_ + ' (lavapipe)':<60} {va[-1]:>12} {a:>9.1f}")
-print(f"{'PyTorch CPU':<60} {tv.group(1):>12} {b:>9.1f}")
+print(f"{'PyTorch CPU' + (' (Keras head)' if keras == '1' else ''):<60} {tv.group(1):>12} {b:>9.1f}")
 print(f"ratio vkdp / PyTorch: {a / b:.2f}; val_accuracy target >= 0.93")
 PY

@@ -28,7 +28,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "ref"))
 from data_split_ref import keras_split  # noqa: E402
-from torch_finetune import arg  # noqa: E402
+from torch_finetune import KerasBN, arg  # noqa: E402
 from torch_train import Backbone, Files, features  # noqa: E402
 
 
@@ -50,19 +50,6 @@ def peer_features(data, weights, path):
     if not os.path.exists(path):
         compute_features(data, weights, path)
     return np.load(path)
-
-
-class KerasBN(torch.nn.BatchNorm1d):
-    """BatchNorm1d whose moving variance follows the biased batch variance, as Keras' does."""
-
-    def forward(self, x):
-        if not self.training:
-            return super().forward(x)
-        mean, var = x.mean(0), x.var(0, unbiased=False)
-        with torch.no_grad():
-            self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
-            self.running_var.mul_(1 - self.momentum).add_(self.momentum * var)
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
 
 
 def run(ftr, ytr, fva, yva, nclasses, seed, keras_init, keras_bn, epochs=2):

@@ -16,13 +16,19 @@ RandomContrast(0.1) with TF's reflect fill and bilinear sampling (tests/ref/augm
 NumPy formulas), drawn from NumPy's generator per image. Same Keras split (seed 123, 0.2) and
 224x224 resize as torch_train.py. --draw-seed S (default 123) seeds the random draws (shuffle,
 augmentation, dropout, drop connect) and leaves the split alone, so runs that differ only in S
-show how much val_accuracy moves with the draws alone. --head-from CKPT.h5 starts from the head
+show how much val_accuracy moves with the draws alone. --keras-head makes the head Keras' (and
+vkdp's): Dense's glorot_uniform kernel with a zero bias, and BatchNormalization's moving variance
+moved towards the biased batch variance; without it the head keeps torch's defaults (Linear's
+kernel and bias uniform in +-1/sqrt(1280), BatchNorm1d's unbiased variance), as every peer run
+before 2026-12-03 did. The Keras kernel is the default one's uniform numbers rescaled, so a draw
+seed's shuffle, augmentation, dropout and drop connect are the same with and without the flag
+(paired runs differ in the head's laws only). --head-from CKPT.h5 starts from the head
 of a `trainer train` checkpoint (its /head tensors, Keras' layout) and measures it on the
 validation images first ("Epoch 0"); with --epochs 0 the peer then runs phase 2 alone from
 vkdp's switch checkpoint, so both fine-tune the very same starting point.
 usage: torch_finetune.py DATA_DIR WEIGHTS.h5 [--epochs N] [--fine-tune-epochs N]
        [--fine-tune-from LAYER] [--fine-tune-lr F] [--drop-connect-rate R] [--threads N] [--draw-seed S]
-       [--head-from CKPT.h5]
+       [--head-from CKPT.h5] [--keras-head]
 Prints per-epoch metrics and a last line: RESULT val_accuracy=... seconds=..."""
 import os
 import sys
@@ -56,6 +62,31 @@ def augment(x, rng):
     img = flip(img, rng.uniform() < 0.5, False)
     img = contrast(img, rng.uniform(0.9, 1.1))
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
+
+
+class KerasBN(torch.nn.BatchNorm1d):
+    """BatchNorm1d whose moving variance follows the biased batch variance, as Keras' does."""
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        mean, var = x.mean(0), x.var(0, unbiased=False)
+        with torch.no_grad():
+            self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+            self.running_var.mul_(1 - self.momentum).add_(self.momentum * var)
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+def make_head(nclasses, keras):
+    """The tutorial's head: BN(eps 1e-3, momentum 0.01) -> Dropout(0.2) -> Dense, Keras' or torch's laws."""
+    head = torch.nn.Sequential((KerasBN if keras else torch.nn.BatchNorm1d)(1280, eps=1e-3, momentum=0.01),
+                               torch.nn.Dropout(0.2), torch.nn.Linear(1280, nclasses))
+    if keras:  # glorot_uniform from Linear's own uniform numbers (+-1/sqrt(fan_in)), zero bias
+        lin = head[2]
+        with torch.no_grad():
+            lin.weight.mul_(lin.in_features**0.5 * (6.0 / (lin.in_features + lin.out_features)) ** 0.5)
+            lin.bias.zero_()
+    return head
 
 
 class Files(torch.utils.data.Dataset):
@@ -180,6 +211,7 @@ def main():
     threads = arg(args, "--threads", os.cpu_count(), int)
     draw_seed = arg(args, "--draw-seed", 123, int)
     dc_rate = arg(args, "--drop-connect-rate", 0.2, float)
+    keras_head = "--keras-head" in args
     if ft_from != "top_conv" and ft_from not in BLOCK_NAMES:
         sys.exit(f"--fine-tune-from {ft_from}: a block name (block1a..block7a) or top_conv")
     first = len(BLOCK_NAMES) if ft_from == "top_conv" else BLOCK_NAMES.index(ft_from)
@@ -190,13 +222,13 @@ def main():
     nclasses = len([d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d))])
     print(f"Found {len(train) + len(val)} files belonging to {nclasses} classes; {len(train)} training, "
           f"{len(val)} validation; torch {torch.__version__}, {threads} threads; fine-tuning from {ft_from}; "
-          f"drop connect rate {dc_rate}; draw seed {draw_seed}",
+          f"drop connect rate {dc_rate}; draw seed {draw_seed}; "
+          f"head: {'Keras' if keras_head else 'torch'} init and moving variance",
           flush=True)
     bb = Backbone(weights).eval()
     part = Trainable(weights, first, dc_rate)
     print(f"{sum(p.numel() for p in part.plist)} trainable backbone parameters", flush=True)
-    head = torch.nn.Sequential(torch.nn.BatchNorm1d(1280, eps=1e-3, momentum=0.01), torch.nn.Dropout(0.2),
-                               torch.nn.Linear(1280, nclasses))
+    head = make_head(nclasses, keras_head)
     g = torch.Generator()
     g.manual_seed(draw_seed)
     tl = torch.utils.data.DataLoader(Files(train, 224, True, draw_seed), batch_size=32, shuffle=True, generator=g, num_workers=1)
