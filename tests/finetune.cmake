@@ -66,3 +66,10 @@ set_tests_properties(finetune_plan_tensors PROPERTIES ENVIRONMENT "${VKDP_TEST_E
 vkdp_add_test_exe(test_ftpart ${CMAKE_SOURCE_DIR}/tests/test_ftpart.c)
 add_test(NAME finetune_part_vs_ref COMMAND test_ftpart ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
 set_tests_properties(finetune_part_vs_ref PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 600)
+
+# tests/bench/vkdp_draws.py, the peer's replay of vkdp's random draws (torch_finetune.py
+# --vkdp-draws), against the C draws bit for bit: epoch orders, head kernel, dropout, drop connect.
+vkdp_add_test_exe(test_draws_dump ${CMAKE_SOURCE_DIR}/tests/test_draws_dump.c)
+add_test(NAME vkdp_draws_vs_c
+  COMMAND ${VKDP_SYS_PYTHON} ${CMAKE_SOURCE_DIR}/tests/ref/vkdp_draws_check.py $<TARGET_FILE:test_draws_dump>)
+set_tests_properties(vkdp_draws_vs_c PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 120)

@@ -22,14 +22,20 @@ moved towards the biased batch variance; without it the head keeps torch's defau
 kernel and bias uniform in +-1/sqrt(1280), BatchNorm1d's unbiased variance), as every peer run
 before 2026-12-03 did. The Keras kernel is the default one's uniform numbers rescaled, so a draw
 seed's shuffle, augmentation, dropout and drop connect are the same with and without the flag
-(paired runs differ in the head's laws only). --head-from CKPT.h5 starts from the head
+(paired runs differ in the head's laws only). --vkdp-draws replays `trainer train --draw-seed S`'s
+own random draws instead of drawing its own (tests/bench/vkdp_draws.py: the head's initial kernel,
+each epoch's order, the augmentation's parameters, the dropout and drop-connect keep bits, from
+vkdp's formulas; implies --keras-head): the peer then computes the same function of the same
+randomness as vkdp, independently, and a difference in the end is the two implementations'
+(floating point, the JPEG decoder), not their draws. --head-from CKPT.h5 starts from the head
 of a `trainer train` checkpoint (its /head tensors, Keras' layout) and measures it on the
 validation images first ("Epoch 0"); with --epochs 0 the peer then runs phase 2 alone from
 vkdp's switch checkpoint, so both fine-tune the very same starting point.
 usage: torch_finetune.py DATA_DIR WEIGHTS.h5 [--epochs N] [--fine-tune-epochs N]
        [--fine-tune-from LAYER] [--fine-tune-lr F] [--drop-connect-rate R] [--threads N] [--draw-seed S]
-       [--head-from CKPT.h5] [--keras-head]
-Prints per-epoch metrics and a last line: RESULT val_accuracy=... seconds=..."""
+       [--head-from CKPT.h5] [--keras-head] [--vkdp-draws]
+Prints per-epoch metrics (with --vkdp-draws also an "exact:" line of them at full precision, to
+compare with `trainer train --csv-log`) and a last line: RESULT val_accuracy=... seconds=..."""
 import os
 import sys
 import time
@@ -41,10 +47,11 @@ import torch.nn.functional as F
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "ref"))
 sys.path.insert(0, here)
-from augment_ref import contrast, flip, rotation_matrix, transform, translation_matrix  # noqa: E402
+from augment_ref import contrast, draw as vkdp_augment_draw, flip, rotation_matrix, transform, translation_matrix  # noqa: E402,E501
 from data_split_ref import keras_split  # noqa: E402
 from effnet_torch import STAGES, correct_pad  # noqa: E402
 from torch_train import BN_EPS, Backbone, load, weight_getter  # noqa: E402
+import vkdp_draws  # noqa: E402
 
 BLOCK_NAMES = [f"block{s + 1}{chr(ord('a') + r)}" for s, st in enumerate(STAGES) for r in range(st[5])]
 
@@ -53,15 +60,23 @@ def arg(args, name, default, kind):
     return kind(args[args.index(name) + 1]) if name in args else default
 
 
-def augment(x, rng):
-    """One [3, H, W] image in [0, 255]: the Keras example's four layers, parameters drawn here."""
+def apply_augment(x, angle, dy, dx, flip_h, factor):
+    """One [3, H, W] image in [0, 255] through the Keras example's four layers with these parameters."""
     img = x.permute(1, 2, 0).numpy().astype(np.float32)
     h, w, _ = img.shape
-    img = transform(img, rotation_matrix(rng.uniform(-0.15, 0.15) * 2 * np.pi, h, w))
-    img = transform(img, translation_matrix(rng.uniform(-0.1, 0.1) * h, rng.uniform(-0.1, 0.1) * w))
-    img = flip(img, rng.uniform() < 0.5, False)
-    img = contrast(img, rng.uniform(0.9, 1.1))
+    img = transform(img, rotation_matrix(angle, h, w))
+    img = transform(img, translation_matrix(dy, dx))
+    img = flip(img, flip_h, False)
+    img = contrast(img, factor)
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
+
+
+def augment(x, rng):
+    """The augmentation with parameters drawn here, from NumPy's generator."""
+    h, w = x.shape[1], x.shape[2]
+    angle = rng.uniform(-0.15, 0.15) * 2 * np.pi
+    dy, dx = rng.uniform(-0.1, 0.1) * h, rng.uniform(-0.1, 0.1) * w
+    return apply_augment(x, angle, dy, dx, rng.uniform() < 0.5, rng.uniform(0.9, 1.1))
 
 
 class KerasBN(torch.nn.BatchNorm1d):
@@ -102,6 +117,24 @@ class Files(torch.utils.data.Dataset):
         return (augment(x, self.rng) if self.aug else x), self.items[i][1]
 
 
+class ReplayFiles(torch.utils.data.Dataset):
+    """One epoch of the training list in vkdp's order, augmented with vkdp's draws: item p is the
+    image at position p of epoch `epoch`'s order, returned with p (vkdp's global sample index)."""
+
+    def __init__(self, items, size, seed, epoch):
+        self.items, self.size, self.seed, self.epoch = items, size, seed, epoch
+        self.order = vkdp_draws.epoch_order(len(items), seed, epoch)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, p):
+        path, label = self.items[self.order[p]]
+        x = load(path, self.size)
+        angle, dy, dx, fh, _, factor = vkdp_augment_draw(self.seed, self.epoch, p, self.size, self.size, 1)
+        return apply_augment(x, angle, dy, dx, fh != 0, factor), label, p
+
+
 class Trainable(torch.nn.Module):
     """Blocks first.. and top_conv with unfolded kernels as parameters and frozen BN affines."""
 
@@ -126,7 +159,7 @@ class Trainable(torch.nn.Module):
                 n = BLOCK_NAMES[i]
                 if i >= first:
                     st, ci = (stride, cin) if r == 0 else (1, cout)
-                    blk = {"k": k, "stride": st, "res": st == 1 and ci == cout, "rate": connect_rate * i / 16}
+                    blk = {"k": k, "stride": st, "res": st == 1 and ci == cout, "rate": connect_rate * i / 16, "index": i}
                     if expand != 1:
                         blk["expand"], blk["expand_bn"] = kernel(n + "_expand_conv"), bn(n + "_expand_bn")
                     blk["dw"] = kernel(n + "_dwconv", "depthwise_kernel:0", depthwise=True)
@@ -142,6 +175,7 @@ class Trainable(torch.nn.Module):
                 i += 1
         self.top, self.top_bn = kernel("top_conv"), bn("top_bn")
         self.plist.append(self.top)
+        self.scales = None  # --vkdp-draws: block index -> the step's drop-connect scales, per sample
 
     @staticmethod
     def affine(x, sb):
@@ -162,7 +196,9 @@ class Trainable(torch.nn.Module):
             se = torch.sigmoid(F.conv2d(F.silu(F.conv2d(se, *b["se_r"])), *b["se_e"]))
             x = self.affine(F.conv2d(x * se, b["proj"]), b["proj_bn"])
             if b["res"]:
-                if self.training and b["rate"] > 0:
+                if self.training and b["rate"] > 0 and self.scales is not None:
+                    x = x * self.scales[b["index"]].view(-1, 1, 1, 1)
+                elif self.training and b["rate"] > 0:
                     keep = (torch.rand(x.shape[0], 1, 1, 1) >= b["rate"]).to(x.dtype)
                     x = x * keep / (1 - b["rate"])
                 x = x + inp
@@ -211,10 +247,12 @@ def main():
     threads = arg(args, "--threads", os.cpu_count(), int)
     draw_seed = arg(args, "--draw-seed", 123, int)
     dc_rate = arg(args, "--drop-connect-rate", 0.2, float)
-    keras_head = "--keras-head" in args
+    vkdp_rng = "--vkdp-draws" in args
+    keras_head = "--keras-head" in args or vkdp_rng
     if ft_from != "top_conv" and ft_from not in BLOCK_NAMES:
         sys.exit(f"--fine-tune-from {ft_from}: a block name (block1a..block7a) or top_conv")
     first = len(BLOCK_NAMES) if ft_from == "top_conv" else BLOCK_NAMES.index(ft_from)
+    draws = "; random draws: vkdp's (--vkdp-draws)" if vkdp_rng else ""
     torch.set_num_threads(threads)
     torch.manual_seed(draw_seed)
     t0 = time.time()
@@ -223,12 +261,15 @@ def main():
     print(f"Found {len(train) + len(val)} files belonging to {nclasses} classes; {len(train)} training, "
           f"{len(val)} validation; torch {torch.__version__}, {threads} threads; fine-tuning from {ft_from}; "
           f"drop connect rate {dc_rate}; draw seed {draw_seed}; "
-          f"head: {'Keras' if keras_head else 'torch'} init and moving variance",
+          f"head: {'Keras' if keras_head else 'torch'} init and moving variance{draws}",
           flush=True)
     bb = Backbone(weights).eval()
     part = Trainable(weights, first, dc_rate)
     print(f"{sum(p.numel() for p in part.plist)} trainable backbone parameters", flush=True)
     head = make_head(nclasses, keras_head)
+    if vkdp_rng:
+        with torch.no_grad():
+            head[2].weight.copy_(torch.from_numpy(vkdp_draws.head_kernel(draw_seed, 1280, nclasses)).t())
     g = torch.Generator()
     g.manual_seed(draw_seed)
     tl = torch.utils.data.DataLoader(Files(train, 224, True, draw_seed), batch_size=32, shuffle=True, generator=g, num_workers=1)
@@ -250,7 +291,15 @@ def main():
         head.train()
         part.train(phase2)
         ls = cs = n = 0
-        for x, y in tl:
+        if vkdp_rng:  # this epoch's order and augmentation, vkdp's
+            tl = torch.utils.data.DataLoader(ReplayFiles(train, 224, draw_seed, epoch), batch_size=32, shuffle=False,
+                                             num_workers=1)
+        for batch in tl:
+            x, y = batch[0], batch[1]
+            pos = batch[2].numpy() if vkdp_rng else None
+            if vkdp_rng and phase2:
+                part.scales = {b["index"]: torch.from_numpy(vkdp_draws.drop_connect_scales(
+                    pos, epoch, draw_seed, b["index"], dc_rate)) for b in part.blocks if b["res"]}
             with torch.no_grad():
                 z = bb.forward_to(x, first)
             if phase2:
@@ -258,7 +307,11 @@ def main():
             else:
                 with torch.no_grad():
                     f = part(z)
-            logits = head(f)
+            if vkdp_rng:  # BN -> vkdp's dropout mask -> Dense
+                mask = torch.from_numpy(vkdp_draws.head_dropout_mask(pos, epoch, draw_seed, f.shape[1]))
+                logits = head[2](head[0](f) * mask)
+            else:
+                logits = head(f)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad()
             loss.backward()
@@ -270,6 +323,9 @@ def main():
         print(f"Epoch {epoch + 1}/{epochs + ft_epochs}{' (fine-tuning)' if phase2 else ''} - {time.time() - te:.0f}s"
               f" - loss: {ls / n:.4f} - accuracy: {cs / n:.4f} - val_loss: {vloss:.4f}"
               f" - val_accuracy: {val_acc:.4f} - images/s: {(n + vn) / (time.time() - te):.1f}", flush=True)
+        if vkdp_rng:
+            print(f"  exact: loss={ls / n!r} accuracy={cs / n!r} val_loss={vloss!r} val_accuracy={val_acc!r}",
+                  flush=True)
     print(f"RESULT val_accuracy={val_acc:.4f} seconds={time.time() - t0:.1f}")
 
 
