@@ -14,7 +14,8 @@
 # 123, both sides' default: the shuffle, dropout, drop connect and augmentation draws; the split
 # stays --seed 123's), for the from-scratch draws BENCHMARKS.md reports, KERAS_HEAD=1 the peer's
 # --keras-head (Keras' head initialisation and moving variance, as vkdp's; default: torch's, as
-# every peer figure before 2026-12-03).
+# every peer figure before 2026-12-03), VKDP_DRAWS=1 the peer's --vkdp-draws (it replays vkdp's own
+# random draws of the draw seed: same initial head, order, augmentation, dropout, drop connect).
 # usage: bash tests/bench/finetune.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -36,6 +37,7 @@ if [ -n "${DC:-}" ]; then schedule+=(--drop-connect-rate "$DC"); fi
 if [ -n "${DRAW:-}" ]; then schedule+=(--draw-seed "$DRAW"); fi
 peer_head=()
 if [ "${KERAS_HEAD:-0}" = 1 ]; then peer_head=(--keras-head); fi
+if [ "${VKDP_DRAWS:-0}" = 1 ]; then peer_head=(--vkdp-draws); fi
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 now() { date +%s.%N; }
 run_vkdp() {
@@ -53,14 +55,14 @@ run_torch() {
   awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }' >"$work/torch.s"
 }
 for side in $order; do "run_$side"; done
-/usr/bin/python3 - "$work" "$np" "$from" "${DRAW:-123}" "${KERAS_HEAD:-0}" <<'PY'
+/usr/bin/python3 - "$work" "$np" "$from" "${DRAW:-123}" "${peer_head[*]}" <<'PY'
 import re, sys
-w, np_, frm, draw, keras = sys.argv[1:6]
+w, np_, frm, draw, peer = sys.argv[1:6]
 va = re.findall(r"val_accuracy: ([0-9.]+)", open(f"{w}/vkdp.log").read())
 tv = re.search(r"RESULT val_accuracy=([0-9.]+)", open(f"{w}/torch.log").read())
 a, b = float(open(f"{w}/vkdp.s").read()), float(open(f"{w}/torch.s").read())
 print(f"\n{'job (2 head epochs + 2 from ' + frm + ', --augment, draw ' + draw + ')':<60} {'val_accuracy':>12} {'wall s':>9}")
 print(f"{'vkdp mpirun -np ' + np_ + ' (lavapipe)':<60} {va[-1]:>12} {a:>9.1f}")
-print(f"{'PyTorch CPU' + (' (Keras head)' if keras == '1' else ''):<60} {tv.group(1):>12} {b:>9.1f}")
+print(f"{'PyTorch CPU' + (' ' + peer if peer else ''):<60} {tv.group(1):>12} {b:>9.1f}")
 print(f"ratio vkdp / PyTorch: {a / b:.2f}; val_accuracy target >= 0.93")
 PY
