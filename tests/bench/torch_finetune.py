@@ -105,16 +105,24 @@ def make_head(nclasses, keras):
 
 
 class Files(torch.utils.data.Dataset):
+    """The images, augmented (aug) with parameters drawn from a NumPy generator of (seed, epoch,
+    image): fresh each epoch, as Keras' are, whatever process loads them. (Until 2026-12-03 one
+    generator was copied into each epoch's DataLoader worker, so every epoch replayed the same
+    sequence of parameters over a new order; the peer figures in BENCHMARKS.md before that date
+    were drawn so.)"""
+
     def __init__(self, items, size, aug, seed):
-        self.items, self.size, self.aug = items, size, aug
-        self.rng = np.random.default_rng(seed)
+        self.items, self.size, self.aug, self.seed = items, size, aug, seed
+        self.epoch = 0  # set by the training loop before each epoch's loader starts its worker
 
     def __len__(self):
         return len(self.items)
 
     def __getitem__(self, i):
         x = load(self.items[i][0], self.size)
-        return (augment(x, self.rng) if self.aug else x), self.items[i][1]
+        if self.aug:
+            x = augment(x, np.random.default_rng((self.seed, self.epoch, i)))
+        return x, self.items[i][1]
 
 
 class ReplayFiles(torch.utils.data.Dataset):
@@ -294,6 +302,8 @@ def main():
         if vkdp_rng:  # this epoch's order and augmentation, vkdp's
             tl = torch.utils.data.DataLoader(ReplayFiles(train, 224, draw_seed, epoch), batch_size=32, shuffle=False,
                                              num_workers=1)
+        else:
+            tl.dataset.epoch = epoch
         for batch in tl:
             x, y = batch[0], batch[1]
             pos = batch[2].numpy() if vkdp_rng else None
