@@ -15,7 +15,8 @@
 # stays --seed 123's), for the from-scratch draws BENCHMARKS.md reports, KERAS_HEAD=1 the peer's
 # --keras-head (Keras' head initialisation and moving variance, as vkdp's; default: torch's, as
 # every peer figure before 2026-12-03), VKDP_DRAWS=1 the peer's --vkdp-draws (it replays vkdp's own
-# random draws of the draw seed: same initial head, order, augmentation, dropout, drop connect).
+# random draws of the draw seed: same initial head, order, augmentation, dropout, drop connect;
+# it implies KERAS_HEAD).
 # usage: bash tests/bench/finetune.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
