@@ -17,3 +17,9 @@ add_test(NAME backbone_async_depth1
   COMMAND test_backbone_batch ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5 async)
 set_tests_properties(backbone_async_depth1 PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV};VKDP_TUNE=async_depth=1"
   TIMEOUT 600 PASS_REGULAR_EXPRESSION "async depth 1 .*all ok")
+# --drop-connect all's frozen forward: each residual block with per-image drop connect vs the
+# plain-C training block, dropped images' blocks the identity, micro-batches vs alone.
+vkdp_add_test_exe(test_backbone_drop ${CMAKE_CURRENT_LIST_DIR}/test_backbone_drop.c)
+add_test(NAME backbone_drop_connect
+  COMMAND test_backbone_drop ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
+set_tests_properties(backbone_drop_connect PROPERTIES ENVIRONMENT "${VKDP_TEST_ENV}" TIMEOUT 600)

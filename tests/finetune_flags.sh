@@ -36,6 +36,9 @@ bad "--drop-connect-rate has no effect without --fine-tune-epochs" --drop-connec
 bad "--drop-connect-rate '1' is not a number in [0, 0.99]" --fine-tune-epochs 1 --fine-tune-from top_conv --drop-connect-rate 1
 bad "--drop-connect-rate '-0.1' is not a number" --fine-tune-epochs 1 --fine-tune-from top_conv --drop-connect-rate -0.1
 good --fine-tune-epochs 1 --fine-tune-from top_conv --drop-connect-rate 0 --drop-connect-rate 0.99
+bad "--drop-connect: expected all or trainable, got 'some'" --drop-connect some
+bad "--drop-connect all with --drop-connect-rate 0 drops nothing" --drop-connect all --drop-connect-rate 0
+good --drop-connect trainable --drop-connect all
 bad "--bucket-mb '0' is not a number in [0.001, 2048]" --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 0
 bad "--bucket-mb '2049' is not a number" --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 2049
 good --fine-tune-epochs 1 --fine-tune-from top_conv --bucket-mb 0.001 --bucket-mb 2048
@@ -57,5 +60,10 @@ for plan in "--fine-tune-from top_conv --image-size 64 --fine-tune-lr 1e-4" "--t
   [ "$rc" -eq 1 ] || fail "$plan: exit $rc, expected 1 ($out)"
   case "$out" in *"data folder /nonexistent/data"*) echo "ok: $plan passes the flag checks" ;; *) fail "$plan: said '$out'" ;; esac
 done
+# --drop-connect all acts in head-only training too, so there --drop-connect-rate is no error
+out="$("$TRAINER" train "${none[@]}" --drop-connect all --drop-connect-rate 0.3 2>&1)"
+rc=$?
+[ "$rc" -eq 1 ] || fail "--drop-connect all --drop-connect-rate 0.3: exit $rc, expected 1 ($out)"
+case "$out" in *"data folder /nonexistent/data"*) echo "ok: --drop-connect all sets the rate without fine-tuning" ;; *) fail "--drop-connect all: said '$out'" ;; esac
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "ok: fine-tuning flags"

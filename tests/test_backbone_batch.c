@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "effnet_host_top.h"
 #include "harness.h"
 #include "vkdp/model/backbone.h"
 #include "vkdp/model/effnet.h"
@@ -54,18 +55,10 @@ static int check_boundary(vkdp_device *dev, const vkdp_effnet *net, const float 
     size_t px = (size_t)H * W * 3;
     vkdp_backbone *bb = vkdp_backbone_create(dev, net, H, W, 3), *one = vkdp_backbone_create(dev, net, H, W, 1);
     size_t nt = vkdp_backbone_boundary_floats(bb, 16), n6 = vkdp_backbone_boundary_floats(bb, 11);
-    float *top = vkdp_xmalloc(N * nt * sizeof(float)), *pooled = vkdp_xcalloc(N * F, sizeof(float));
+    float *top = vkdp_xmalloc(N * nt * sizeof(float)), *pooled = vkdp_xmalloc(N * F * sizeof(float));
     float *b6 = vkdp_xmalloc(N * n6 * sizeof(float)), *b6one = vkdp_xmalloc(N * n6 * sizeof(float));
     vkdp_backbone_forward_to(bb, images, N, NULL, 16, top);
-    size_t hw = nt / 320;
-    for (int i = 0; i < N; i++)
-        for (size_t p = 0; p < hw; p++)
-            for (int f = 0; f < F; f++) {
-                double z = net->top_b[f];
-                for (int k = 0; k < 320; k++)
-                    z += (double)top[(i * hw + p) * 320 + k] * net->top_w[(size_t)k * F + f];
-                pooled[(size_t)i * F + f] += (float)(z / (1.0 + exp(-z)) / (double)hw);
-            }
+    effnet_host_top(net, top, N, nt / 320, pooled);
     int ok = test_check("forward_to(top_conv) + host top_conv/swish/GAP vs forward", pooled, alone, N * F, 1e-5);
     vkdp_backbone_forward_to(bb, images, N, NULL, 11, b6);
     for (int i = 0; i < N; i++)

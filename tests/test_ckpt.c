@@ -65,6 +65,7 @@ static void test_roundtrip(const char *dir)
     s.fine_tune_epochs = 2;
     s.fine_tune_lr = 1e-5;
     s.drop_connect_rate = 0; /* not its default (0.2): written, and read back as 0 */
+    s.drop_connect_all = 1;
     snprintf(s.fine_tune_from, sizeof s.fine_tune_from, "block6a");
     rc = vkdp_ckpt_write(bdir, &s, 0, path, sizeof path, err, sizeof err);
     TC_CHECK(rc == 0, "write with trainable backbone %s", rc ? err : "");

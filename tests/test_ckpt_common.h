@@ -138,7 +138,8 @@ static inline int tc_states_equal(const vkdp_ckpt_state *a, const vkdp_ckpt_stat
              EQ(beta1) && EQ(beta2) && EQ(epsilon) && EQ(epoch) && EQ(global_step) &&
              EQ(step_in_epoch) && EQ(steps_per_epoch) && EQ(sampler_seed) && EQ(dropout_seed) &&
              EQ(nweights) && EQ(nbackbone) && EQ(nslots) && EQ(nepochs_m) && EQ(nsteps_m) &&
-             EQ(augment) && EQ(fine_tune_epochs) && EQ(fine_tune_lr) && EQ(drop_connect_rate);
+             EQ(augment) && EQ(fine_tune_epochs) && EQ(fine_tune_lr) && EQ(drop_connect_rate) &&
+             EQ(drop_connect_all);
 #undef EQ
     ok = ok && !strcmp(a->data_dir, b->data_dir) && !strcmp(a->weights_file, b->weights_file) &&
          !strcmp(a->weights_sha256, b->weights_sha256) && !strcmp(a->version, b->version) &&

@@ -194,6 +194,8 @@ static const struct {
      "/config fine_tune_lr = inf is out of range"},
     {"dc-rate-1.h5", F64_ATTR("/config", "drop_connect_rate", 1.0),
      "/config drop_connect_rate = 1 is out of range (expected a number in [0, 0.99])"},
+    {"dc-all-2.h5", INT_ATTR("/config", "drop_connect_all", 2),
+     "/config drop_connect_all = 2 is out of range (expected an integer in 0..1)"},
     {"int32-overflow.h5", INT_ATTR("/config", "nclasses", INT64_C(1) << 32),
      "/config nclasses = 4294967296 is out of range"},
     {"lr-inf.h5", F64_ATTR("/config", "lr", INFINITY), "/config lr = inf is out of range"},

@@ -1,6 +1,6 @@
 # The training job end to end on real flower photos, rank-count equivalence, failure + resume.
 set(VKDP_TRAIN_TEST_DIR ${CMAKE_BINARY_DIR}/train_test)
-foreach(t train_e2e train_np_equiv train_resume train_class_names train_data_agree train_out_lock train_out_probe train_augment train_feature_batch train_finetune train_finetune_tiled train_kill_in_flight train_draw_seed)
+foreach(t train_e2e train_np_equiv train_resume train_class_names train_data_agree train_out_lock train_out_probe train_augment train_feature_batch train_finetune train_finetune_tiled train_kill_in_flight train_draw_seed train_drop_connect_all)
   add_test(NAME ${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/${t}.sh)
   set_tests_properties(${t} PROPERTIES
     ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/${t}"
@@ -24,7 +24,7 @@ add_test(NAME train_finetune_vs_torch COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tra
 set_tests_properties(train_finetune_vs_torch PROPERTIES TIMEOUT 600
   ENVIRONMENT "${VKDP_MPI_TEST_ENV};TRAINER=$<TARGET_FILE:trainer>;SHARED=${VKDP_SHARED_DIR};WORK=${VKDP_TRAIN_TEST_DIR}/train_finetune_vs_torch;DUMP=$<TARGET_FILE:test_dump_inputs>")
 # Under the sanitizers these repeat train_e2e's code paths at several times its cost.
-set_tests_properties(train_np_equiv train_resume train_augment train_feature_batch train_finetune train_finetune_tiled train_kill_in_flight
+set_tests_properties(train_np_equiv train_resume train_augment train_feature_batch train_finetune train_finetune_tiled train_kill_in_flight train_drop_connect_all
   train_finetune_block7a train_finetune_block6a train_finetune_augment train_finetune_vs_torch PROPERTIES LABELS nosan)
 
 # No behaviour change across refactors: a fixed run's checkpoint against committed checksums.

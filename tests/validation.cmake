@@ -46,6 +46,8 @@ vkdp_validated(sync "${VKDP_MPI_TEST_ENV};${VKDP_SYNC_LAYER_ENV};VKDP_FORCE_STAG
 set(bb_async $<TARGET_FILE:test_backbone_batch> ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5 async)
 vkdp_validated(sync "${venv}" backbone_async ${bb_async})
 vkdp_validated(sync "${venv};VKDP_FORCE_STAGING=1;VKDP_BAR_MB=4" backbone_async_staged ${bb_async})
+# --drop-connect all's frozen forward: the residual pass after each residual block's project GEMM
+vkdp_validated(sync "${venv}" backbone_drop $<TARGET_FILE:test_backbone_drop> ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
 # The GPU row's stem and depthwise (storage buffers, 2x1 tiles: tests/ops.cmake) are small enough
 # for lavapipe to compile instrumented (about 4 minutes each under load), so GPU-AV checks the
 # shaders every GPU runs for out-of-bounds accesses.

@@ -16,7 +16,9 @@
 # --keras-head (Keras' head initialisation and moving variance, as vkdp's; default: torch's, as
 # every peer figure before 2026-12-03), VKDP_DRAWS=1 the peer's --vkdp-draws (it replays vkdp's own
 # random draws of the draw seed: same initial head, order, augmentation, dropout, drop connect;
-# it implies KERAS_HEAD).
+# it implies KERAS_HEAD), DC_ALL=1 `--drop-connect all` for both (drop connect in every residual
+# block, frozen ones included, in both phases: the Keras example's model; default: the trainable
+# blocks only).
 # usage: bash tests/bench/finetune.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -36,6 +38,7 @@ mpi=(mpirun --oversubscribe -np "$np")
 schedule=(--epochs 2 --fine-tune-epochs 2 --fine-tune-from "$from" --fine-tune-lr "$ft_lr")
 if [ -n "${DC:-}" ]; then schedule+=(--drop-connect-rate "$DC"); fi
 if [ -n "${DRAW:-}" ]; then schedule+=(--draw-seed "$DRAW"); fi
+if [ "${DC_ALL:-0}" = 1 ]; then schedule+=(--drop-connect all); fi
 peer_head=()
 if [ "${KERAS_HEAD:-0}" = 1 ]; then peer_head=(--keras-head); fi
 if [ "${VKDP_DRAWS:-0}" = 1 ]; then peer_head=(--vkdp-draws); fi

@@ -9,7 +9,8 @@ convolution, depthwise and SE weights are trainable with every BatchNormalizatio
 inference mode (its affine applied to the unfolded convolution, so Adam sees Keras' variables),
 drop connect (Keras' Dropout(noise_shape=(None,1,1,1)) at R * b / 16 for block b, R =
 --drop-connect-rate, default 0.2 as trainer train's) in the
-trainable residual blocks only, and one new Adam(--fine-tune-lr, default 1e-5, eps 1e-7) over
+trainable residual blocks only (--drop-connect all: in every residual block, frozen ones included, in
+both phases, as the Keras example's model and `trainer train --drop-connect all`), and one new Adam(--fine-tune-lr, default 1e-5, eps 1e-7) over
 the head and the trainable tensors, as Keras' recompile gives. Augmentation on training images
 only: RandomRotation(0.15), RandomTranslation(0.1, 0.1), RandomFlip("horizontal"),
 RandomContrast(0.1) with TF's reflect fill and bilinear sampling (tests/ref/augment_ref.py's
@@ -33,7 +34,7 @@ validation images first ("Epoch 0"); with --epochs 0 the peer then runs phase 2 
 vkdp's switch checkpoint, so both fine-tune the very same starting point.
 usage: torch_finetune.py DATA_DIR WEIGHTS.h5 [--epochs N] [--fine-tune-epochs N]
        [--fine-tune-from LAYER] [--fine-tune-lr F] [--drop-connect-rate R] [--threads N] [--draw-seed S]
-       [--head-from CKPT.h5] [--keras-head] [--vkdp-draws]
+       [--head-from CKPT.h5] [--keras-head] [--vkdp-draws] [--drop-connect all|trainable]
 Prints per-epoch metrics (with --vkdp-draws also an "exact:" line of them at full precision, to
 compare with `trainer train --csv-log`) and a last line: RESULT val_accuracy=... seconds=..."""
 import os
@@ -255,6 +256,10 @@ def main():
     threads = arg(args, "--threads", os.cpu_count(), int)
     draw_seed = arg(args, "--draw-seed", 123, int)
     dc_rate = arg(args, "--drop-connect-rate", 0.2, float)
+    dc_blocks = arg(args, "--drop-connect", "trainable", str)
+    if dc_blocks not in ("all", "trainable"):
+        sys.exit(f"--drop-connect {dc_blocks}: all or trainable")
+    drop_all = dc_blocks == "all"
     vkdp_rng = "--vkdp-draws" in args
     keras_head = "--keras-head" in args or vkdp_rng
     if ft_from != "top_conv" and ft_from not in BLOCK_NAMES:
@@ -268,7 +273,7 @@ def main():
     nclasses = len([d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d))])
     print(f"Found {len(train) + len(val)} files belonging to {nclasses} classes; {len(train)} training, "
           f"{len(val)} validation; torch {torch.__version__}, {threads} threads; fine-tuning from {ft_from}; "
-          f"drop connect rate {dc_rate}; draw seed {draw_seed}; "
+          f"drop connect rate {dc_rate} in the {dc_blocks} residual blocks; draw seed {draw_seed}; "
           f"head: {'Keras' if keras_head else 'torch'} init and moving variance{draws}",
           flush=True)
     bb = Backbone(weights).eval()
@@ -297,7 +302,7 @@ def main():
             opt = torch.optim.Adam(list(head.parameters()) + list(part.plist), lr=ft_lr, betas=(0.9, 0.999), eps=1e-7)
         te = time.time()
         head.train()
-        part.train(phase2)
+        part.train(phase2 or drop_all)  # training mode: drop connect in its residual blocks
         ls = cs = n = 0
         if vkdp_rng:  # this epoch's order and augmentation, vkdp's
             tl = torch.utils.data.DataLoader(ReplayFiles(train, 224, draw_seed, epoch), batch_size=32, shuffle=False,
@@ -307,11 +312,20 @@ def main():
         for batch in tl:
             x, y = batch[0], batch[1]
             pos = batch[2].numpy() if vkdp_rng else None
-            if vkdp_rng and phase2:
+            if vkdp_rng and (phase2 or drop_all):
                 part.scales = {b["index"]: torch.from_numpy(vkdp_draws.drop_connect_scales(
                     pos, epoch, draw_seed, b["index"], dc_rate)) for b in part.blocks if b["res"]}
+            frozen = None  # --drop-connect all: the frozen residual blocks' scales
+            if drop_all:
+                res = [i for i, b in enumerate(bb.blocks[:first]) if b["res"] and dc_rate * i / 16 > 0]
+                if vkdp_rng:
+                    frozen = {i: torch.from_numpy(vkdp_draws.drop_connect_scales(pos, epoch, draw_seed, i, dc_rate))
+                              for i in res}
+                else:
+                    frozen = {i: (torch.rand(len(y)) >= dc_rate * i / 16).to(torch.float32) / (1 - dc_rate * i / 16)
+                              for i in res}
             with torch.no_grad():
-                z = bb.forward_to(x, first)
+                z = bb.forward_to(x, first, frozen)
             if phase2:
                 f = part(z)
             else:

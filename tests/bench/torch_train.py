@@ -84,12 +84,14 @@ class Backbone(torch.nn.Module):
         x = F.silu(F.conv2d(self.forward_to(x, len(self.blocks)), *self.top))
         return x.mean(dim=(2, 3))
 
-    def forward_to(self, x, first):
-        """The activation entering block `first` (all blocks: top_conv's input)."""
+    def forward_to(self, x, first, scales=None):
+        """The activation entering block `first` (all blocks: top_conv's input). scales: block index ->
+        each sample's drop-connect scale of that residual block's branch (Keras' Dropout before the
+        add), or None: none."""
         x = x * self.scale.view(1, 3, 1, 1) + self.shift.view(1, 3, 1, 1)
         x = F.pad(x, correct_pad(x.shape[2], x.shape[3], 3))
         x = F.silu(F.conv2d(x, *self.stem, stride=2))
-        for b in self.blocks[:first]:
+        for i, b in enumerate(self.blocks[:first]):
             inp = x
             if "expand" in b:
                 x = F.silu(F.conv2d(x, *b["expand"]))
@@ -103,6 +105,8 @@ class Backbone(torch.nn.Module):
             se = torch.sigmoid(F.conv2d(F.silu(F.conv2d(se, *b["se_r"])), *b["se_e"]))
             x = F.conv2d(x * se, *b["proj"])
             if b["res"]:
+                if scales is not None and i in scales:
+                    x = x * scales[i].view(-1, 1, 1, 1)
                 x = x + inp
         return x
 

@@ -47,6 +47,7 @@ static const vkdp_ckpt_field fields[] = {
     OPT_F64("config", fine_tune_lr, 0, 10),
     DEF_F64("config", drop_connect_rate, 0, 0.99, VKDP_CKPT_DROP_CONNECT_DEFAULT,
             "(phase 2: block b drops at rate * b / 16)"),
+    OPT_I32("config", drop_connect_all, 0, 1, "(1: --drop-connect all, frozen blocks too)"),
     OPT_STR("config", fine_tune_from, "(first trainable block; empty: none)"),
     STR("config", data_dir),
     STR("config", weights_file),

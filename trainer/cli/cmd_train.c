@@ -59,6 +59,11 @@ static void usage(FILE *f)
                "  --drop-connect-rate F    Keras' EfficientNetB0 drop_connect_rate: in phase 2 the b-th\n"
                "                           of the 16 blocks, where trainable and residual, drops a\n"
                "                           sample's branch at F * b / 16 (default 0.2; 0: never)\n"
+               "  --drop-connect all|trainable\n"
+               "                           all: also in the frozen residual blocks, in both phases, as\n"
+               "                           the Keras example's model trains (the frozen backbone is then\n"
+               "                           stochastic: training images are not cached); default\n"
+               "                           trainable\n"
                "  --bucket-mb F            gradient bucket size in MiB for phase 2's allreduce, which\n"
                "                           starts bucket by bucket during the backward (default 25,\n"
                "                           the first bucket 1 MiB, as PyTorch DDP); results do not\n"
@@ -88,7 +93,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_DROPOUT, O_NOCACHE, O_OUT, O_RESUME, O_KEEP, O_CKEVERY, O_CHECK, O_LOGINT,
            O_COLLTIMEOUT, O_CSVLOG, O_AUGMENT, O_FT_EPOCHS, O_FT_FROM, O_FT_TOP, O_FT_LR, O_BUCKET_MB, O_DRAW_SEED,
-           O_DROP_CONNECT };
+           O_DROP_CONNECT, O_DROP_CONNECT_BLOCKS };
     static const int shared[] = {VKDP_OPT_DATA, VKDP_OPT_WEIGHTS, VKDP_OPT_ALLOW_MISSING_WEIGHTS,
                                  VKDP_OPT_CLASS_NAMES, VKDP_OPT_IMAGE_SIZE, VKDP_OPT_VALIDATION_SPLIT,
                                  VKDP_OPT_SEED, VKDP_OPT_BATCH, VKDP_OPT_DECODE_THREADS, VKDP_OPT_DEVICE,
@@ -114,6 +119,7 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         {"fine-tune-lr", required_argument, 0, O_FT_LR},
         {"bucket-mb", required_argument, 0, O_BUCKET_MB},
         {"drop-connect-rate", required_argument, 0, O_DROP_CONNECT},
+        {"drop-connect", required_argument, 0, O_DROP_CONNECT_BLOCKS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -155,6 +161,13 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
         case O_FT_LR: if (vkdp_parse_double("train", "--fine-tune-lr", optarg, 0, 10, &t->fine_tune_lr)) return 2; ft_lr = 1; break;
         /* at most 2 GiB: a bucket's int64 count must fit MPI's int */
         case O_BUCKET_MB: if (vkdp_parse_double("train", "--bucket-mb", optarg, 0.001, 2048, &t->bucket_mb)) return 2; bucket_mb = 1; break;
+        case O_DROP_CONNECT_BLOCKS:
+            if (strcmp(optarg, "all") && strcmp(optarg, "trainable")) {
+                fprintf(stderr, "trainer train: --drop-connect: expected all or trainable, got '%s'\n", optarg);
+                return 2;
+            }
+            t->drop_connect_all = !strcmp(optarg, "all");
+            break;
         case O_DROP_CONNECT: if (vkdp_parse_double("train", "--drop-connect-rate", optarg, 0, 0.99, &t->drop_connect_rate)) return 2; drop_connect = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
@@ -167,7 +180,11 @@ static int parse(int argc, char **argv, vkdp_train_opts *t)
     if (!draw_seed)
         t->draw_seed = t->sc.seed;
     char err[1024];
-    if ((ft_lr || bucket_mb || drop_connect) && t->fine_tune_epochs == 0) {
+    if (t->drop_connect_all && t->drop_connect_rate <= 0) {
+        fprintf(stderr, "trainer train: --drop-connect all with --drop-connect-rate 0 drops nothing\n");
+        return 2;
+    }
+    if ((ft_lr || bucket_mb || (drop_connect && !t->drop_connect_all)) && t->fine_tune_epochs == 0) {
         fprintf(stderr, "trainer train: %s has no effect without --fine-tune-epochs N (N > 0)\n",
                 ft_lr ? "--fine-tune-lr" : bucket_mb ? "--bucket-mb" : "--drop-connect-rate");
         return 2;

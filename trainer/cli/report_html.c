@@ -58,6 +58,8 @@ static void summary(FILE *f, const vkdp_report_input *in)
         esc(f, ck->fine_tune_from);
         fprintf(f, " at lr %g, drop connect rate %g", ck->fine_tune_lr, ck->drop_connect_rate);
     }
+    if (ck->drop_connect_all)
+        fprintf(f, "; drop connect in every residual block, frozen ones included (rate %g)", ck->drop_connect_rate);
     fprintf(f, "; image size %d, seed %llu", ck->image_size, (unsigned long long)ck->seed);
     if (!ck->from_export && ck->sampler_seed != ck->seed)
         fprintf(f, ", draw seed %llu", (unsigned long long)ck->sampler_seed);

@@ -6,6 +6,7 @@
 
 #include "vkdp/ops/augment.h"
 #include "vkdp/ops/backbone_ops.h"
+#include "vkdp/ops/grad_ops.h"
 #include "vkdp/core/common.h"
 #include "vkdp/ops/ops.h"
 #include "vkdp/ops/tune.h"
@@ -16,6 +17,9 @@
 #define MAX_RECORDINGS 4
 /* Tiles in flight at most: each slot has its own input, output and command buffers. */
 #define MAX_SLOTS 2
+/* Drop-connect scales of one block start 64 floats (256 bytes) apart in bb->drop: any device's
+ * minStorageBufferOffsetAlignment (at most 256) divides the offset of a block's slice. */
+#define DROP_ALIGN_FLOATS 64
 
 typedef struct {
     uint32_t k, stride, in_ch, out_ch, exp_ch, se_ch, has_expand, has_residual;
@@ -27,6 +31,7 @@ typedef struct {
 typedef struct {
     uint32_t nb;       /* images in this recording; 0 = slot unused */
     int augment;       /* the recording starts with the training augmentation */
+    int drop;          /* drop connect on the residual blocks' branches (scales in bb->drop) */
     int stop;          /* ends before this block (16: before top_conv); -1: the whole forward */
     uint64_t last_use;
     vkdp_cmd *cmd;
@@ -53,6 +58,8 @@ struct vkdp_backbone {
     block_dev blocks[VKDP_EFFNET_BLOCKS];
     vkdp_buf *act[3], *part, *pool, *se_s, *gate;
     vkdp_buf *aug_params, *aug_tmp, *aug_mean, *aug_out; /* made by the first augmented forward */
+    vkdp_buf *drop;        /* [nblocks][drop_stride] scales, made by the first dropped forward */
+    float *drop_host;
     slot slots[MAX_SLOTS]; /* the augmented and boundary forwards use slot 0 only */
     int depth;             /* slots used: the device's async_depth */
     int next_slot;
@@ -214,7 +221,13 @@ static void conv1x1(vkdp_cmd *c, vkdp_device *dev, uint32_t M, uint32_t K, uint3
 /* Records the forward of nb images (slot's input buffer -> its out buffer). Activations rotate
  * through act[0..2]: the block input X and the expand/project output alternate between two of
  * them, the depthwise output always goes to the third. */
-static void record(vkdp_backbone *bb, const slot *sl, vkdp_cmd *c, uint32_t nb, int augment, int stop)
+static uint64_t drop_stride(const vkdp_backbone *bb)
+{
+    return vkdp_div_up(bb->micro, DROP_ALIGN_FLOATS) * DROP_ALIGN_FLOATS;
+}
+
+static void record(vkdp_backbone *bb, const slot *sl, vkdp_cmd *c, uint32_t nb, int augment, int drop,
+                   int stop)
 {
     vkdp_device *dev = bb->dev;
     vkdp_buf *x = bb->act[0], *other = bb->act[1], *dw = bb->act[2];
@@ -260,9 +273,17 @@ static void record(vkdp_backbone *bb, const slot *sl, vkdp_cmd *c, uint32_t nb, 
         if (!fused)
             vkdp_op_se_gate(c, dev, nb, hw_out, d->exp_ch, vkdp_whole(dw), vkdp_whole(bb->gate),
                             "se_gate");
+        /* With drop connect the residual is added by its own pass, which scales the branch per
+         * image first (Keras' Dropout(noise_shape=(None,1,1,1)) before add) */
+        const int dropped = drop && d->has_residual;
         conv1x1(c, dev, nb * hw_out, d->exp_ch, d->out_ch, VKDP_ACT_NONE, dw, d->project_w,
-                d->project_b, other, d->has_residual ? x : NULL, fused ? bb->gate : NULL, hw_out,
-                "conv1x1_project");
+                d->project_b, other, d->has_residual && !dropped ? x : NULL, fused ? bb->gate : NULL,
+                hw_out, "conv1x1_project");
+        if (dropped)
+            vkdp_op_residual(c, dev, nb, (uint64_t)hw_out * d->out_ch, vkdp_whole(other), vkdp_whole(x),
+                             vkdp_slice(bb->drop, (uint64_t)i * drop_stride(bb) * sizeof(float),
+                                        (uint64_t)nb * sizeof(float)),
+                             vkdp_whole(other), "drop_connect_residual");
         vkdp_buf *t = x;
         x = other;
         other = t;
@@ -279,11 +300,11 @@ static void record(vkdp_backbone *bb, const slot *sl, vkdp_cmd *c, uint32_t nb, 
     vkdp_cmd_end(c);
 }
 
-static vkdp_cmd *recording_for(vkdp_backbone *bb, slot *sl, uint32_t nb, int augment, int stop)
+static vkdp_cmd *recording_for(vkdp_backbone *bb, slot *sl, uint32_t nb, int augment, int drop, int stop)
 {
     recording *r = NULL, *rec = sl->rec;
     for (int i = 0; i < MAX_RECORDINGS; i++)
-        if (rec[i].nb == nb && rec[i].augment == augment && rec[i].stop == stop) {
+        if (rec[i].nb == nb && rec[i].augment == augment && rec[i].drop == drop && rec[i].stop == stop) {
             rec[i].last_use = ++bb->use_clock;
             return rec[i].cmd;
         }
@@ -292,9 +313,10 @@ static vkdp_cmd *recording_for(vkdp_backbone *bb, slot *sl, uint32_t nb, int aug
             r = &rec[i];
     if (!r->cmd)
         r->cmd = vkdp_cmd_create(bb->dev);
-    record(bb, sl, r->cmd, nb, augment, stop);
+    record(bb, sl, r->cmd, nb, augment, drop, stop);
     r->nb = nb;
     r->augment = augment;
+    r->drop = drop;
     r->stop = stop;
     r->last_use = ++bb->use_clock;
     return r->cmd;
@@ -349,7 +371,7 @@ uint64_t vkdp_backbone_submit(vkdp_backbone *bb, const float *images, int B, flo
         slot *sl = &bb->slots[bb->next_slot];
         bb->next_slot = (bb->next_slot + 1) % bb->depth;
         finish(bb, sl); /* its input and output buffers are reused */
-        vkdp_cmd *c = recording_for(bb, sl, nb, 0, -1);
+        vkdp_cmd *c = recording_for(bb, sl, nb, 0, 0, -1);
         vkdp_buf_upload(sl->input, 0, images + off * img_floats, nb * img_floats * sizeof(float));
         /* Staged, the other slot's download would wait for this pass as well (a copy on the same
          * queue): collect it now, so that the host works while this pass runs. */
@@ -369,9 +391,9 @@ uint64_t vkdp_backbone_submit(vkdp_backbone *bb, const float *images, int B, flo
 
 int vkdp_backbone_async_depth(const vkdp_backbone *bb) { return bb->depth; }
 
-/* The augmented and boundary forwards, synchronous, in slot 0 after every call in flight. */
+/* The augmented, dropped and boundary forwards, synchronous, in slot 0 after every call in flight. */
 static void forward(vkdp_backbone *bb, const float *images, int B, const float *aug_params,
-                    int stop, float *out)
+                    const float *drop, int stop, float *out)
 {
     uint32_t per = tile_size(bb, B);
     size_t img_floats = (size_t)bb->h * bb->w * 3;
@@ -379,8 +401,15 @@ static void forward(vkdp_backbone *bb, const float *images, int B, const float *
     collect_all(bb);
     for (uint32_t off = 0; off < (uint32_t)B; off += per) {
         uint32_t nb = (uint32_t)B - off < per ? (uint32_t)B - off : per;
-        vkdp_cmd *c = recording_for(bb, sl, nb, aug_params != NULL, stop);
+        vkdp_cmd *c = recording_for(bb, sl, nb, aug_params != NULL, drop != NULL, stop);
         vkdp_buf_upload(sl->input, 0, images + off * img_floats, nb * img_floats * sizeof(float));
+        if (drop) {
+            const uint64_t ds = drop_stride(bb);
+            for (int i = 0; i < bb->nblocks; i++)
+                for (uint32_t j = 0; j < nb; j++)
+                    bb->drop_host[i * ds + j] = drop[(size_t)(off + j) * VKDP_EFFNET_BLOCKS + (size_t)i];
+            vkdp_buf_upload(bb->drop, 0, bb->drop_host, (size_t)bb->nblocks * ds * sizeof(float));
+        }
         if (aug_params)
             vkdp_buf_upload(bb->aug_params, 0, aug_params + (size_t)off * VKDP_AUGMENT_PARAM_FLOATS,
                             (size_t)nb * VKDP_AUGMENT_PARAM_FLOATS * sizeof(float));
@@ -414,7 +443,22 @@ void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int
                                      const float *params, float *pooled)
 {
     ensure_augment(bb);
-    forward(bb, images, B, params, -1, pooled);
+    forward(bb, images, B, params, NULL, -1, pooled);
+}
+
+void vkdp_backbone_forward_train(vkdp_backbone *bb, const float *images, int B, const float *params,
+                                 const float *drop, int stop, float *out)
+{
+    if (stop != -1)
+        vkdp_backbone_boundary_floats(bb, stop); /* checks stop */
+    if (params)
+        ensure_augment(bb);
+    if (drop && !bb->drop) {
+        uint64_t n = (uint64_t)bb->nblocks * drop_stride(bb);
+        bb->drop = vkdp_buf_create(bb->dev, n * sizeof(float), "drop connect scales");
+        bb->drop_host = vkdp_xcalloc(n, sizeof(float));
+    }
+    forward(bb, images, B, params, drop, stop, out);
 }
 
 size_t vkdp_backbone_boundary_floats(const vkdp_backbone *bb, int stop)
@@ -431,9 +475,7 @@ void vkdp_backbone_forward_to(vkdp_backbone *bb, const float *images, int B, con
                               int stop, float *boundary)
 {
     vkdp_backbone_boundary_floats(bb, stop); /* checks stop */
-    if (params)
-        ensure_augment(bb);
-    forward(bb, images, B, params, stop, boundary);
+    vkdp_backbone_forward_train(bb, images, B, params, NULL, stop, boundary);
 }
 
 void vkdp_backbone_set_profile(vkdp_backbone *bb, vkdp_profile *prof) { bb->prof = prof; }
@@ -466,8 +508,9 @@ void vkdp_backbone_destroy(vkdp_backbone *bb)
     }
     vkdp_buf *bufs[] = {bb->stem_w, bb->stem_b, bb->top_w, bb->top_b, bb->act[0],
                         bb->act[1], bb->act[2], bb->part, bb->pool, bb->se_s, bb->gate,
-                        bb->aug_params, bb->aug_tmp, bb->aug_mean, bb->aug_out};
+                        bb->aug_params, bb->aug_tmp, bb->aug_mean, bb->aug_out, bb->drop};
     for (size_t j = 0; j < VKDP_ARRAY_LEN(bufs); j++)
         vkdp_buf_destroy(bufs[j]);
+    free(bb->drop_host);
     free(bb);
 }

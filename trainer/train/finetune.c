@@ -60,7 +60,9 @@ void vkdp_finetune_state_config(vkdp_ckpt_state *st, const vkdp_train_opts *t)
     st->augment = t->augment;
     st->fine_tune_epochs = t->fine_tune_epochs;
     st->fine_tune_lr = t->fine_tune_epochs > 0 ? t->fine_tune_lr : 0;
-    st->drop_connect_rate = t->fine_tune_epochs > 0 ? t->drop_connect_rate : VKDP_CKPT_DROP_CONNECT_DEFAULT;
+    st->drop_connect_rate = t->fine_tune_epochs > 0 || t->drop_connect_all ? t->drop_connect_rate
+                                                                           : VKDP_CKPT_DROP_CONNECT_DEFAULT;
+    st->drop_connect_all = t->drop_connect_all;
     snprintf(st->fine_tune_from, sizeof st->fine_tune_from, "%s", t->fine_tune_epochs > 0 ? t->plan.from : "");
 }
 
@@ -80,6 +82,13 @@ int vkdp_finetune_check_resume(const vkdp_ckpt_state *ck, const vkdp_ckpt_state 
     if (ck->augment != st->augment)
         return vkdp_seterr(err, errlen, "it was trained %s --augment, this run is %s it", ck->augment ? "with" : "without",
                            st->augment ? "with" : "without");
+    if (ck->drop_connect_all != st->drop_connect_all)
+        return vkdp_seterr(err, errlen, "it was trained with --drop-connect %s (rate %g), this run has --drop-connect %s",
+                           ck->drop_connect_all ? "all" : "trainable", ck->drop_connect_rate,
+                           st->drop_connect_all ? "all" : "trainable");
+    if (ck->drop_connect_all && ck->drop_connect_rate != st->drop_connect_rate)
+        return vkdp_seterr(err, errlen, "it was trained with --drop-connect all --drop-connect-rate %g, this run has %g",
+                           ck->drop_connect_rate, st->drop_connect_rate);
     if (ck->fine_tune_epochs != st->fine_tune_epochs || strcmp(ck->fine_tune_from, st->fine_tune_from) ||
         ck->fine_tune_lr != st->fine_tune_lr || ck->drop_connect_rate != st->drop_connect_rate) {
         char a[160], b[160];

@@ -9,9 +9,11 @@
 #include "vkdp/ops/augment.h"
 
 static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
-                  const vkdp_augment_cfg *aug, uint32_t seed, uint32_t epoch, vkdp_ftpart *ft, int stop)
+                  const vkdp_augment_cfg *aug, uint32_t seed, uint32_t epoch, vkdp_ftpart *ft, int stop,
+                  double frozen_drop)
 {
     memset(ph, 0, sizeof *ph);
+    ph->frozen_drop = frozen_drop;
     ph->ft = ft;
     ph->stop = stop;
     ph->s = s;
@@ -30,16 +32,18 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
         ph->aug_params = vkdp_xmalloc((size_t)cap * VKDP_AUGMENT_PARAM_FLOATS * sizeof(float));
         ph->aug_pos = vkdp_xmalloc((size_t)cap * sizeof *ph->aug_pos);
     }
+    if (frozen_drop > 0)
+        ph->drop = vkdp_xmalloc((size_t)cap * VKDP_EFFNET_BLOCKS * sizeof *ph->drop);
     if (ft)
         ph->boundary = vkdp_xmalloc((size_t)cap * vkdp_backbone_boundary_floats(s->bb, stop) * sizeof(float));
     /* Decode only when some image of the remaining steps has no cached features. */
     int from = s0 * batch;
-    if (from < n && (aug || ft || !vkdp_featcache_complete(s->fc, order + from, n - from))) {
+    if (from < n && (aug || ft || ph->drop || !vkdp_featcache_complete(s->fc, order + from, n - from))) {
         ph->loader = vkdp_loader_create(&s->idx, order + from, n - from, batch, s->dist.rank, s->dist.size,
                                         s->cfg.image_size, s->cfg.decode_threads, 0);
         ph->next = s0;
         ph->step_skipped = vkdp_xcalloc((size_t)(vkdp_num_steps(n, batch) - s0), sizeof *ph->step_skipped);
-        if (!aug && !ft)
+        if (!aug && !ft && !ph->drop)
             vkdp_feat_pack_init(&ph->pack, s->feature_batch > cap ? s->feature_batch : cap, s->cfg.image_size,
                                 VKDP_EFFNET_FEATURES);
     }
@@ -47,21 +51,21 @@ static void begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int 
 
 void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0)
 {
-    begin(ph, s, order, n, batch, s0, NULL, 0, 0, NULL, 0);
+    begin(ph, s, order, n, batch, s0, NULL, 0, 0, NULL, 0, 0);
 }
 
 void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *order, int n,
                                 int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t seed,
-                                uint32_t epoch)
+                                uint32_t epoch, double frozen_drop)
 {
-    begin(ph, s, order, n, batch, s0, cfg, seed, epoch, NULL, 0);
+    begin(ph, s, order, n, batch, s0, cfg, seed, epoch, NULL, 0, frozen_drop);
 }
 
 void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
                          vkdp_ftpart *ft, int stop, int training, const vkdp_augment_cfg *cfg,
-                         uint32_t seed, uint32_t epoch)
+                         uint32_t seed, uint32_t epoch, double frozen_drop)
 {
-    begin(ph, s, order, n, batch, s0, cfg, seed, epoch, ft, stop);
+    begin(ph, s, order, n, batch, s0, cfg, seed, epoch, ft, stop, training ? frozen_drop : 0);
     ph->training = training;
 }
 
@@ -88,15 +92,22 @@ static int decoded_step(vkdp_phase *ph, const vkdp_batch *b)
     if (b->count > 0 && ph->aug)
         vkdp_augment_pack(ph->aug, ph->seed, ph->epoch, ph->aug_pos, (uint32_t)b->count,
                           b->image_size, b->image_size, ph->aug_params);
+    /* --drop-connect all: the frozen blocks' scales, drawn as the trainable part draws its own
+     * (vkdp_ftpart_drop_scale: seed, epoch, global sample index, block); blocks without a
+     * residual get rate 0's scale 1 and are not read */
+    for (int i = 0; ph->drop && i < b->count; i++)
+        for (int k = 0; k < VKDP_EFFNET_BLOCKS; k++)
+            ph->drop[(size_t)i * VKDP_EFFNET_BLOCKS + (size_t)k] =
+                vkdp_ftpart_drop_scale(ph->seed, ph->frozen_drop, ph->epoch, ph->fb.pos[i], k);
+    const float *params = ph->aug ? ph->aug_params : NULL;
     if (ph->ft) {
         /* also with no samples: the step's backward needs the forward's sample count */
         if (b->count > 0)
-            vkdp_backbone_forward_to(s->bb, b->images, b->count, ph->aug ? ph->aug_params : NULL, ph->stop,
-                                     ph->boundary);
+            vkdp_backbone_forward_train(s->bb, b->images, b->count, params, ph->drop, ph->stop, ph->boundary);
         vkdp_ftpart_forward(ph->ft, ph->boundary, b->count, ph->training ? ph->fb.pos : NULL, ph->epoch,
                             ph->fb.x);
     } else if (b->count > 0) {
-        vkdp_backbone_forward_augmented(s->bb, b->images, b->count, ph->aug_params, ph->fb.x);
+        vkdp_backbone_forward_train(s->bb, b->images, b->count, params, ph->drop, -1, ph->fb.x);
     }
     ph->fb.count = b->count;
     ph->fb.missing = 0;
@@ -157,7 +168,7 @@ int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped)
     if (ph->loader) {
         if (step < ph->s0 || step >= vkdp_num_steps(ph->n, ph->batch))
             VKDP_FATAL("pass step %d outside %d..%d", step, ph->s0, vkdp_num_steps(ph->n, ph->batch) - 1);
-        if (ph->aug || ph->ft) {
+        if (ph->aug || ph->ft || ph->drop) {
             if (step != ph->next)
                 VKDP_FATAL("decoding pass: step %d asked, the loader is at step %d", step, ph->next);
             vkdp_batch b;
@@ -197,5 +208,6 @@ void vkdp_phase_end(vkdp_phase *ph)
     free(ph->fb.pos);
     free(ph->aug_params);
     free(ph->aug_pos);
+    free(ph->drop);
     free(ph->boundary);
 }

@@ -32,24 +32,31 @@ typedef struct {
     vkdp_ftpart *ft;
     int stop, training;       /* training: drop connect in the trainable part */
     float *boundary;
+    /* --drop-connect all: drop connect in the frozen blocks too, at this drop_connect_rate (0:
+     * none); drop [cap, 16] holds the step's scales */
+    double frozen_drop;
+    float *drop;
 } vkdp_phase;
 
 /* Starts a pass over order[0..n) in global batches of `batch`, from step s0 (decoding, when
  * needed, with s->cfg.decode_threads threads). */
 void vkdp_phase_begin(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0);
-/* The same for a training epoch under --augment: the images of every step are decoded, augmented
- * on the device with the draws of (seed, epoch, global sample index) and run through the
- * backbone; the feature cache is neither read nor filled. */
+/* The same for a training epoch whose frozen backbone is stochastic: under --augment (cfg not
+ * NULL) and/or --drop-connect all (frozen_drop > 0: Keras' drop_connect_rate in every residual
+ * block) the images of every step are decoded, augmented on the device and/or dropped with the
+ * draws of (seed, epoch, global sample index) and run through the backbone; the feature cache is
+ * neither read nor filled. */
 void vkdp_phase_begin_augmented(vkdp_phase *ph, vkdp_session *s, const int *order, int n,
                                 int batch, int s0, const vkdp_augment_cfg *cfg, uint32_t seed,
-                                uint32_t epoch);
+                                uint32_t epoch, double frozen_drop);
 /* The same for phase 2 (fine-tuning): every step decodes its images, runs the frozen part to the
- * activation entering block `stop` (augmented first when cfg is not NULL) and ft's trainable part
- * (with ft's drop connect when training), whose tape then serves the step's vkdp_ftpart_step; the
- * feature cache is neither read nor filled. */
+ * activation entering block `stop` (augmented first when cfg is not NULL; with drop connect at
+ * frozen_drop when training and frozen_drop > 0) and ft's trainable part (with ft's drop connect
+ * when training), whose tape then serves the step's vkdp_ftpart_step; the feature cache is
+ * neither read nor filled. */
 void vkdp_phase_begin_ft(vkdp_phase *ph, vkdp_session *s, const int *order, int n, int batch, int s0,
                          vkdp_ftpart *ft, int stop, int training, const vkdp_augment_cfg *cfg,
-                         uint32_t seed, uint32_t epoch);
+                         uint32_t seed, uint32_t epoch, double frozen_drop);
 /* Fills ph->fb for `step` (steps in order from s0) and returns its sample count; images dropped
  * because they cannot be decoded are added to *skipped once, when the loader tries them. */
 int vkdp_phase_step(vkdp_phase *ph, int step, int64_t *skipped);

@@ -379,14 +379,15 @@ static void train_epoch(run *r, epoch *ep)
     const vkdp_augment_cfg aug = vkdp_augment_default_cfg();
     const int phase2 = ep->e >= t->epochs;
     const double lr = phase2 ? t->fine_tune_lr : t->lr;
+    const double frozen_drop = t->drop_connect_all ? t->drop_connect_rate : 0;
     const double wait0 = phase2 ? vkdp_ftpart_allreduce_wait(r->ft) : 0, t0 = vkdp_now();
     if (phase2)
         vkdp_phase_begin_ft(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0, r->ft,
                             t->plan.first_block, 1, t->augment ? &aug : NULL, t->draw_seed,
-                            (uint32_t)ep->e);
-    else if (t->augment)
+                            (uint32_t)ep->e, frozen_drop);
+    else if (t->augment || frozen_drop > 0)
         vkdp_phase_begin_augmented(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0,
-                                   &aug, t->draw_seed, (uint32_t)ep->e);
+                                   t->augment ? &aug : NULL, t->draw_seed, (uint32_t)ep->e, frozen_drop);
     else
         vkdp_phase_begin(&ph, &r->s, r->order, r->s.split.ntrain, t->sc.batch, ep->s0);
     for (int step = ep->s0; step < r->steps; step++) {
@@ -439,7 +440,7 @@ static sums validate(run *r, int e)
     vkdp_phase ph;
     if (e >= r->t->epochs)
         vkdp_phase_begin_ft(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0, r->ft,
-                            r->t->plan.first_block, 0, NULL, 0, 0);
+                            r->t->plan.first_block, 0, NULL, 0, 0, 0);
     else
         vkdp_phase_begin(&ph, &r->s, r->s.split.val, r->s.split.nval, r->t->sc.batch, 0);
     for (int step = 0; step < r->vsteps; step++) {
@@ -549,6 +550,11 @@ int vkdp_train_run(const vkdp_train_opts *t)
                  "sample); the feature cache is off for training images (the backbone runs on every "
                  "training batch)%s.\n",
                  t->feature_cache ? "; validation images are not augmented and stay cached" : "");
+    if (t->drop_connect_all)
+        vkdp_log("Drop connect in every residual block (--drop-connect all, the Keras example's model): block b of 16 "
+                 "drops a training sample's branch at %g * b / 16, per (draw seed, epoch, sample), frozen blocks "
+                 "included; the frozen backbone is stochastic in training, so training images are not cached%s.\n",
+                 t->drop_connect_rate, t->feature_cache ? " (validation images stay cached)" : "");
     if (r.ft) {
         char plan[256];
         vkdp_finetune_describe(&t->plan, plan, sizeof plan);
@@ -558,7 +564,9 @@ int vkdp_train_run(const vkdp_train_opts *t)
                  "%d buckets of at most %g MiB (--bucket-mb), each allreduced as soon as the backward "
                  "has filled it.\n",
                  t->epochs, plan, t->fine_tune_epochs, t->fine_tune_lr, t->drop_connect_rate,
-                 t->drop_connect_rate > 0 ? " (block b of the trainable residual blocks: rate * b / 16)" : " (none)",
+                 t->drop_connect_rate <= 0          ? " (none)"
+                 : t->drop_connect_all              ? " (block b of every residual block: rate * b / 16)"
+                                                    : " (block b of the trainable residual blocks: rate * b / 16)",
                  (double)vkdp_buckets_bytes(vkdp_ftpart_buckets(r.ft)) / 1e6,
                  vkdp_buckets_count(vkdp_ftpart_buckets(r.ft)), t->bucket_mb);
         const int per_rank = vkdp_session_rank_share(&r.s, t->sc.batch);

@@ -78,6 +78,8 @@ typedef struct {
     double fine_tune_lr;        /* --fine-tune-lr; 0 when fine_tune_epochs is 0 */
     double drop_connect_rate;   /* --drop-connect-rate (phase 2's drop connect); a checkpoint without
                                    it, older ones included, means VKDP_CKPT_DROP_CONNECT_DEFAULT */
+    int drop_connect_all;       /* --drop-connect all: drop connect in the frozen residual blocks too
+                                   (a resume must agree); 0, or absent: the trainable ones only */
     char fine_tune_from[16];    /* the trainable part's first block or "top_conv"; "" when none */
     char version[32];           /* VKDP_VERSION of the writer (filled by vkdp_ckpt_state_init) */
     char git_commit[48];        /* VKDP_GIT_COMMIT of the writer (filled by vkdp_ckpt_state_init) */

@@ -47,6 +47,14 @@ void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int
  * not NULL. The same bits as inside the whole forward. */
 void vkdp_backbone_forward_to(vkdp_backbone *bb, const float *images, int B, const float *params,
                               int stop, float *boundary);
+/* The training forward of the frozen backbone: augmented when params [B, 20] is not NULL, with
+ * drop connect when drop is not NULL: drop [B, 16] holds each image's scale of each block's
+ * residual branch (0: dropped, else 1/(1 - rate); read only for the residual blocks; Keras'
+ * Dropout(noise_shape=(None,1,1,1)) before the block's add, as vkdp_ref_residual). stop -1: the
+ * pooled features [B, 1280]; else the activation entering block stop (as vkdp_backbone_forward_to).
+ * Without drop, the same bits as forward_augmented / forward_to. */
+void vkdp_backbone_forward_train(vkdp_backbone *bb, const float *images, int B, const float *params,
+                                 const float *drop, int stop, float *out);
 /* Floats per image of that boundary activation. */
 size_t vkdp_backbone_boundary_floats(const vkdp_backbone *bb, int stop);
 /* Accumulates per-op timestamps of every later submission into prof (the device must have been

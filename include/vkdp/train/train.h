@@ -27,6 +27,8 @@ typedef struct {
     int fine_tune_epochs;        /* 0: no phase 2 */
     double fine_tune_lr;         /* --fine-tune-lr, a new Adam's at the switch */
     double drop_connect_rate;    /* --drop-connect-rate: Keras' EfficientNetB0 drop_connect_rate (0.2) */
+    int drop_connect_all;        /* --drop-connect all: also in the frozen residual blocks, both
+                                    phases (the Keras example's model); 0: trainable blocks only */
     const char *fine_tune_from;  /* --fine-tune-from LAYER, or NULL */
     long trainable_top;          /* --trainable-top N, 0: not given */
     double bucket_mb;            /* --bucket-mb: gradient bucket cap in MiB (PyTorch DDP's 25) */
