@@ -47,7 +47,9 @@ set(bb_async $<TARGET_FILE:test_backbone_batch> ${VKDP_SHARED_DIR}/weights/effic
 vkdp_validated(sync "${venv}" backbone_async ${bb_async})
 vkdp_validated(sync "${venv};VKDP_FORCE_STAGING=1;VKDP_BAR_MB=4" backbone_async_staged ${bb_async})
 # --drop-connect all's frozen forward: the residual pass after each residual block's project GEMM
-vkdp_validated(sync "${venv}" backbone_drop $<TARGET_FILE:test_backbone_drop> ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
+set(bb_drop $<TARGET_FILE:test_backbone_drop> ${VKDP_SHARED_DIR}/weights/efficientnetb0_notop.h5)
+vkdp_validated(sync "${venv}" backbone_drop ${bb_drop})
+vkdp_validated(sync "${venv};VKDP_FORCE_STAGING=1;VKDP_BAR_MB=4" backbone_drop_staged ${bb_drop})
 # The GPU row's stem and depthwise (storage buffers, 2x1 tiles: tests/ops.cmake) are small enough
 # for lavapipe to compile instrumented (about 4 minutes each under load), so GPU-AV checks the
 # shaders every GPU runs for out-of-bounds accesses.
