@@ -439,13 +439,6 @@ static void ensure_augment(vkdp_backbone *bb)
     }
 }
 
-void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int B,
-                                     const float *params, float *pooled)
-{
-    ensure_augment(bb);
-    forward(bb, images, B, params, NULL, -1, pooled);
-}
-
 void vkdp_backbone_forward_train(vkdp_backbone *bb, const float *images, int B, const float *params,
                                  const float *drop, int stop, float *out)
 {

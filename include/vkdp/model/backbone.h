@@ -38,21 +38,18 @@ uint64_t vkdp_backbone_submit(vkdp_backbone *bb, const float *images, int B, flo
 void vkdp_backbone_collect(vkdp_backbone *bb, uint64_t ticket);
 /* Tiles in flight at most (1: synchronous). */
 int vkdp_backbone_async_depth(const vkdp_backbone *bb);
-/* The same after the training augmentation on the device (vkdp/ops/augment.h): params [B, 20]
- * from vkdp_augment_pack, one row per image. */
-void vkdp_backbone_forward_augmented(vkdp_backbone *bb, const float *images, int B,
-                                     const float *params, float *pooled);
 /* The frozen part of fine-tuning: the activation entering block `stop` (0..15; 16: top_conv's
  * input), [B, h, w, c] per image as the block reads it, after the augmentation when params is
  * not NULL. The same bits as inside the whole forward. */
 void vkdp_backbone_forward_to(vkdp_backbone *bb, const float *images, int B, const float *params,
                               int stop, float *boundary);
-/* The training forward of the frozen backbone: augmented when params [B, 20] is not NULL, with
+/* The training forward of the frozen backbone: augmented on the device (vkdp/ops/augment.h) when
+ * params [B, 20] from vkdp_augment_pack (one row per image) is not NULL, with
  * drop connect when drop is not NULL: drop [B, 16] holds each image's scale of each block's
  * residual branch (0: dropped, else 1/(1 - rate); read only for the residual blocks; Keras'
  * Dropout(noise_shape=(None,1,1,1)) before the block's add, as vkdp_ref_residual). stop -1: the
  * pooled features [B, 1280]; else the activation entering block stop (as vkdp_backbone_forward_to).
- * Without drop, the same bits as forward_augmented / forward_to. */
+ * Without drop and stop >= 0, the same bits as forward_to. */
 void vkdp_backbone_forward_train(vkdp_backbone *bb, const float *images, int B, const float *params,
                                  const float *drop, int stop, float *out);
 /* Floats per image of that boundary activation. */
